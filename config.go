@@ -1,0 +1,112 @@
+package writeback
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Config configures a [Writer]. [NewWriter] copies it: changing it afterwards
+// has no effect.
+type Config struct {
+	// Manifest defines the integrations. Required.
+	Manifest *Manifest
+	// Providers are the provider adapters, keyed by their Name; every
+	// provider the manifest names must be here. Required.
+	Providers []Provider
+	// Store keeps installations, operations and the async queue. Required.
+	// The Writer never closes it.
+	Store Store
+	// TokenSource returns the credentials for an installation. It is asked
+	// for every provider call (so it should cache, e.g. with
+	// oauth2.ReuseTokenSource) and again after a restart, so async work can
+	// resume. Tokens are never stored or logged. Required.
+	TokenSource func(ctx context.Context, inst *Installation) (oauth2.TokenSource, error)
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger
+	// MaxConcurrency bounds the async provider calls in flight per
+	// provider. Zero means 4.
+	MaxConcurrency int
+	// IdempotencyRetention is how long an idempotency key is remembered.
+	// Zero means 24 h.
+	IdempotencyRetention time.Duration
+	// OnComplete, if set, is called once with each async operation that
+	// reaches a terminal status (the in-process twin of the hosted
+	// write.async.done notification). It runs on a worker goroutine and
+	// should return quickly.
+	OnComplete func(op *Operation)
+	// Test holds hooks for tests.
+	Test TestConfig
+}
+
+// TestConfig holds test hooks. Production code leaves it zero.
+type TestConfig struct {
+	// NowFunc replaces time.Now.
+	NowFunc func() time.Time
+}
+
+// Defaults applied by [NewWriter].
+const (
+	// DefaultMaxConcurrency is the default [Config.MaxConcurrency].
+	DefaultMaxConcurrency = 4
+	// DefaultIdempotencyRetention is the default [Config.IdempotencyRetention].
+	DefaultIdempotencyRetention = 24 * time.Hour
+)
+
+// withDefaults returns a validated copy of c with defaults filled in.
+func (c *Config) withDefaults() (*Config, error) {
+	if c == nil {
+		return nil, invalid(ErrInvalidConfig, "", "config is nil")
+	}
+	cp := *c
+	cp.Providers = append([]Provider(nil), c.Providers...)
+	if cp.Manifest == nil {
+		return nil, invalid(ErrInvalidConfig, "Manifest", "required")
+	}
+	if err := cp.Manifest.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if cp.Store == nil {
+		return nil, invalid(ErrInvalidConfig, "Store", "required (use store/memstore or store/boltstore)")
+	}
+	if cp.TokenSource == nil {
+		return nil, invalid(ErrInvalidConfig, "TokenSource", "required")
+	}
+	if cp.MaxConcurrency < 0 {
+		return nil, invalid(ErrInvalidConfig, "MaxConcurrency", "must not be negative")
+	}
+	if cp.MaxConcurrency == 0 {
+		cp.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if cp.IdempotencyRetention < 0 {
+		return nil, invalid(ErrInvalidConfig, "IdempotencyRetention", "must not be negative")
+	}
+	if cp.IdempotencyRetention == 0 {
+		cp.IdempotencyRetention = DefaultIdempotencyRetention
+	}
+	if cp.Logger == nil {
+		cp.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cp.Test.NowFunc == nil {
+		cp.Test.NowFunc = time.Now
+	}
+	seen := map[string]bool{}
+	for i, p := range cp.Providers {
+		if p == nil {
+			return nil, invalid(ErrInvalidConfig, fmt.Sprintf("Providers[%d]", i), "is nil")
+		}
+		if seen[p.Name()] {
+			return nil, invalid(ErrInvalidConfig, fmt.Sprintf("Providers[%d]", i), "duplicate provider %q", p.Name())
+		}
+		seen[p.Name()] = true
+	}
+	for i, in := range cp.Manifest.Integrations {
+		if !seen[in.Provider] {
+			return nil, invalid(ErrInvalidConfig, fmt.Sprintf("Manifest.Integrations[%d].provider", i), "no provider %q in Providers", in.Provider)
+		}
+	}
+	return &cp, nil
+}

@@ -1,0 +1,95 @@
+package writeback
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error the package returns for bad input wraps one of
+// these, so callers can branch with [errors.Is]; most arrive inside a
+// [*ValidationError] that also names the offending field.
+var (
+	// ErrNotFound reports that an installation, operation or record does not exist.
+	ErrNotFound = errors.New("writeback: not found")
+	// ErrConflict reports that a create collided with an existing entry, such
+	// as a second installation for the same integration and groupRef, or that
+	// a concurrent change won a race.
+	ErrConflict = errors.New("writeback: conflict")
+
+	// ErrInvalidConfig reports a [Config] that [NewWriter] cannot accept.
+	ErrInvalidConfig = errors.New("writeback: invalid config")
+	// ErrInvalidManifest reports a manifest that does not parse or validate.
+	ErrInvalidManifest = errors.New("writeback: invalid manifest")
+	// ErrInvalidInstallation reports an installation or installation change
+	// that does not validate.
+	ErrInvalidInstallation = errors.New("writeback: invalid installation")
+
+	// ErrUnknownIntegration reports an integration name the manifest does not define.
+	ErrUnknownIntegration = errors.New("writeback: unknown integration")
+	// ErrUnknownInstallation reports a groupRef with no installation for the integration.
+	ErrUnknownInstallation = errors.New("writeback: unknown installation")
+	// ErrUnknownObject reports an object that is not a write object of the integration.
+	ErrUnknownObject = errors.New("writeback: unknown object")
+	// ErrObjectNotEnabled reports a write object the installation has not enabled for write.
+	ErrObjectNotEnabled = errors.New("writeback: object not enabled for write")
+	// ErrMissingID reports an update or delete without a record ID, or a
+	// create that carries one.
+	ErrMissingID = errors.New("writeback: record id required")
+	// ErrDeletionDisabled reports a delete on an object whose installation
+	// has not enabled deletion.
+	ErrDeletionDisabled = errors.New("writeback: deletion not enabled for object")
+	// ErrBatchSize reports a batch with no records or more than the limit.
+	ErrBatchSize = errors.New("writeback: batch size out of range")
+	// ErrUnsupported reports a feature the provider does not offer, such as
+	// associations on Salesforce or headers on HubSpot, or a combination the
+	// engine does not allow, such as an auto-batched delete.
+	ErrUnsupported = errors.New("writeback: unsupported")
+	// ErrInvalidHeader reports a pass-through header that is denied or malformed.
+	ErrInvalidHeader = errors.New("writeback: invalid header")
+	// ErrEmptyRecord reports a create or update with no fields to write.
+	ErrEmptyRecord = errors.New("writeback: empty record")
+	// ErrInvalidRecord reports a record value that cannot be sent, such as a
+	// value that does not encode as JSON.
+	ErrInvalidRecord = errors.New("writeback: invalid record")
+	// ErrInvalidOptions reports a mode, batch policy, retry deadline or
+	// auto-batch policy out of range.
+	ErrInvalidOptions = errors.New("writeback: invalid options")
+	// ErrIdempotencyMismatch reports an idempotency key reused for a different request.
+	ErrIdempotencyMismatch = errors.New("writeback: idempotency key reused with a different request")
+
+	// ErrStopped reports async work offered to a Writer that is stopped or
+	// was never started.
+	ErrStopped = errors.New("writeback: writer stopped")
+	// ErrStoreClosed reports a store that is closed or unusable.
+	ErrStoreClosed = errors.New("writeback: store closed")
+)
+
+// ValidationError describes bad input: which field, what is wrong with it,
+// and the sentinel it wraps (one of the Err values above), so that both
+// errors.Is(err, ErrMissingID) and errors.As(err, &ve) work. Nothing was
+// sent to a provider and nothing was stored when it is returned.
+type ValidationError struct {
+	// Field locates the bad input, such as "record.id", "headers[1].key" or
+	// "integrations[0].write.objects[2].objectName".
+	Field string
+	// Reason says what is wrong, in lower case.
+	Reason string
+	// Err is the sentinel the error wraps.
+	Err error
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%v: %s", e.Err, e.Reason)
+	}
+	return fmt.Sprintf("%v: %s: %s", e.Err, e.Field, e.Reason)
+}
+
+// Unwrap returns the sentinel the error wraps.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// invalid builds a [*ValidationError].
+func invalid(sentinel error, field, format string, args ...any) *ValidationError {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...), Err: sentinel}
+}

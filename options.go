@@ -1,0 +1,132 @@
+package writeback
+
+import "time"
+
+// Target names what a write goes to: an integration, the customer's
+// installation (by groupRef) and a write object.
+type Target struct {
+	// Integration is the manifest integration name.
+	Integration string
+	// GroupRef selects the customer's installation.
+	GroupRef string
+	// Object is the write object's name, or with inheritMapping its mapped
+	// name.
+	Object string
+}
+
+// Mode says whether a write runs now or in the background.
+type Mode int
+
+// The modes.
+const (
+	// ModeSync writes now and returns the outcome (the zero value).
+	ModeSync Mode = iota
+	// ModeAsync stores the write durably, returns its operation at once and
+	// writes in the background with retries until a deadline. It needs a
+	// started [Writer].
+	ModeAsync
+)
+
+// String returns "synchronous" or "asynchronous".
+func (m Mode) String() string {
+	switch m {
+	case ModeSync:
+		return "synchronous"
+	case ModeAsync:
+		return "asynchronous"
+	}
+	return "invalid"
+}
+
+// BatchPolicy says what happens to a batch when some records fail.
+type BatchPolicy int
+
+// The batch policies.
+const (
+	// BatchAllOrNothing writes no record if any fails (the zero value).
+	// Where the provider cannot do it atomically (HubSpot batch update),
+	// the adapter restores the changed records and says so.
+	BatchAllOrNothing BatchPolicy = iota
+	// BatchPartial writes every record it can; each gets its own result.
+	BatchPartial
+)
+
+// Limits of write options.
+const (
+	// MaxBatchSize is the most records one batch may hold.
+	MaxBatchSize = 100
+	// DefaultRetryDeadline is how long async writes are retried by default.
+	DefaultRetryDeadline = time.Hour
+	// MinRetryDeadline is the shortest retry deadline a write may ask for.
+	MinRetryDeadline = time.Hour
+	// MaxRetryDeadline is the longest retry deadline.
+	MaxRetryDeadline = 48 * time.Hour
+	// MinAutoBatchDelay is the shortest auto-batch delay.
+	MinAutoBatchDelay = time.Second
+	// MaxAutoBatchDelay is the longest auto-batch delay.
+	MaxAutoBatchDelay = 24 * time.Hour
+)
+
+// WriteOpts are per-write options; nil means a sync write with no extras.
+type WriteOpts struct {
+	// Mode is sync (the zero value) or async. Delete ignores it.
+	Mode Mode
+	// BatchPolicy applies to [Writer.Batch]: all-or-nothing (the zero
+	// value) or partial.
+	BatchPolicy BatchPolicy
+	// Headers are passed through to the provider (Salesforce only). They
+	// can never set Authorization, Cookie, Host, Content-Length,
+	// Content-Type, Transfer-Encoding or hop-by-hop headers.
+	Headers []Header
+	// RetryDeadline bounds async retries: zero means [DefaultRetryDeadline];
+	// otherwise from 1 h to 48 h. Async only; ignored with AutoBatch.
+	RetryDeadline time.Duration
+	// AutoBatch groups an async single create or update with others of the
+	// same installation, object and write type into one provider batch.
+	AutoBatch *AutoBatchPolicy
+	// IdempotencyKey, when set, makes a repeat of the same request within
+	// [Config.IdempotencyRetention] return the original operation instead
+	// of writing again; reusing it for a different request is an error
+	// wrapping [ErrIdempotencyMismatch].
+	IdempotencyKey string
+}
+
+// AutoBatchPolicy configures auto-batching of an async single write.
+type AutoBatchPolicy struct {
+	// MaxDelay is the longest a record waits for its group to fill before
+	// the group is written anyway, counted from the group's first record:
+	// 1 s to 24 h. Required.
+	MaxDelay time.Duration
+	// RetryDeadline bounds the group's retries: zero means
+	// [DefaultRetryDeadline]; otherwise from 1 h to 48 h.
+	RetryDeadline time.Duration
+}
+
+// Result is what a write returns: its operation's ID and, for a sync write,
+// the outcome.
+type Result struct {
+	// OperationID identifies the write's operation; pass it to
+	// [Writer.Operation]. For an auto-batched write it is the group's
+	// master operation.
+	OperationID string
+	// Status is terminal for a sync write and in_progress for an async one.
+	Status OperationStatus
+	// Records holds one result per input record, in order (sync only).
+	Records []RecordResult
+	// Compensation reports an emulated all-or-nothing batch that was undone.
+	Compensation *Compensation
+}
+
+// SuccessCount returns the number of records written.
+func (r *Result) SuccessCount() int {
+	n := 0
+	for _, rr := range r.Records {
+		if rr.Success() {
+			n++
+		}
+	}
+	return n
+}
+
+// FailureCount returns the number of records not written.
+func (r *Result) FailureCount() int { return len(r.Records) - r.SuccessCount() }

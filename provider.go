@@ -1,0 +1,299 @@
+package writeback
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Provider writes records to one SaaS API, such as HubSpot or Salesforce.
+//
+// The engine validates every request against [Provider.Capabilities] and the
+// installation's rules before it calls the provider, so an adapter never sees
+// a request it cannot serve. Adapters classify errors as [*ProviderError] and
+// do not retry on their own beyond resending what surely did not take effect:
+// the engine owns retries until a deadline.
+//
+// Implementations must be safe for concurrent use.
+type Provider interface {
+	// Name is the stable key the manifest's integrations use, e.g. "hubspot".
+	Name() string
+	// Capabilities describes what the provider supports.
+	Capabilities() Capabilities
+	// Write performs one provider write: a single create, update or delete,
+	// or a batch create or update of up to MaxBatchSize records.
+	//
+	// On success the response holds exactly one result per request record,
+	// in order; a record the provider rejected carries its own error. An
+	// error return means the call failed as a whole (no record result is
+	// known); it should be a [*ProviderError] so the engine can classify it.
+	Write(ctx context.Context, req *ProviderRequest) (*ProviderResponse, error)
+	// Read fetches the current values of the named fields of the given
+	// records in one provider call per batch, for the ifEmpty overwrite rule.
+	// The result is keyed by record ID; a record that does not exist is
+	// absent. Providers whose Capabilities have IfEmpty false return an error
+	// wrapping [ErrUnsupported].
+	Read(ctx context.Context, req *ReadRequest) (map[string]map[string]any, error)
+}
+
+// Capabilities describes, as data, what a [Provider] supports.
+type Capabilities struct {
+	// MaxBatchSize is the largest batch the provider accepts in one call.
+	// Zero means batches are not supported.
+	MaxBatchSize int
+	// Delete reports whether single-record deletes are supported.
+	Delete bool
+	// Associations reports whether records can carry associations on create.
+	Associations bool
+	// Headers reports whether pass-through request headers are supported.
+	Headers bool
+	// IfEmpty reports whether [Provider.Read] can fetch current values for
+	// the ifEmpty overwrite rule.
+	IfEmpty bool
+	// AtomicBatchUpdate reports whether an all-or-nothing batch update is
+	// atomic at the provider. When false the adapter compensates and says
+	// so in [ProviderResponse.Compensation].
+	AtomicBatchUpdate bool
+}
+
+// WriteType is the kind of write: create, update or delete.
+type WriteType string
+
+// The write types.
+const (
+	WriteTypeCreate WriteType = "create"
+	WriteTypeUpdate WriteType = "update"
+	WriteTypeDelete WriteType = "delete"
+)
+
+// Valid reports whether t is one of the defined write types.
+func (t WriteType) Valid() bool {
+	return t == WriteTypeCreate || t == WriteTypeUpdate || t == WriteTypeDelete
+}
+
+// Record is one record to write. Fields are keyed by the names the
+// application sends (after mapping, by provider field names).
+type Record struct {
+	// ID is the provider's record ID: required for update and delete, empty
+	// for create.
+	ID string `json:"id,omitempty"`
+	// Fields maps field names to values. Values must encode as JSON.
+	Fields map[string]any `json:"fields,omitempty"`
+	// Associations link a created record to existing records (HubSpot only).
+	Associations []Association `json:"associations,omitempty"`
+}
+
+// Association links a record to another record on create (HubSpot's v4 shape:
+// {"to":{"id":...},"types":[{"associationCategory":...,"associationTypeId":...}]}).
+type Association struct {
+	// To is the ID of the record to associate with.
+	To string `json:"to"`
+	// Types lists the association types; at least one is required.
+	Types []AssociationType `json:"types"`
+}
+
+// AssociationType is one association label.
+type AssociationType struct {
+	// Category is HUBSPOT_DEFINED, USER_DEFINED or INTEGRATOR_DEFINED.
+	Category string `json:"associationCategory"`
+	// TypeID is the association type, e.g. 279 for contact to company.
+	TypeID int `json:"associationTypeId"`
+}
+
+// Header is a pass-through header sent with the provider call (Salesforce
+// only), such as Sforce-Auto-Assign: FALSE.
+type Header struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// ProviderRequest is one write, already validated and mapped to provider
+// field names, as the engine hands it to [Provider.Write].
+type ProviderRequest struct {
+	// InstallationID identifies the installation, for pacing and logs.
+	InstallationID string
+	// Connection locates the customer's account (e.g. a Salesforce instance URL).
+	Connection Connection
+	// TokenSource authorizes the call. It comes from [Config.TokenSource]
+	// and is never stored or logged.
+	TokenSource oauth2.TokenSource
+	// Object is the provider object name, e.g. "contacts" or "Account".
+	Object string
+	// Type is create, update or delete.
+	Type WriteType
+	// Batch selects the provider's batch endpoint, even for one record.
+	Batch bool
+	// AllOrNone asks that no record be written if any fails. Meaningful for
+	// batches only.
+	AllOrNone bool
+	// Records are the records to write, with provider field names. A delete
+	// has exactly one record with only an ID.
+	Records []Record
+	// Headers are pass-through headers, already checked against the denylist.
+	Headers []Header
+}
+
+// ReadRequest asks a provider for the current values of some fields of some
+// records, in one call.
+type ReadRequest struct {
+	// InstallationID identifies the installation, for pacing and logs.
+	InstallationID string
+	// Connection locates the customer's account.
+	Connection Connection
+	// TokenSource authorizes the call.
+	TokenSource oauth2.TokenSource
+	// Object is the provider object name.
+	Object string
+	// IDs are the record IDs to read.
+	IDs []string
+	// Fields are the provider field names to read.
+	Fields []string
+}
+
+// ProviderResponse is the outcome of a [Provider.Write] that reached the
+// provider.
+type ProviderResponse struct {
+	// Results holds one result per request record, in request order.
+	Results []RecordResult
+	// Compensation is set when the adapter emulated an all-or-nothing batch
+	// the provider cannot do atomically (HubSpot batch update) and had to
+	// restore records after a partial failure.
+	Compensation *Compensation
+}
+
+// RecordResult is the outcome of one record of a write.
+type RecordResult struct {
+	// ID is the provider's record ID, set on success.
+	ID string `json:"id,omitempty"`
+	// Data is the provider's response body for the record, when it sends one.
+	Data map[string]any `json:"data,omitempty"`
+	// Err is set when the record was not written.
+	Err *ProviderError `json:"error,omitempty"`
+}
+
+// Success reports whether the record was written.
+func (r RecordResult) Success() bool { return r.Err == nil }
+
+// Compensation reports how an emulated all-or-nothing batch was undone: the
+// records that were changed and then restored, and those that could not be.
+type Compensation struct {
+	// Restored lists the IDs of records changed by the batch and restored
+	// to their earlier values.
+	Restored []string `json:"restored,omitempty"`
+	// Unrestored lists records that keep the batch's values because the
+	// restore failed; the batch was not atomic for them.
+	Unrestored []RecordResult `json:"unrestored,omitempty"`
+}
+
+// ErrorClass classifies a provider error; it decides whether the engine retries.
+type ErrorClass string
+
+// The error classes.
+const (
+	// ClassInvalid: the provider rejected the input (e.g. HubSpot 400
+	// VALIDATION_ERROR, Salesforce REQUIRED_FIELD_MISSING). Not retryable.
+	ClassInvalid ErrorClass = "invalid"
+	// ClassConflict: a unique value already exists (HubSpot 409 CONFLICT,
+	// Salesforce DUPLICATE_VALUE). Not retryable. ExistingID may name the
+	// record that holds it.
+	ClassConflict ErrorClass = "conflict"
+	// ClassNotFound: the record or object does not exist. Not retryable.
+	ClassNotFound ErrorClass = "not_found"
+	// ClassAuth: the credentials were refused even after one refresh. Not retryable.
+	ClassAuth ErrorClass = "auth"
+	// ClassPermission: the credentials lack a scope or permission. Not retryable.
+	ClassPermission ErrorClass = "permission"
+	// ClassRateLimited: a short rate-limit window is full (HubSpot 429
+	// TEN_SECONDLY_ROLLING). Retryable soon.
+	ClassRateLimited ErrorClass = "rate_limited"
+	// ClassQuota: a daily quota is spent (HubSpot 429 DAILY, Salesforce 403
+	// REQUEST_LIMIT_EXCEEDED) or the pacer keeps the reserve. Retryable
+	// after RetryAfter.
+	ClassQuota ErrorClass = "quota"
+	// ClassUnavailable: the provider is temporarily unable (5xx, HubSpot
+	// 423 and 477, Salesforce UNABLE_TO_LOCK_ROW). Retryable.
+	ClassUnavailable ErrorClass = "unavailable"
+	// ClassRolledBack: the record was valid but rolled back with a failing
+	// all-or-nothing batch. Not retryable on its own; the batch can be
+	// retried without the failing records.
+	ClassRolledBack ErrorClass = "rolled_back"
+	// ClassUnknownOutcome: the request was sent but no answer came, so the
+	// write may or may not have happened. Never resent blindly.
+	ClassUnknownOutcome ErrorClass = "unknown_outcome"
+	// ClassInternal: anything else, such as an unparseable response. Not retryable.
+	ClassInternal ErrorClass = "internal"
+)
+
+// NoRecord is the [ProviderError.RecordIndex] of an error about the whole request.
+const NoRecord = -1
+
+// ProviderError is an error returned by a provider, classified by its adapter.
+// It is safe to store and show: it never holds credentials.
+type ProviderError struct {
+	// Provider is the provider's name, e.g. "hubspot".
+	Provider string `json:"provider"`
+	// Class decides retries; see [ProviderError.Retryable].
+	Class ErrorClass `json:"class"`
+	// StatusCode is the HTTP status, or 0 when none was received.
+	StatusCode int `json:"statusCode,omitempty"`
+	// Code is the provider's error code, e.g. VALIDATION_ERROR or DUPLICATE_VALUE.
+	Code string `json:"code,omitempty"`
+	// Message is the provider's message.
+	Message string `json:"message"`
+	// Fields names the provider fields the error is about, when known.
+	Fields []string `json:"fields,omitempty"`
+	// CorrelationID is the provider's request handle for support
+	// (HubSpot correlationId).
+	CorrelationID string `json:"correlationId,omitempty"`
+	// ExistingID is the ID of the record that already holds a unique value,
+	// on a conflict.
+	ExistingID string `json:"existingId,omitempty"`
+	// RetryAfter is how long the provider asked to wait, or zero.
+	RetryAfter time.Duration `json:"retryAfter,omitempty"`
+	// RecordIndex is the index of the request record the error is about, or
+	// [NoRecord] when it is about the whole request.
+	RecordIndex int `json:"recordIndex"`
+	// Err is the underlying error, if any (not stored).
+	Err error `json:"-"`
+}
+
+// Error implements error.
+func (e *ProviderError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", e.Provider, e.Class)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, " (%d", e.StatusCode)
+		if e.Code != "" {
+			fmt.Fprintf(&b, " %s", e.Code)
+		}
+		b.WriteString(")")
+	} else if e.Code != "" {
+		fmt.Fprintf(&b, " (%s)", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if len(e.Fields) > 0 {
+		fmt.Fprintf(&b, " [fields: %s]", strings.Join(e.Fields, ", "))
+	}
+	if e.RecordIndex >= 0 {
+		fmt.Fprintf(&b, " [record %d]", e.RecordIndex)
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *ProviderError) Unwrap() error { return e.Err }
+
+// Retryable reports whether the same write may succeed if tried again later:
+// rate limits, quotas and temporary unavailability.
+func (e *ProviderError) Retryable() bool {
+	switch e.Class {
+	case ClassRateLimited, ClassQuota, ClassUnavailable:
+		return true
+	}
+	return false
+}
