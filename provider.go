@@ -2,6 +2,7 @@ package writeback
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -296,4 +297,27 @@ func (e *ProviderError) Retryable() bool {
 		return true
 	}
 	return false
+}
+
+// RequestEncoder is implemented by adapters that can show the HTTP requests
+// a write would send, without sending them. [Writer.DryRun] uses it to
+// return the exact provider payload.
+type RequestEncoder interface {
+	// EncodeWrite returns the HTTP requests [Provider.Write] would send for
+	// req, in order, without sending anything. Requests that depend on an
+	// earlier response (such as a compensating restore) are left out.
+	EncodeWrite(req *ProviderRequest) ([]HTTPRequest, error)
+}
+
+// HTTPRequest is an HTTP request as a provider would receive it, minus
+// credentials.
+type HTTPRequest struct {
+	// Method is the HTTP method.
+	Method string `json:"method"`
+	// URL is the absolute URL.
+	URL string `json:"url"`
+	// Header holds the pass-through headers; never Authorization.
+	Header map[string]string `json:"header,omitempty"`
+	// Body is the JSON body, or nil.
+	Body json.RawMessage `json:"body,omitempty"`
 }
