@@ -1,0 +1,242 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limits is what the provider's headers said last.
+type Limits struct {
+	// Window is the length of the short rate-limit window, e.g. 10 s
+	// (HubSpot X-HubSpot-RateLimit-Interval-Milliseconds); 0 if unknown.
+	Window time.Duration
+	// WindowMax is the number of calls allowed per Window
+	// (X-HubSpot-RateLimit-Max); 0 if unknown.
+	WindowMax int
+	// WindowRemaining is the number of calls left in the current window
+	// (X-HubSpot-RateLimit-Remaining).
+	WindowRemaining int
+	// DailyMax is the daily budget (HubSpot X-HubSpot-RateLimit-Daily,
+	// Salesforce api-usage limit); 0 if unknown.
+	DailyMax int
+	// DailyRemaining is the number of calls left in the daily budget
+	// (HubSpot -Daily-Remaining; Salesforce limit minus used).
+	DailyRemaining int
+	// DailyReset is when the daily budget is renewed; zero if unknown.
+	DailyReset time.Time
+	// Observed is when the headers were read.
+	Observed time.Time
+}
+
+// Pacing parameters.
+const (
+	// maxBurst caps the limiter's burst. The token bucket lets burst +
+	// WindowMax calls through in one window; a burst of at most a tenth of
+	// the window (and at most 10) lets a few concurrent writers start at
+	// once while keeping that overshoot small, and the send log below
+	// removes it.
+	maxBurst = 10
+	// windowMargin is the number of calls of a window left unused, for
+	// calls other senders make between two observations.
+	windowMargin = 1
+	// dailyStale is how long daily figures hold when the provider gave no
+	// reset time; after it one call may probe the budget again.
+	dailyStale = time.Hour
+	// logCap bounds the send log kept before the window is known.
+	logCap = 1024
+)
+
+// pacer spreads the calls of one key (installation) so they stay under the
+// provider's window limit, and keeps the daily reserve.
+//
+// Three mechanisms work together once the window is known: a token bucket
+// (rate WindowMax/Window, small burst) spreads steady traffic; a log of the
+// key's own send times caps the calls in any rolling Window at WindowMax
+// minus a margin, which holds for rolling and fixed windows alike; and
+// WindowRemaining corrects that log for calls the log does not know about
+// (other processes of the same app), so the client does not burst into an
+// almost-empty window but waits until it has likely refreshed.
+type pacer struct {
+	reserve float64
+
+	mu        sync.Mutex
+	limits    Limits
+	known     bool
+	lim       *rate.Limiter
+	window    time.Duration
+	windowMax int
+	// sends holds the key's send times, oldest first.
+	sends []time.Time
+	// extern estimates calls in the window that are not in sends, as of
+	// the last observation; it holds until externUntil.
+	extern      int
+	externUntil time.Time
+	// dailySent counts sends since the daily figures were observed.
+	dailySent int
+}
+
+// newPacer returns a pacer that keeps reserve of a daily budget.
+func newPacer(reserve float64) *pacer {
+	return &pacer{reserve: reserve}
+}
+
+// burst returns the limiter burst for a window of windowMax calls.
+func burst(windowMax int) int {
+	return max(1, min(windowMax/10, maxBurst))
+}
+
+// latest returns the latest limits.
+func (p *pacer) latest() (Limits, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.limits, p.known
+}
+
+// observe records limits read from a response at now.
+func (p *pacer) observe(l Limits, now time.Time) {
+	if l.Observed.IsZero() {
+		l.Observed = now
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.known && l.Observed.Before(p.limits.Observed) {
+		return // a response overtaken by a newer one
+	}
+	p.limits = l
+	p.known = true
+	p.dailySent = 0
+	if l.Window <= 0 || l.WindowMax <= 0 {
+		return
+	}
+	if l.Window != p.window || l.WindowMax != p.windowMax {
+		p.window, p.windowMax = l.Window, l.WindowMax
+		p.lim = rate.NewLimiter(rate.Limit(float64(l.WindowMax)/l.Window.Seconds()), burst(l.WindowMax))
+	}
+	p.prune(l.Observed)
+	used := l.WindowMax - max(l.WindowRemaining, 0)
+	p.extern = max(0, used-len(p.sends))
+	p.externUntil = l.Observed.Add(l.Window)
+}
+
+// slack is added to the window when deciding that a send has left it, for
+// clock differences and network latency.
+func (p *pacer) slack() time.Duration {
+	return min(max(p.window/50, 10*time.Millisecond), time.Second)
+}
+
+// prune drops sends that have left the window as of now.
+func (p *pacer) prune(now time.Time) {
+	i := 0
+	if p.window > 0 {
+		cut := now.Add(-p.window - p.slack())
+		for i < len(p.sends) && !p.sends[i].After(cut) {
+			i++
+		}
+	} else if len(p.sends) > logCap {
+		i = len(p.sends) - logCap
+	}
+	if i > 0 {
+		p.sends = append(p.sends[:0], p.sends[i:]...)
+	}
+}
+
+// admit waits until a send for the key may go, and records it. It returns
+// a *ReserveError when the daily budget is down to the reserve, and a
+// context error when ctx ends first.
+func (p *pacer) admit(ctx context.Context) error {
+	p.mu.Lock()
+	if err := p.checkReserve(time.Now()); err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	lim := p.lim
+	p.mu.Unlock()
+	if lim != nil {
+		if err := lim.Wait(ctx); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			return fmt.Errorf("%w: pacing wait would pass the deadline", context.DeadlineExceeded)
+		}
+	}
+	for {
+		p.mu.Lock()
+		now := time.Now()
+		if err := p.checkReserve(now); err != nil {
+			p.mu.Unlock()
+			return err
+		}
+		d := p.windowDelay(now)
+		if d <= 0 {
+			p.sends = append(p.sends, now)
+			p.dailySent++
+			p.mu.Unlock()
+			return nil
+		}
+		p.mu.Unlock()
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return fmt.Errorf("%w: pacing wait would pass the deadline", context.DeadlineExceeded)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// windowDelay returns how long a send must wait for room in the window.
+func (p *pacer) windowDelay(now time.Time) time.Duration {
+	p.prune(now)
+	if p.window <= 0 {
+		return 0
+	}
+	used := len(p.sends)
+	extern := 0
+	if now.Before(p.externUntil) {
+		extern = p.extern
+	}
+	allow := max(1, p.windowMax-windowMargin)
+	over := used + extern - allow + 1 // sends that must leave the window first
+	if over <= 0 {
+		return 0
+	}
+	if over > used {
+		// Room depends on calls we only know by count: wait for the
+		// observed window to pass.
+		return max(p.externUntil.Sub(now), time.Millisecond)
+	}
+	return max(p.sends[over-1].Add(p.window+p.slack()).Sub(now), time.Millisecond)
+}
+
+// checkReserve returns a *ReserveError when the daily budget, less the
+// sends made since it was observed, is down to the reserve.
+func (p *pacer) checkReserve(now time.Time) *ReserveError {
+	l := p.limits
+	if !p.known || l.DailyMax <= 0 {
+		return nil
+	}
+	if l.DailyReset.IsZero() {
+		if now.Sub(l.Observed) >= dailyStale {
+			return nil
+		}
+	} else if !now.Before(l.DailyReset) {
+		return nil
+	}
+	remaining := l.DailyRemaining - p.dailySent
+	if float64(remaining) > p.reserve*float64(l.DailyMax) {
+		return nil
+	}
+	wait := dailyStale
+	if !l.DailyReset.IsZero() {
+		wait = l.DailyReset.Sub(now)
+	}
+	l.DailyRemaining = max(remaining, 0)
+	return &ReserveError{Limits: l, RetryAfter: wait}
+}
