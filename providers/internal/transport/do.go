@@ -65,6 +65,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	rreq, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, callKey{}, st), req.Method, req.URL, body)
 	if err != nil {
+		st.p.done()
 		return nil, fmt.Errorf("%w: %s %s", ErrInvalidRequest, req.Method, redactURL(u))
 	}
 	for k, v := range req.Header {
@@ -74,6 +75,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		rreq.Header.Set("Content-Type", "application/json")
 	}
 	if err := st.authorize(rreq.Request); err != nil {
+		st.p.done()
 		return nil, st.fail(ctx, err)
 	}
 	rc := &retryablehttp.Client{
@@ -149,6 +151,7 @@ func (st *call) refresh(ctx context.Context) (*oauth2.Token, error) {
 // whether the send surely did not take effect and may be resent.
 func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st.sends++
+	st.p.done()
 	a := st.cur
 	st.cur = nil
 	if err != nil {
@@ -255,7 +258,11 @@ func (st *call) prepareRetry(r *http.Request) error {
 	}
 	// The previous send may still hold the header map.
 	r.Header = r.Header.Clone()
-	return st.authorize(r)
+	if err := st.authorize(r); err != nil {
+		st.p.done()
+		return err
+	}
+	return nil
 }
 
 // fail turns the error that ended a call into the error Do returns.

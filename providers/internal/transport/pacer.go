@@ -75,8 +75,11 @@ type pacer struct {
 	// the last observation; it holds until externUntil.
 	extern      int
 	externUntil time.Time
-	// dailySent counts sends since the daily figures were observed.
+	// dailySent counts sends the daily figures may not include: those
+	// admitted since they were observed, and those in flight then.
 	dailySent int
+	// inflight counts admitted sends whose outcome is not yet known.
+	inflight int
 }
 
 // newPacer returns a pacer that keeps reserve of a daily budget.
@@ -108,7 +111,8 @@ func (p *pacer) observe(l Limits, now time.Time) {
 	}
 	p.limits = l
 	p.known = true
-	p.dailySent = 0
+	// The provider may not have counted the sends still in flight.
+	p.dailySent = p.inflight
 	if l.Window <= 0 || l.WindowMax <= 0 {
 		return
 	}
@@ -174,6 +178,7 @@ func (p *pacer) admit(ctx context.Context) error {
 		if d <= 0 {
 			p.sends = append(p.sends, now)
 			p.dailySent++
+			p.inflight++
 			p.mu.Unlock()
 			return nil
 		}
@@ -189,6 +194,14 @@ func (p *pacer) admit(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// done records that an admitted send has an outcome (a response or an
+// error), or was dropped before it was sent.
+func (p *pacer) done() {
+	p.mu.Lock()
+	p.inflight = max(p.inflight-1, 0)
+	p.mu.Unlock()
 }
 
 // windowDelay returns how long a send must wait for room in the window.
