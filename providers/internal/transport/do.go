@@ -37,6 +37,7 @@ type call struct {
 	ambiguous   bool          // some send may have taken effect
 	wait        time.Duration // wait before the next resend
 	cur         *attempt      // trace of the send in progress
+	mark        *mark         // the send in progress in the pacer's log
 }
 
 // Do sends req: it waits on the pacer for req.Key, attaches the token,
@@ -65,7 +66,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	rreq, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, callKey{}, st), req.Method, req.URL, body)
 	if err != nil {
-		st.p.done()
+		st.settle()
 		return nil, fmt.Errorf("%w: %s %s", ErrInvalidRequest, req.Method, redactURL(u))
 	}
 	for k, v := range req.Header {
@@ -75,7 +76,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		rreq.Header.Set("Content-Type", "application/json")
 	}
 	if err := st.authorize(rreq.Request); err != nil {
-		st.p.done()
+		st.settle()
 		return nil, st.fail(ctx, err)
 	}
 	rc := &retryablehttp.Client{
@@ -108,13 +109,21 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 
 // admit applies the daily reserve and waits on the pacer.
 func (st *call) admit(ctx context.Context) error {
-	err := st.p.admit(ctx)
+	m, err := st.p.admit(ctx)
 	var re *ReserveError
 	if errors.As(err, &re) {
 		re.Provider = st.c.provider
 		re.Reserve = st.c.reserve
 	}
+	st.mark = m
 	return err
+}
+
+// settle tells the pacer the send in progress has an outcome, or was
+// dropped before it was sent.
+func (st *call) settle() {
+	st.p.done(st.mark, time.Now())
+	st.mark = nil
 }
 
 // authorize sets the Authorization header of r from the token source.
@@ -151,7 +160,7 @@ func (st *call) refresh(ctx context.Context) (*oauth2.Token, error) {
 // whether the send surely did not take effect and may be resent.
 func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st.sends++
-	st.p.done()
+	st.settle()
 	a := st.cur
 	st.cur = nil
 	if err != nil {
@@ -259,7 +268,7 @@ func (st *call) prepareRetry(r *http.Request) error {
 	// The previous send may still hold the header map.
 	r.Header = r.Header.Clone()
 	if err := st.authorize(r); err != nil {
-		st.p.done()
+		st.settle()
 		return err
 	}
 	return nil

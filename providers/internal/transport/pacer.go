@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,12 +38,12 @@ const (
 	// maxBurst caps the limiter's burst. The token bucket lets burst +
 	// WindowMax calls through in one window; a burst of at most a tenth of
 	// the window (and at most 10) lets a few concurrent writers start at
-	// once while keeping that overshoot small, and the send log below
-	// removes it.
+	// once while keeping that overshoot small, and the send log removes it.
 	maxBurst = 10
-	// windowMargin is the number of calls of a window left unused, for
-	// calls other senders make between two observations.
-	windowMargin = 1
+	// windowMarginDiv sets the share of a window left unused (1/100, so
+	// none below 100 calls per window) for calls other senders make between
+	// two observations.
+	windowMarginDiv = 100
 	// dailyStale is how long daily figures hold when the provider gave no
 	// reset time; after it one call may probe the budget again.
 	dailyStale = time.Hour
@@ -50,15 +51,25 @@ const (
 	logCap = 1024
 )
 
+// mark is one send in a pacer's log. While the send is in flight, at is
+// when it was admitted; once its outcome is known, at is when the outcome
+// arrived. The provider counted the send at some instant before that, so
+// the send has surely left the provider's window Window after at, whatever
+// the network latency.
+type mark struct {
+	at       time.Time
+	inflight bool
+}
+
 // pacer spreads the calls of one key (installation) so they stay under the
 // provider's window limit, and keeps the daily reserve.
 //
 // Three mechanisms work together once the window is known: a token bucket
 // (rate WindowMax/Window, small burst) spreads steady traffic; a log of the
-// key's own send times caps the calls in any rolling Window at WindowMax
-// minus a margin, which holds for rolling and fixed windows alike; and
-// WindowRemaining corrects that log for calls the log does not know about
-// (other processes of the same app), so the client does not burst into an
+// key's own sends caps the calls in any rolling Window at WindowMax (less a
+// 1% margin), which holds for rolling and fixed windows alike; and
+// WindowRemaining corrects that log for calls it does not know about (other
+// processes of the same app), so the client does not burst into an
 // almost-empty window but waits until it has likely refreshed.
 type pacer struct {
 	reserve float64
@@ -69,8 +80,8 @@ type pacer struct {
 	lim       *rate.Limiter
 	window    time.Duration
 	windowMax int
-	// sends holds the key's send times, oldest first.
-	sends []time.Time
+	// sends is the log of the key's recent sends, in no particular order.
+	sends []*mark
 	// extern estimates calls in the window that are not in sends, as of
 	// the last observation; it holds until externUntil.
 	extern      int
@@ -127,44 +138,48 @@ func (p *pacer) observe(l Limits, now time.Time) {
 }
 
 // slack is added to the window when deciding that a send has left it, for
-// clock differences and network latency.
+// clock granularity at the provider.
 func (p *pacer) slack() time.Duration {
-	return min(max(p.window/50, 10*time.Millisecond), time.Second)
+	return min(max(p.window/100, 10*time.Millisecond), time.Second)
 }
 
 // prune drops sends that have left the window as of now.
 func (p *pacer) prune(now time.Time) {
-	i := 0
-	if p.window > 0 {
-		cut := now.Add(-p.window - p.slack())
-		for i < len(p.sends) && !p.sends[i].After(cut) {
-			i++
+	if p.window <= 0 {
+		if len(p.sends) > logCap {
+			p.sends = append(p.sends[:0], p.sends[len(p.sends)-logCap:]...)
 		}
-	} else if len(p.sends) > logCap {
-		i = len(p.sends) - logCap
+		return
 	}
-	if i > 0 {
-		p.sends = append(p.sends[:0], p.sends[i:]...)
+	cut := now.Add(-p.window - p.slack())
+	kept := p.sends[:0]
+	for _, m := range p.sends {
+		if m.inflight || m.at.After(cut) {
+			kept = append(kept, m)
+		}
 	}
+	clear(p.sends[len(kept):])
+	p.sends = kept
 }
 
-// admit waits until a send for the key may go, and records it. It returns
-// a *ReserveError when the daily budget is down to the reserve, and a
-// context error when ctx ends first.
-func (p *pacer) admit(ctx context.Context) error {
+// admit waits until a send for the key may go, and records it; the caller
+// passes the returned mark to done once the send has an outcome. admit
+// returns a *ReserveError when the daily budget is down to the reserve,
+// and a context error when ctx ends first.
+func (p *pacer) admit(ctx context.Context) (*mark, error) {
 	p.mu.Lock()
 	if err := p.checkReserve(time.Now()); err != nil {
 		p.mu.Unlock()
-		return err
+		return nil, err
 	}
 	lim := p.lim
 	p.mu.Unlock()
 	if lim != nil {
 		if err := lim.Wait(ctx); err != nil {
 			if cerr := ctx.Err(); cerr != nil {
-				return cerr
+				return nil, cerr
 			}
-			return fmt.Errorf("%w: pacing wait would pass the deadline", context.DeadlineExceeded)
+			return nil, fmt.Errorf("%w: pacing wait would pass the deadline", context.DeadlineExceeded)
 		}
 	}
 	for {
@@ -172,36 +187,44 @@ func (p *pacer) admit(ctx context.Context) error {
 		now := time.Now()
 		if err := p.checkReserve(now); err != nil {
 			p.mu.Unlock()
-			return err
+			return nil, err
 		}
 		d := p.windowDelay(now)
 		if d <= 0 {
-			p.sends = append(p.sends, now)
+			m := &mark{at: now, inflight: true}
+			p.sends = append(p.sends, m)
 			p.dailySent++
 			p.inflight++
 			p.mu.Unlock()
-			return nil
+			return m, nil
 		}
 		p.mu.Unlock()
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-			return fmt.Errorf("%w: pacing wait would pass the deadline", context.DeadlineExceeded)
+			return nil, fmt.Errorf("%w: pacing wait would pass the deadline", context.DeadlineExceeded)
 		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-t.C:
 		}
 	}
 }
 
-// done records that an admitted send has an outcome (a response or an
-// error), or was dropped before it was sent.
-func (p *pacer) done() {
+// done records that the send of m has an outcome (a response or an error)
+// at now, or was dropped before it was sent. m may be nil.
+func (p *pacer) done(m *mark, now time.Time) {
+	if m == nil {
+		return
+	}
 	p.mu.Lock()
-	p.inflight = max(p.inflight-1, 0)
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if m.inflight {
+		m.inflight = false
+		m.at = now
+		p.inflight = max(p.inflight-1, 0)
+	}
 }
 
 // windowDelay returns how long a send must wait for room in the window.
@@ -210,22 +233,33 @@ func (p *pacer) windowDelay(now time.Time) time.Duration {
 	if p.window <= 0 {
 		return 0
 	}
-	used := len(p.sends)
 	extern := 0
 	if now.Before(p.externUntil) {
 		extern = p.extern
 	}
-	allow := max(1, p.windowMax-windowMargin)
-	over := used + extern - allow + 1 // sends that must leave the window first
+	allow := max(1, p.windowMax-p.windowMax/windowMarginDiv)
+	over := len(p.sends) + extern - allow + 1 // sends that must leave the window first
 	if over <= 0 {
 		return 0
 	}
-	if over > used {
-		// Room depends on calls we only know by count: wait for the
-		// observed window to pass.
-		return max(p.externUntil.Sub(now), time.Millisecond)
+	leave := make([]time.Time, 0, len(p.sends))
+	for _, m := range p.sends {
+		if !m.inflight {
+			leave = append(leave, m.at.Add(p.window+p.slack()))
+		}
 	}
-	return max(p.sends[over-1].Add(p.window+p.slack()).Sub(now), time.Millisecond)
+	if over > len(leave) {
+		if extern > 0 && len(p.sends) < over {
+			// Room depends on calls known only by count: wait for the
+			// observed window to pass.
+			return max(p.externUntil.Sub(now), time.Millisecond)
+		}
+		// Room depends on sends still in flight: look again after one
+		// send's share of the window.
+		return max(p.window/time.Duration(p.windowMax), time.Millisecond)
+	}
+	slices.SortFunc(leave, func(a, b time.Time) int { return a.Compare(b) })
+	return max(leave[over-1].Sub(now), time.Millisecond)
 }
 
 // checkReserve returns a *ReserveError when the daily budget, less the
