@@ -74,7 +74,7 @@ func RunReopen(t *testing.T, open func(t *testing.T, path string) (writeback.Sto
 		err = s.CreateOperation(ctx, newOp(opID(9), "inst-1"), &key, at(10))
 		var exists *writeback.KeyExistsError
 		require.ErrorAs(t, err, &exists)
-		require.Equal(t, [][]string{{opID(1), opID(2), "q-1", "q-2", "q-3"}}, listAll(t, s, "inst-1", 10))
+		require.Equal(t, [][]string{{"g-1", "g-3", opID(1), opID(2), "q-1", "q-2", "q-3"}}, listAll(t, s, "inst-1", 10))
 		requireOp(t, s, done)
 
 		res := join(t, s, "open", "o3", "g-5", 3, at(5))
