@@ -19,7 +19,8 @@ type Limits struct {
 	// (X-HubSpot-RateLimit-Max); 0 if unknown.
 	WindowMax int
 	// WindowRemaining is the number of calls left in the current window
-	// (X-HubSpot-RateLimit-Remaining).
+	// (X-HubSpot-RateLimit-Remaining). It must be set whenever Window and
+	// WindowMax are: zero means the window is full.
 	WindowRemaining int
 	// DailyMax is the daily budget (HubSpot X-HubSpot-RateLimit-Daily,
 	// Salesforce api-usage limit); 0 if unknown.

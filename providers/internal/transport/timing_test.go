@@ -344,3 +344,47 @@ func TestDailyReserveWithoutResetTime(t *testing.T) {
 		require.Equal(t, 3, srv.sends)
 	})
 }
+
+func TestCancelStopsPacingWait(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		srv := &windowServer{window: 10 * time.Second, max: 2, daily: -1}
+		c := New(Config{HTTPClient: &http.Client{Transport: roundTripFunc(srv.roundTrip)}, Limits: hubspotLimits})
+		req := &Request{Method: http.MethodPost, URL: "https://api.example.test/objects", Body: []byte(`{}`), Key: "k"}
+		for range 2 {
+			_, err := c.Do(ctx, req)
+			require.NoError(t, err)
+		}
+		time.AfterFunc(time.Second, cancel)
+		start := time.Now()
+		_, err := c.Do(ctx, req)
+		require.ErrorIs(t, err, context.Canceled)
+		var se *SendError
+		require.ErrorAs(t, err, &se)
+		require.False(t, se.Sent)
+		require.Equal(t, time.Second, time.Since(start), "the window was full; the wait ended with ctx")
+		require.Equal(t, 2, srv.sends)
+	})
+}
+
+func TestPacingWaitPastDeadlineNotSent(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := &windowServer{window: 10 * time.Second, max: 2, daily: -1}
+		c := New(Config{HTTPClient: &http.Client{Transport: roundTripFunc(srv.roundTrip)}, Limits: hubspotLimits})
+		req := &Request{Method: http.MethodPost, URL: "https://api.example.test/objects", Body: []byte(`{}`), Key: "k"}
+		for range 2 {
+			_, err := c.Do(t.Context(), req)
+			require.NoError(t, err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := c.Do(ctx, req)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Zero(t, time.Since(start), "no wait that cannot end in a send")
+		require.Equal(t, 2, srv.sends)
+	})
+}
