@@ -198,6 +198,9 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		// A 401 never took effect: refresh once and resend once.
 		st.refreshed = true
 		tok, err := st.refresh(ctx)
+		if err != nil && ctx.Err() != nil {
+			return false, err
+		}
 		if err != nil {
 			st.c.log.LogAttrs(ctx, slog.LevelWarn, "provider token refresh failed",
 				slog.String("provider", st.c.provider), slog.String("path", st.path), slog.String("error", err.Error()))

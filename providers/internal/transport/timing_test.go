@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 )
 
 // scripted returns a fake RoundTripper that answers the n-th send (from 1)
@@ -386,5 +387,34 @@ func TestPacingWaitPastDeadlineNotSent(t *testing.T) {
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.Zero(t, time.Since(start), "no wait that cannot end in a send")
 		require.Equal(t, 2, srv.sends)
+	})
+}
+
+// slowRefresher is a writeback.TokenRefresher whose refresh lasts until
+// ctx ends.
+type slowRefresher struct{}
+
+func (slowRefresher) Token() (*oauth2.Token, error) { return &oauth2.Token{AccessToken: "old"}, nil }
+
+func (slowRefresher) RefreshToken(ctx context.Context) (*oauth2.Token, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestCancelDuringRefreshIsNotAuthFailure(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		hc, sends := scripted(func(int32, *http.Request) *http.Response { return reply(http.StatusUnauthorized, "") })
+		c := New(Config{HTTPClient: hc})
+		time.AfterFunc(time.Second, cancel)
+		resp, err := c.Do(ctx, &Request{Method: http.MethodPost, URL: "https://api.example.test/objects", Body: []byte(`{}`), TokenSource: slowRefresher{}})
+		require.Nil(t, resp, "the 401 is not final: the refresh was cut short")
+		require.ErrorIs(t, err, context.Canceled)
+		var se *SendError
+		require.ErrorAs(t, err, &se)
+		require.False(t, se.Sent)
+		require.Equal(t, int32(1), sends.Load())
 	})
 }
