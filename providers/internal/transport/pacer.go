@@ -132,8 +132,10 @@ func (p *pacer) observe(l Limits, now time.Time) {
 		p.window, p.windowMax = l.Window, l.WindowMax
 		p.lim = rate.NewLimiter(rate.Limit(float64(l.WindowMax)/l.Window.Seconds()), burst(l.WindowMax))
 	}
-	p.prune(l.Observed)
 	used := l.WindowMax - max(l.WindowRemaining, 0)
+	// Count our sends exactly only when the window is filling up; below
+	// that a low estimate of the others' calls does no harm.
+	p.prune(l.Observed, 2*used >= l.WindowMax)
 	p.extern = max(0, used-len(p.sends))
 	p.externUntil = l.Observed.Add(l.Window)
 }
@@ -144,15 +146,25 @@ func (p *pacer) slack() time.Duration {
 	return min(max(p.window/100, 10*time.Millisecond), time.Second)
 }
 
-// prune drops sends that have left the window as of now.
-func (p *pacer) prune(now time.Time) {
+// prune drops sends that have left the window as of now. The log is
+// roughly in completion order, so dropping from the front is cheap and
+// usually enough; full also drops the ones behind a send still in flight.
+func (p *pacer) prune(now time.Time, full bool) {
 	if p.window <= 0 {
 		if len(p.sends) > logCap {
-			p.sends = append(p.sends[:0], p.sends[len(p.sends)-logCap:]...)
+			p.sends = p.sends[len(p.sends)-logCap:]
 		}
 		return
 	}
 	cut := now.Add(-p.window - p.slack())
+	i := 0
+	for i < len(p.sends) && !p.sends[i].inflight && !p.sends[i].at.After(cut) {
+		i++
+	}
+	p.sends = p.sends[i:]
+	if !full {
+		return
+	}
 	kept := p.sends[:0]
 	for _, m := range p.sends {
 		if m.inflight || m.at.After(cut) {
@@ -230,7 +242,7 @@ func (p *pacer) done(m *mark, now time.Time) {
 
 // windowDelay returns how long a send must wait for room in the window.
 func (p *pacer) windowDelay(now time.Time) time.Duration {
-	p.prune(now)
+	p.prune(now, false)
 	if p.window <= 0 {
 		return 0
 	}
@@ -240,6 +252,10 @@ func (p *pacer) windowDelay(now time.Time) time.Duration {
 	}
 	allow := max(1, p.windowMax-p.windowMax/windowMarginDiv)
 	over := len(p.sends) + extern - allow + 1 // sends that must leave the window first
+	if over > 0 {
+		p.prune(now, true)
+		over = len(p.sends) + extern - allow + 1
+	}
 	if over <= 0 {
 		return 0
 	}
