@@ -133,15 +133,21 @@ func Open(path string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// openDB opens and checks the bbolt file. Faults and panics from damaged
-// pages become ErrCorrupt.
+// openDB opens and checks the bbolt file. A damaged file fails with
+// ErrCorrupt: precheck catches what would make bbolt fault while opening,
+// and faults or panics while probing the pages are recovered.
 func openDB(path string, o Options) (db *bolt.DB, err error) {
+	if err := checkFile(path, o.LockTimeout); err != nil {
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
 	var file *os.File
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
-			// bbolt lost its handle; release the file and its lock.
-			if file != nil {
+			if db != nil {
+				_ = db.Close()
+			} else if file != nil {
+				// bbolt lost its handle while opening; release the file.
 				_ = file.Close()
 			}
 			db, err = nil, fmt.Errorf("boltstore: open %s: %w: %v", path, ErrCorrupt, p)
@@ -171,17 +177,29 @@ func openDB(path string, o Options) (db *bolt.DB, err error) {
 	return db, nil
 }
 
+// checkFile runs precheck on an existing file while holding its lock.
+func checkFile(path string, timeout time.Duration) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := lockFile(f, timeout); err != nil {
+		if errors.Is(err, ErrLocked) {
+			return fmt.Errorf("%w (waited %v)", ErrLocked, timeout)
+		}
+		return err
+	}
+	return precheck(f)
+}
+
 // prepare creates the buckets of a new file and checks an existing one.
 func prepare(db *bolt.DB, verify bool) error {
 	fresh := false
 	err := db.View(func(tx *bolt.Tx) error {
-		info, err := os.Stat(db.Path())
-		if err != nil {
-			return err
-		}
-		if info.Size() < tx.Size() {
-			return fmt.Errorf("%w: file is %d bytes, its pages need %d (truncated?)", ErrCorrupt, info.Size(), tx.Size())
-		}
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			k, _ := tx.Cursor().First()
