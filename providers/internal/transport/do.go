@@ -66,7 +66,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	rreq, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, callKey{}, st), req.Method, req.URL, body)
 	if err != nil {
-		st.settle()
+		st.drop()
 		return nil, fmt.Errorf("%w: %s %s", ErrInvalidRequest, req.Method, redactURL(u))
 	}
 	for k, v := range req.Header {
@@ -76,7 +76,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		rreq.Header.Set("Content-Type", "application/json")
 	}
 	if err := st.authorize(rreq.Request); err != nil {
-		st.settle()
+		st.drop()
 		return nil, st.fail(ctx, err)
 	}
 	rc := &retryablehttp.Client{
@@ -119,10 +119,15 @@ func (st *call) admit(ctx context.Context) error {
 	return err
 }
 
-// settle tells the pacer the send in progress has an outcome, or was
-// dropped before it was sent.
+// settle tells the pacer the send in progress has an outcome.
 func (st *call) settle() {
 	st.p.done(st.mark, time.Now())
+	st.mark = nil
+}
+
+// drop tells the pacer the admitted send was not made after all.
+func (st *call) drop() {
+	st.p.done(st.mark, time.Time{})
 	st.mark = nil
 }
 
@@ -271,7 +276,7 @@ func (st *call) prepareRetry(r *http.Request) error {
 	// The previous send may still hold the header map.
 	r.Header = r.Header.Clone()
 	if err := st.authorize(r); err != nil {
-		st.settle()
+		st.drop()
 		return err
 	}
 	return nil

@@ -23,7 +23,9 @@ type Limits struct {
 	// WindowMax are: zero means the window is full.
 	WindowRemaining int
 	// DailyMax is the daily budget (HubSpot X-HubSpot-RateLimit-Daily,
-	// Salesforce api-usage limit); 0 if unknown.
+	// Salesforce api-usage limit); 0 if unknown. Set it only together with
+	// DailyRemaining (HubSpot omits the daily headers for OAuth calls): a
+	// DailyMax with a zero DailyRemaining means the budget is spent.
 	DailyMax int
 	// DailyRemaining is the number of calls left in the daily budget
 	// (HubSpot -Daily-Remaining; Salesforce limit minus used).
@@ -226,7 +228,8 @@ func (p *pacer) admit(ctx context.Context) (*mark, error) {
 }
 
 // done records that the send of m has an outcome (a response or an error)
-// at now, or was dropped before it was sent. m may be nil.
+// at now; a zero now means it was not sent and leaves the window at once.
+// m may be nil.
 func (p *pacer) done(m *mark, now time.Time) {
 	if m == nil {
 		return
