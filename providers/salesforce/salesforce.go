@@ -1,0 +1,186 @@
+package salesforce
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/providers/internal/transport"
+)
+
+// Name is the provider's name, as manifests use it.
+const Name = "salesforce"
+
+// DefaultAPIVersion is the REST API version used when [Config.APIVersion]
+// is empty (Winter '25).
+const DefaultAPIVersion = "v62.0"
+
+// MaxBatchSize is the most records one batch write may hold. sObject
+// Collections take up to 200; writeback batches hold 1 to 100.
+const MaxBatchSize = writeback.MaxBatchSize
+
+// MaxReadIDs is the most record IDs one [Provider.Read] may ask for: the
+// limit of a Collections retrieve by POST.
+const MaxReadIDs = 2000
+
+// DefaultQuotaRetryAfter is the wait reported with a 403
+// REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded." when
+// [Config.QuotaRetryAfter] is zero. Salesforce counts API requests over a
+// rolling 24 hours and says nothing about when calls free up, so the engine
+// tries again after an hour, bounded by the write's deadline.
+const DefaultQuotaRetryAfter = time.Hour
+
+// ConcurrentLimitRetryAfter is the wait reported with a 403
+// REQUEST_LIMIT_EXCEEDED about the concurrent long-running request limit,
+// which clears as soon as the org's long requests end.
+const ConcurrentLimitRetryAfter = 30 * time.Second
+
+// Config configures a [Provider]. The zero value is usable.
+type Config struct {
+	// HTTPClient is the base HTTP client; nil means a private pooled client
+	// with a 60 s timeout (never http.DefaultClient).
+	HTTPClient *http.Client
+	// APIVersion is the REST API version, such as "v62.0" (a missing "v" is
+	// added). Empty means [DefaultAPIVersion].
+	APIVersion string
+	// Logger receives request logs (method, path, status, attempt,
+	// duration; never tokens, headers or bodies); nil discards them.
+	Logger *slog.Logger
+	// Reserve is the fraction of the org's daily API budget kept for the
+	// customer's other integrations: once Sforce-Limit-Info shows that
+	// little left, calls are refused without being sent. Zero means 0.10;
+	// negative means no reserve (calls stop only when Salesforce refuses).
+	Reserve float64
+	// MaxAttempts is the number of sends of one call when earlier sends
+	// surely did not take effect (503, connection refused); zero means 3.
+	MaxAttempts int
+	// QuotaRetryAfter is the RetryAfter of a "TotalRequests Limit exceeded."
+	// error; zero means [DefaultQuotaRetryAfter].
+	QuotaRetryAfter time.Duration
+}
+
+// Provider writes records to Salesforce. It implements [writeback.Provider]
+// and [writeback.RequestEncoder]. It is safe for concurrent use.
+type Provider struct {
+	version    string
+	versionErr error
+	quotaWait  time.Duration
+	client     *transport.Client
+}
+
+var (
+	_ writeback.Provider       = (*Provider)(nil)
+	_ writeback.RequestEncoder = (*Provider)(nil)
+)
+
+// apiVersionRE matches a REST API version such as v62.0.
+var apiVersionRE = regexp.MustCompile(`^v[1-9][0-9]?\.[0-9]$`)
+
+// New returns a Provider for cfg. It sends nothing. An invalid
+// Config.APIVersion makes every call fail with an error wrapping
+// [writeback.ErrInvalidConfig].
+func New(cfg Config) *Provider {
+	p := &Provider{version: cfg.APIVersion, quotaWait: cfg.QuotaRetryAfter}
+	if p.version == "" {
+		p.version = DefaultAPIVersion
+	}
+	if !strings.HasPrefix(p.version, "v") {
+		p.version = "v" + p.version
+	}
+	if !apiVersionRE.MatchString(p.version) {
+		p.versionErr = &writeback.ValidationError{
+			Field:  "APIVersion",
+			Reason: fmt.Sprintf("%q is not a Salesforce API version such as %q", cfg.APIVersion, DefaultAPIVersion),
+			Err:    writeback.ErrInvalidConfig,
+		}
+	}
+	if p.quotaWait <= 0 {
+		p.quotaWait = DefaultQuotaRetryAfter
+	}
+	p.client = transport.New(transport.Config{
+		Provider:    Name,
+		HTTPClient:  cfg.HTTPClient,
+		Logger:      cfg.Logger,
+		MaxAttempts: cfg.MaxAttempts,
+		Limits:      parseLimitInfo,
+		Reserve:     cfg.Reserve,
+	})
+	return p
+}
+
+// Name implements [writeback.Provider]; it returns "salesforce".
+func (p *Provider) Name() string { return Name }
+
+// Capabilities implements [writeback.Provider]: batches of up to 100
+// records, deletes, pass-through headers, reads for ifEmpty and atomic
+// all-or-nothing batch updates; no associations.
+func (p *Provider) Capabilities() writeback.Capabilities {
+	return writeback.Capabilities{
+		MaxBatchSize:      MaxBatchSize,
+		Delete:            true,
+		Associations:      false,
+		Headers:           true,
+		IfEmpty:           true,
+		AtomicBatchUpdate: true,
+	}
+}
+
+// APIVersion returns the REST API version the provider calls, e.g. "v62.0".
+func (p *Provider) APIVersion() string { return p.version }
+
+// objectRE matches an sObject API name: Account, Contact, ns__Thing__c.
+var objectRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
+
+// recordIDRE matches a 15- or 18-character Salesforce record ID.
+var recordIDRE = regexp.MustCompile(`^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$`)
+
+// dataURL returns the base of the REST API of an instance,
+// {instanceURL}/services/data/{version}, after checking the instance URL.
+func (p *Provider) dataURL(conn writeback.Connection) (string, error) {
+	if p.versionErr != nil {
+		return "", p.versionErr
+	}
+	raw := strings.TrimSpace(conn.InstanceURL)
+	if raw == "" {
+		return "", &writeback.ValidationError{
+			Field:  "connection.instanceUrl",
+			Reason: "required for salesforce: set the org's instance URL (e.g. https://mydomain.my.salesforce.com) on the installation's connection",
+			Err:    writeback.ErrInvalidInstallation,
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", &writeback.ValidationError{
+			Field:  "connection.instanceUrl",
+			Reason: "must be an absolute URL such as https://mydomain.my.salesforce.com, without query or credentials",
+			Err:    writeback.ErrInvalidInstallation,
+		}
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && loopback(u.Hostname()):
+		// Simulators and local proxies.
+	default:
+		return "", &writeback.ValidationError{
+			Field:  "connection.instanceUrl",
+			Reason: "must use https (plain http is allowed only for loopback hosts): bearer tokens never travel in clear text",
+			Err:    writeback.ErrInvalidInstallation,
+		}
+	}
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/") + "/services/data/" + p.version, nil
+}
+
+// loopback reports whether host names the local machine.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
