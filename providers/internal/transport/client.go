@@ -86,6 +86,7 @@ type Client struct {
 	resend      func(*Response) (bool, time.Duration)
 	limits      func(http.Header, time.Time) (Limits, bool)
 	reserve     float64
+	maxBody     int
 
 	mu     sync.Mutex
 	pacers map[string]*pacer
@@ -101,6 +102,7 @@ func New(cfg Config) *Client {
 		resend:      cfg.Resend,
 		limits:      cfg.Limits,
 		reserve:     cfg.Reserve,
+		maxBody:     MaxBodySize,
 		pacers:      make(map[string]*pacer),
 	}
 	if c.provider == "" {

@@ -182,10 +182,10 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		return st.resendAfter(ctx, backoff(st.sends-st.authResends, st.c.maxWait), "send failed", slog.Bool("sent", sent))
 	}
 
-	b, rerr := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
+	b, rerr := io.ReadAll(io.LimitReader(resp.Body, int64(st.c.maxBody)+1))
 	resp.Body.Close()
-	if rerr == nil && len(b) > MaxBodySize {
-		rerr = fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, MaxBodySize)
+	if rerr == nil && len(b) > st.c.maxBody {
+		rerr = fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, st.c.maxBody)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	now := time.Now()
