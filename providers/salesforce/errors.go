@@ -262,7 +262,7 @@ func bodySnippet(resp *transport.Response) string {
 func callError(err error, create bool) *writeback.ProviderError {
 	var re *transport.ReserveError
 	if errors.As(err, &re) {
-		return &writeback.ProviderError{
+		perr := &writeback.ProviderError{
 			Provider:    Name,
 			Class:       writeback.ClassQuota,
 			Message:     re.Error() + "; nothing was sent",
@@ -270,6 +270,12 @@ func callError(err error, create bool) *writeback.ProviderError {
 			RecordIndex: writeback.NoRecord,
 			Err:         fmt.Errorf("%w: %w", ErrDailyReserve, re),
 		}
+		if re.Reserve <= 0 || re.Limits.DailyRemaining <= 0 {
+			perr.Message = fmt.Sprintf("the org's daily API budget of %d calls is spent; nothing was sent, retry in %s",
+				re.Limits.DailyMax, re.RetryAfter.Round(time.Second))
+			perr.Err = re
+		}
+		return perr
 	}
 	var se *transport.SendError
 	if errors.As(err, &se) {
