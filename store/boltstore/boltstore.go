@@ -16,6 +16,10 @@
 // Payloads stay on disk: the store keeps no in-memory copy of queued jobs,
 // and [Store.Claim] reads only the due jobs, in order, from an index on RunAt.
 //
+// If a commit fails (a failed fsync leaves the file's state uncertain) or a
+// damaged page is met while writing, the store refuses every later write
+// with an error wrapping [writeback.ErrStoreClosed]; close and reopen it.
+//
 // Only one process may open a file at a time; a second [Open] fails with
 // [ErrLocked] after [Options.LockTimeout]. A file that is not a store, or
 // whose pages are damaged, fails with [ErrCorrupt] rather than crashing the
