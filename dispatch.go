@@ -313,6 +313,10 @@ func (w *Writer) dispatch(ctx, work context.Context, job Job) {
 // an earlier claim is unaccounted for: that evidence of an interrupted
 // attempt is kept for the next run to act on.
 func (w *Writer) release(job Job) {
+	if job.Group != "" {
+		w.releaseGroup(job)
+		return
+	}
 	ctx := context.Background()
 	first, latest := w.async.claims(job.ID, job.Attempts)
 	rec, err := w.store.Operation(ctx, job.ID)
