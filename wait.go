@@ -85,10 +85,11 @@ func (w *Writer) Wait(ctx context.Context, id string) (*Operation, error) {
 // completed reports that an async operation reached a terminal status and
 // was stored: it wakes [Writer.Wait] callers and calls [Config.OnComplete].
 // Every path that completes an async or auto-batch operation calls it
-// exactly once, after the store has the terminal record.
+// exactly once, after the store has the terminal record. OnComplete runs
+// first, so it has run when Wait returns.
 func (w *Writer) completed(op *Operation) {
-	w.waits.wake(op.ID)
 	if w.cfg.OnComplete != nil {
 		w.cfg.OnComplete(op)
 	}
+	w.waits.wake(op.ID)
 }
