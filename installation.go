@@ -1,6 +1,19 @@
 package writeback
 
-import "time"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Installation is one customer's install of an integration: which account to
 // write to and the customer's write rules. There is at most one per
@@ -142,4 +155,550 @@ type ReadObject struct {
 	// SelectedFieldMappings maps the application's field name (mapToName)
 	// to the customer's provider field.
 	SelectedFieldMappings map[string]string `json:"selectedFieldMappings,omitempty"`
+}
+
+// Limits on installation values.
+const (
+	maxGroupRef = 256
+	// maxInstallationText bounds names, IDs and values in an installation.
+	maxInstallationText = 1024
+	// maxReplaceAttempts is how often a change is re-applied when a
+	// concurrent change wins the race to store.
+	maxReplaceAttempts = 5
+)
+
+// CreateInstallation validates inst and stores it as a new installation,
+// returning the stored copy with its ID, Revision 1 and times set (any ID,
+// Revision or times in inst are ignored; inst itself is not modified).
+//
+// The integration must be in the manifest; GroupRef is required (at most
+// 256 characters, no control characters) and unique per integration, or the
+// error wraps [ErrConflict]. Connection.Provider must be the integration's
+// provider (empty means that one), and Connection.InstanceURL, if set, an
+// absolute https URL without credentials, query or fragment (http is allowed
+// for loopback hosts only). The config is checked as described at
+// [Writer.UpdateInstallation]. Validation errors are [*ValidationError]
+// values wrapping [ErrInvalidInstallation] ([ErrUnknownIntegration] for the
+// integration), and nothing is stored.
+func (w *Writer) CreateInstallation(ctx context.Context, inst *Installation) (*Installation, error) {
+	if inst == nil {
+		return nil, invalid(ErrInvalidInstallation, "installation", "is nil")
+	}
+	next := cloneInstallation(inst)
+	if err := w.validateInstallation(next); err != nil {
+		return nil, err
+	}
+	now := w.now().UTC()
+	next.ID = newID(now)
+	next.Revision = 1
+	next.CreatedAt = now
+	next.UpdatedAt = now
+	rec, err := installationRecord(next)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.store.InsertInstallation(ctx, rec); err != nil {
+		return nil, fmt.Errorf("create installation for %s/%q: %w", next.Integration, next.GroupRef, err)
+	}
+	return decodeInstallation(rec.Data)
+}
+
+// Installation returns the installation with the given ID, or an error
+// wrapping [ErrNotFound].
+func (w *Writer) Installation(ctx context.Context, id string) (*Installation, error) {
+	rec, err := w.store.Installation(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("installation %q: %w", id, err)
+	}
+	return decodeInstallation(rec.Data)
+}
+
+// InstallationByGroup returns the installation of an integration for a
+// groupRef. An integration the manifest lacks is an error wrapping
+// [ErrUnknownIntegration]; a groupRef without an installation is an error
+// wrapping both [ErrUnknownInstallation] and [ErrNotFound].
+func (w *Writer) InstallationByGroup(ctx context.Context, integration, groupRef string) (*Installation, error) {
+	if _, ok := w.manifest.Integration(integration); !ok {
+		return nil, invalid(ErrUnknownIntegration, "integration", "no integration %q in the manifest", integration)
+	}
+	rec, err := w.store.InstallationByGroup(ctx, integration, groupRef)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s/%q: %w", ErrUnknownInstallation, integration, groupRef, err)
+		}
+		return nil, fmt.Errorf("installation %s/%q: %w", integration, groupRef, err)
+	}
+	return decodeInstallation(rec.Data)
+}
+
+// Installations lists the installations of an integration, or of all
+// integrations when integration is empty, ordered by ID (which is creation
+// order). An integration the manifest lacks is an error wrapping
+// [ErrUnknownIntegration].
+func (w *Writer) Installations(ctx context.Context, integration string) ([]*Installation, error) {
+	if integration != "" {
+		if _, ok := w.manifest.Integration(integration); !ok {
+			return nil, invalid(ErrUnknownIntegration, "integration", "no integration %q in the manifest", integration)
+		}
+	}
+	recs, err := w.store.Installations(ctx, integration)
+	if err != nil {
+		return nil, fmt.Errorf("list installations: %w", err)
+	}
+	out := make([]*Installation, 0, len(recs))
+	for _, rec := range recs {
+		inst, err := decodeInstallation(rec.Data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inst)
+	}
+	return out, nil
+}
+
+// DeleteInstallation removes an installation, or fails with an error
+// wrapping [ErrNotFound].
+func (w *Writer) DeleteInstallation(ctx context.Context, id string) error {
+	if err := w.store.DeleteInstallation(ctx, id); err != nil {
+		return fmt.Errorf("delete installation %q: %w", id, err)
+	}
+	return nil
+}
+
+// The update mask paths [Writer.UpdateInstallation] accepts. A path ending
+// in "objects" may be followed by ".<objectName>".
+const (
+	// MaskConnection replaces the connection.
+	MaskConnection = "connection"
+	// MaskWriteObjects replaces the whole map of write objects.
+	MaskWriteObjects = "config.content.write.objects"
+	// MaskReadObjects replaces the whole map of read objects.
+	MaskReadObjects = "config.content.read.objects"
+)
+
+// UpdateInstallation applies the paths of mask, taking their values from
+// update, and returns the stored result. Other parts of update are ignored.
+// The paths are:
+//
+//   - "connection": replace the connection;
+//   - "config.content.write.objects": replace every write object;
+//   - "config.content.write.objects.<name>": replace that write object, or
+//     remove it (disabling writes to it) when update lacks it;
+//   - "config.content.read.objects" and
+//     "config.content.read.objects.<name>": the same for read objects.
+//
+// An empty mask, an unknown path, or a path given twice or covered by
+// another path is an error wrapping [ErrInvalidInstallation].
+//
+// The result is validated whole, as by [Writer.CreateInstallation]. Config
+// rules: every write object must be a write object of the integration, with
+// ObjectName equal to its key (empty means the key); each field setting may
+// have a default with exactly one value set and writeOnCreate in
+// {always, never}, writeOnUpdate in {always, never, ifEmpty} (ifEmpty only
+// if the provider's Capabilities allow it); RemoveUnmappedFields needs a
+// write object with inheritMapping; every read object must be a read object
+// of the integration, and its selectedFieldMappings have non-empty names
+// and values. Any error leaves the stored installation unchanged.
+//
+// A change made concurrently by someone else is not lost: if another change
+// is stored first, the mask is applied again to the newer installation. The
+// error wraps [ErrConflict] if that keeps failing, and [ErrNotFound] if the
+// installation does not exist.
+func (w *Writer) UpdateInstallation(ctx context.Context, id string, update *Installation, mask []string) (*Installation, error) {
+	if update == nil {
+		return nil, invalid(ErrInvalidInstallation, "installation", "is nil")
+	}
+	if err := checkMask(mask); err != nil {
+		return nil, err
+	}
+	src := cloneInstallation(update)
+	return w.modifyInstallation(ctx, id, func(inst *Installation) error {
+		for _, path := range mask {
+			applyMaskPath(inst, src, path)
+		}
+		return nil
+	})
+}
+
+// checkMask checks an update mask: non-empty, known paths, none repeated or
+// covered by another.
+func checkMask(mask []string) error {
+	if len(mask) == 0 {
+		return invalid(ErrInvalidInstallation, "updateMask", "at least one path is required")
+	}
+	for i, path := range mask {
+		field := fmt.Sprintf("updateMask[%d]", i)
+		if !validMaskPath(path) {
+			return invalid(ErrInvalidInstallation, field, "unknown path %q", path)
+		}
+		for j, other := range mask[:i] {
+			if other == path {
+				return invalid(ErrInvalidInstallation, field, "duplicate path %q", path)
+			}
+			if strings.HasPrefix(path, other+".") || strings.HasPrefix(other, path+".") {
+				return invalid(ErrInvalidInstallation, field, "path %q overlaps updateMask[%d] %q", path, j, other)
+			}
+		}
+	}
+	return nil
+}
+
+// validMaskPath reports whether path is one [Writer.UpdateInstallation] accepts.
+func validMaskPath(path string) bool {
+	switch path {
+	case MaskConnection, MaskWriteObjects, MaskReadObjects:
+		return true
+	}
+	for _, prefix := range []string{MaskWriteObjects + ".", MaskReadObjects + "."} {
+		if name, ok := strings.CutPrefix(path, prefix); ok && name != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// applyMaskPath copies the value at a valid mask path from src into inst.
+// src is not used afterwards, so its maps may be shared.
+func applyMaskPath(inst, src *Installation, path string) {
+	switch path {
+	case MaskConnection:
+		inst.Connection = src.Connection
+		return
+	case MaskWriteObjects:
+		inst.Config.Write.Objects = maps.Clone(src.Config.Write.Objects)
+		return
+	case MaskReadObjects:
+		inst.Config.Read.Objects = maps.Clone(src.Config.Read.Objects)
+		return
+	}
+	if name, ok := strings.CutPrefix(path, MaskWriteObjects+"."); ok {
+		if o, ok := src.Config.Write.Objects[name]; ok {
+			if inst.Config.Write.Objects == nil {
+				inst.Config.Write.Objects = map[string]WriteObject{}
+			}
+			inst.Config.Write.Objects[name] = o
+		} else {
+			delete(inst.Config.Write.Objects, name)
+		}
+		return
+	}
+	if name, ok := strings.CutPrefix(path, MaskReadObjects+"."); ok {
+		if o, ok := src.Config.Read.Objects[name]; ok {
+			if inst.Config.Read.Objects == nil {
+				inst.Config.Read.Objects = map[string]ReadObject{}
+			}
+			inst.Config.Read.Objects[name] = o
+		} else {
+			delete(inst.Config.Read.Objects, name)
+		}
+	}
+}
+
+// modifyInstallation loads an installation, lets change modify a copy,
+// validates the result and stores it as the next revision, starting over
+// from a fresh copy if a concurrent change was stored first.
+func (w *Writer) modifyInstallation(ctx context.Context, id string, change func(inst *Installation) error) (*Installation, error) {
+	var lastErr error
+	for range maxReplaceAttempts {
+		rec, err := w.store.Installation(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("installation %q: %w", id, err)
+		}
+		cur, err := decodeInstallation(rec.Data)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(cur); err != nil {
+			return nil, err
+		}
+		if err := w.validateInstallation(cur); err != nil {
+			return nil, err
+		}
+		cur.Revision = rec.Revision + 1
+		cur.UpdatedAt = w.now().UTC()
+		next, err := installationRecord(cur)
+		if err != nil {
+			return nil, err
+		}
+		err = w.store.ReplaceInstallation(ctx, next)
+		if err == nil {
+			return decodeInstallation(next.Data)
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, fmt.Errorf("update installation %q: %w", id, err)
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("update installation %q: concurrent changes kept winning: %w", id, lastErr)
+}
+
+// validateInstallation fills in the defaults of inst (the connection's
+// provider, object names equal to their keys) and checks it against the
+// manifest and the provider's capabilities.
+func (w *Writer) validateInstallation(inst *Installation) error {
+	in, ok := w.manifest.Integration(inst.Integration)
+	if !ok {
+		return invalid(ErrUnknownIntegration, "integration", "no integration %q in the manifest", inst.Integration)
+	}
+	if inst.GroupRef == "" {
+		return invalid(ErrInvalidInstallation, "groupRef", "required")
+	}
+	if reason := checkText(inst.GroupRef, maxGroupRef); reason != "" {
+		return invalid(ErrInvalidInstallation, "groupRef", "%s", reason)
+	}
+	if err := checkConnection(&inst.Connection, in.Provider); err != nil {
+		return err
+	}
+	caps := Capabilities{}
+	if p, ok := w.providers[in.Provider]; ok {
+		caps = p.Capabilities()
+	}
+	for _, name := range slices.Sorted(maps.Keys(inst.Config.Write.Objects)) {
+		o := inst.Config.Write.Objects[name]
+		if err := checkWriteObject(in, caps, name, &o); err != nil {
+			return err
+		}
+		inst.Config.Write.Objects[name] = o
+	}
+	for _, name := range slices.Sorted(maps.Keys(inst.Config.Read.Objects)) {
+		o := inst.Config.Read.Objects[name]
+		if err := checkReadObject(in, name, &o); err != nil {
+			return err
+		}
+		inst.Config.Read.Objects[name] = o
+	}
+	return nil
+}
+
+// checkConnection fills in and checks a connection.
+func checkConnection(c *Connection, provider string) error {
+	if c.Provider == "" {
+		c.Provider = provider
+	}
+	if c.Provider != provider {
+		return invalid(ErrInvalidInstallation, "connection.provider", "is %q but the integration's provider is %q", c.Provider, provider)
+	}
+	if c.ID != "" {
+		if reason := checkText(c.ID, maxInstallationText); reason != "" {
+			return invalid(ErrInvalidInstallation, "connection.id", "%s", reason)
+		}
+	}
+	if c.InstanceURL == "" {
+		return nil
+	}
+	const field = "connection.instanceUrl"
+	if reason := checkText(c.InstanceURL, maxInstallationText); reason != "" {
+		return invalid(ErrInvalidInstallation, field, "%s", reason)
+	}
+	u, err := url.Parse(c.InstanceURL)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return invalid(ErrInvalidInstallation, field, "must be an absolute URL")
+	}
+	if u.User != nil {
+		// Never echo the URL: it may carry a password.
+		return invalid(ErrInvalidInstallation, field, "must not contain credentials")
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return invalid(ErrInvalidInstallation, field, "must not have a query or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !loopbackHost(u.Hostname()) {
+			return invalid(ErrInvalidInstallation, field, "must use https (http only for loopback hosts)")
+		}
+	default:
+		return invalid(ErrInvalidInstallation, field, "must use https")
+	}
+	return nil
+}
+
+// loopbackHost reports whether host is localhost or a loopback IP.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// checkWriteObject fills in and checks one write object of an installation.
+func checkWriteObject(in *Integration, caps Capabilities, name string, o *WriteObject) error {
+	p := MaskWriteObjects + "." + name
+	spec, ok := in.WriteObject(name)
+	if !ok {
+		return invalid(ErrInvalidInstallation, p, "%q is not a write object of integration %q", name, in.Name)
+	}
+	if o.ObjectName == "" {
+		o.ObjectName = name
+	}
+	if o.ObjectName != name {
+		return invalid(ErrInvalidInstallation, p+".objectName", "is %q but the key is %q", o.ObjectName, name)
+	}
+	if o.RemoveUnmappedFields && !spec.InheritMapping {
+		return invalid(ErrInvalidInstallation, p+".removeUnmappedFields", "needs a write object with inheritMapping")
+	}
+	for _, field := range slices.Sorted(maps.Keys(o.SelectedFieldSettings)) {
+		s := o.SelectedFieldSettings[field]
+		fp := p + ".selectedFieldSettings." + field
+		if reason := checkText(field, maxInstallationText); reason != "" {
+			return invalid(ErrInvalidInstallation, fp, "field name %s", reason)
+		}
+		if err := checkFieldSetting(caps, fp, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFieldSetting checks one field setting.
+func checkFieldSetting(caps Capabilities, p string, s FieldSetting) error {
+	if d := s.Default; d != nil {
+		n := 0
+		for _, set := range []bool{d.StringValue != nil, d.IntegerValue != nil, d.BooleanValue != nil, d.NumberValue != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			return invalid(ErrInvalidInstallation, p+".default", "exactly one of stringValue, integerValue, booleanValue and numberValue is required")
+		}
+		if d.NumberValue != nil && (math.IsNaN(*d.NumberValue) || math.IsInf(*d.NumberValue, 0)) {
+			return invalid(ErrInvalidInstallation, p+".default.numberValue", "must be finite")
+		}
+		if d.StringValue != nil && !utf8.ValidString(*d.StringValue) {
+			return invalid(ErrInvalidInstallation, p+".default.stringValue", "not valid UTF-8")
+		}
+	}
+	switch s.WriteOnCreate {
+	case "", WriteOnCreateAlways, WriteOnCreateNever:
+	default:
+		return invalid(ErrInvalidInstallation, p+".writeOnCreate", "%q is not always or never", s.WriteOnCreate)
+	}
+	switch s.WriteOnUpdate {
+	case "", WriteOnUpdateAlways, WriteOnUpdateNever:
+	case WriteOnUpdateIfEmpty:
+		if !caps.IfEmpty {
+			return invalid(ErrInvalidInstallation, p+".writeOnUpdate", "the provider does not support ifEmpty")
+		}
+	default:
+		return invalid(ErrInvalidInstallation, p+".writeOnUpdate", "%q is not always, never or ifEmpty", s.WriteOnUpdate)
+	}
+	return nil
+}
+
+// checkReadObject fills in and checks one read object of an installation.
+func checkReadObject(in *Integration, name string, o *ReadObject) error {
+	p := MaskReadObjects + "." + name
+	if _, ok := in.ReadObject(name); !ok {
+		return invalid(ErrInvalidInstallation, p, "%q is not a read object of integration %q", name, in.Name)
+	}
+	if o.ObjectName == "" {
+		o.ObjectName = name
+	}
+	if o.ObjectName != name {
+		return invalid(ErrInvalidInstallation, p+".objectName", "is %q but the key is %q", o.ObjectName, name)
+	}
+	if o.Destination != "" {
+		if reason := checkText(o.Destination, maxInstallationText); reason != "" {
+			return invalid(ErrInvalidInstallation, p+".destination", "%s", reason)
+		}
+	}
+	for _, from := range slices.Sorted(maps.Keys(o.SelectedFieldMappings)) {
+		to := o.SelectedFieldMappings[from]
+		fp := p + ".selectedFieldMappings." + from
+		if reason := checkText(from, maxInstallationText); reason != "" {
+			return invalid(ErrInvalidInstallation, fp, "mapped name %s", reason)
+		}
+		if reason := checkText(to, maxInstallationText); reason != "" {
+			return invalid(ErrInvalidInstallation, fp, "provider field %s", reason)
+		}
+	}
+	return nil
+}
+
+// installationRecord encodes an installation for the store.
+func installationRecord(inst *Installation) (InstallationRecord, error) {
+	data, err := encodeInstallation(inst)
+	if err != nil {
+		return InstallationRecord{}, err
+	}
+	return InstallationRecord{
+		ID:          inst.ID,
+		Integration: inst.Integration,
+		GroupRef:    inst.GroupRef,
+		Revision:    inst.Revision,
+		Data:        data,
+	}, nil
+}
+
+// encodeInstallation is the stored form of an installation: its JSON.
+func encodeInstallation(inst *Installation) ([]byte, error) {
+	data, err := json.Marshal(inst)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode: %w", ErrInvalidInstallation, err)
+	}
+	return data, nil
+}
+
+// decodeInstallation decodes the stored form of an installation into a new
+// value that shares nothing with any other.
+func decodeInstallation(data []byte) (*Installation, error) {
+	var inst Installation
+	if err := json.Unmarshal(data, &inst); err != nil {
+		return nil, fmt.Errorf("decode stored installation: %w", err)
+	}
+	return &inst, nil
+}
+
+// cloneInstallation returns a deep copy of inst.
+func cloneInstallation(inst *Installation) *Installation {
+	cp := *inst
+	if inst.Config.Write.Objects != nil {
+		cp.Config.Write.Objects = make(map[string]WriteObject, len(inst.Config.Write.Objects))
+		for k, o := range inst.Config.Write.Objects {
+			cp.Config.Write.Objects[k] = cloneWriteObject(o)
+		}
+	}
+	if inst.Config.Read.Objects != nil {
+		cp.Config.Read.Objects = make(map[string]ReadObject, len(inst.Config.Read.Objects))
+		for k, o := range inst.Config.Read.Objects {
+			o.SelectedFieldMappings = maps.Clone(o.SelectedFieldMappings)
+			cp.Config.Read.Objects[k] = o
+		}
+	}
+	return &cp
+}
+
+// cloneWriteObject returns a deep copy of o.
+func cloneWriteObject(o WriteObject) WriteObject {
+	if o.DeletionSettings != nil {
+		d := *o.DeletionSettings
+		o.DeletionSettings = &d
+	}
+	if o.SelectedFieldSettings != nil {
+		settings := make(map[string]FieldSetting, len(o.SelectedFieldSettings))
+		for k, s := range o.SelectedFieldSettings {
+			if s.Default != nil {
+				s.Default = &DefaultValue{
+					StringValue:  clonePtr(s.Default.StringValue),
+					IntegerValue: clonePtr(s.Default.IntegerValue),
+					BooleanValue: clonePtr(s.Default.BooleanValue),
+					NumberValue:  clonePtr(s.Default.NumberValue),
+				}
+			}
+			settings[k] = s
+		}
+		o.SelectedFieldSettings = settings
+	}
+	return o
+}
+
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

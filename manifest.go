@@ -1,5 +1,20 @@
 package writeback
 
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
 // Manifest is an amp.yaml-style document: the integrations an application
 // offers, with the objects each reads and writes. Build one in Go or parse
 // one with [ParseManifest].
@@ -77,4 +92,427 @@ type WriteObjectSpec struct {
 	// mappings: the application sends mapped names and the engine writes the
 	// customer's fields. Default false.
 	InheritMapping bool `yaml:"inheritMapping,omitempty" json:"inheritMapping,omitempty"`
+}
+
+// Limits on manifest names, checked by [Manifest.Validate].
+const (
+	maxIntegrationName = 64
+	maxDisplayName     = 100
+	maxManifestName    = 256
+)
+
+var (
+	integrationNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+	providerNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	yamlLineRE        = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	typeErrorLineRE   = regexp.MustCompile(`^line (\d+): (.*)$`)
+)
+
+// ParseManifest parses an amp.yaml-style manifest and validates it with
+// [Manifest.Validate].
+//
+// Parsing is strict: an unknown key, a value of the wrong type, a duplicate
+// key or a second YAML document is an error. Every error is a
+// [*ValidationError] wrapping [ErrInvalidManifest]. For a YAML syntax error
+// its Field is the line, such as "line 3"; otherwise Field locates the bad
+// value, such as "integrations[1].write.objects[0].objectName", and Reason
+// names the line.
+//
+// Empty lists of fields (requiredFields: []) parse as absent, so a parsed
+// manifest marshals back to YAML that parses to an equal manifest.
+func ParseManifest(data []byte) (*Manifest, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, invalid(ErrInvalidManifest, "", "empty document")
+		}
+		return nil, yamlError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, yamlError(err)
+		}
+		return nil, invalid(ErrInvalidManifest, fmt.Sprintf("line %d", extra.Line), "more than one YAML document")
+	}
+	doc := &root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	if err := checkYAMLNode(doc, reflect.TypeFor[Manifest](), ""); err != nil {
+		return nil, err
+	}
+	// The node walk reports unknown keys with their path; the strict decode
+	// also covers content reached through aliases.
+	var m Manifest
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	if err := strict.Decode(&m); err != nil {
+		return nil, yamlError(err)
+	}
+	m.normalize()
+	if err := m.Validate(); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			if line := lineOf(doc, ve.Field); line > 0 {
+				ve.Reason = fmt.Sprintf("%s (line %d)", ve.Reason, line)
+			}
+		}
+		return nil, err
+	}
+	return &m, nil
+}
+
+// yamlError turns an error of the YAML package into a [*ValidationError].
+func yamlError(err error) *ValidationError {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		if m := typeErrorLineRE.FindStringSubmatch(te.Errors[0]); m != nil {
+			return invalid(ErrInvalidManifest, "line "+m[1], "%s", m[2])
+		}
+		return invalid(ErrInvalidManifest, "", "%s", te.Errors[0])
+	}
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		return invalid(ErrInvalidManifest, "line "+m[1], "%s", m[2])
+	}
+	return invalid(ErrInvalidManifest, "", "%s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// checkYAMLNode checks that n has the shape of type t: mappings for
+// structs, with only the keys the struct's yaml tags name, and sequences
+// for slices. Scalars are left to the decoder, as is content reached
+// through an alias.
+func checkYAMLNode(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return invalid(ErrInvalidManifest, path, "expected a mapping at line %d", n.Line)
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			ft, ok := fields[k.Value]
+			if !ok || k.Kind != yaml.ScalarNode {
+				return invalid(ErrInvalidManifest, joinPath(path, k.Value), "unknown field at line %d", k.Line)
+			}
+			if err := checkYAMLNode(v, ft, joinPath(path, k.Value)); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return invalid(ErrInvalidManifest, path, "expected a sequence at line %d", n.Line)
+		}
+		for i, c := range n.Content {
+			if err := checkYAMLNode(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// yamlFields maps the yaml keys of struct type t to the types of its fields.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := make(map[string]reflect.Type, t.NumField())
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// joinPath appends a key to a dotted path.
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// lineOf returns the line of the value a [ValidationError.Field] path such
+// as "integrations[1].write.objects[0].objectName" locates in the node tree,
+// or of the closest enclosing value when the path ends at a missing key;
+// 0 when the path does not lead anywhere.
+func lineOf(n *yaml.Node, path string) int {
+	line := n.Line
+	if path == "" {
+		return line
+	}
+	for seg := range strings.SplitSeq(path, ".") {
+		key, rest, _ := strings.Cut(seg, "[")
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n, line = next, next.Line
+		for rest != "" {
+			idx, after, ok := strings.Cut(rest, "]")
+			i, err := strconv.Atoi(idx)
+			if !ok || err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return line
+			}
+			n, line = n.Content[i], n.Content[i].Line
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return line
+}
+
+// normalize makes empty field lists nil, the form they marshal back from.
+func (m *Manifest) normalize() {
+	for i := range m.Integrations {
+		in := &m.Integrations[i]
+		if in.Read == nil {
+			continue
+		}
+		for j := range in.Read.Objects {
+			o := &in.Read.Objects[j]
+			if len(o.RequiredFields) == 0 {
+				o.RequiredFields = nil
+			}
+			if len(o.OptionalFields) == 0 {
+				o.OptionalFields = nil
+			}
+		}
+	}
+}
+
+// Validate checks a manifest:
+//
+//   - specVersion is required;
+//   - there is at least one integration, and integration names are unique
+//     and match [a-z0-9-_]{1,64};
+//   - displayName has at most 100 characters;
+//   - provider is required: a lower-case name such as "hubspot" (whether an
+//     adapter exists for it is checked by [NewWriter]);
+//   - a read or write section lists at least one object, and object names
+//     are required and unique within the section; a read object's
+//     mapToName does not collide with another read object's name or
+//     mapToName;
+//   - a write object with inheritMapping has a read object of the same name;
+//   - each field of a read object has a fieldName or a mapToName, and
+//     mapToName values are unique within the object.
+//
+// Names (objectName, fieldName, mapToName) have at most 256 characters and
+// no control characters. Errors are [*ValidationError] values wrapping
+// [ErrInvalidManifest], whose Field locates the problem, such as
+// "integrations[1].write.objects[0].objectName".
+func (m *Manifest) Validate() error {
+	if m == nil {
+		return invalid(ErrInvalidManifest, "", "manifest is nil")
+	}
+	if err := checkText(m.SpecVersion, 32); err != "" {
+		return invalid(ErrInvalidManifest, "specVersion", "%s", err)
+	}
+	if len(m.Integrations) == 0 {
+		return invalid(ErrInvalidManifest, "integrations", "at least one integration is required")
+	}
+	names := make(map[string]int, len(m.Integrations))
+	for i := range m.Integrations {
+		in := &m.Integrations[i]
+		p := fmt.Sprintf("integrations[%d]", i)
+		if in.Name == "" {
+			return invalid(ErrInvalidManifest, p+".name", "required")
+		}
+		if !integrationNameRE.MatchString(in.Name) {
+			return invalid(ErrInvalidManifest, p+".name", "must match [a-z0-9-_] with at most %d characters", maxIntegrationName)
+		}
+		if j, ok := names[in.Name]; ok {
+			return invalid(ErrInvalidManifest, p+".name", "duplicate integration %q (also integrations[%d])", in.Name, j)
+		}
+		names[in.Name] = i
+		if utf8.RuneCountInString(in.DisplayName) > maxDisplayName || !utf8.ValidString(in.DisplayName) {
+			return invalid(ErrInvalidManifest, p+".displayName", "must be valid text of at most %d characters", maxDisplayName)
+		}
+		if in.Provider == "" {
+			return invalid(ErrInvalidManifest, p+".provider", "required")
+		}
+		if !providerNameRE.MatchString(in.Provider) {
+			return invalid(ErrInvalidManifest, p+".provider", "must be a lower-case provider name such as \"hubspot\"")
+		}
+		if err := in.validateRead(p + ".read"); err != nil {
+			return err
+		}
+		if err := in.validateWrite(p + ".write"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateRead checks an integration's read section.
+func (in *Integration) validateRead(p string) error {
+	if in.Read == nil {
+		return nil
+	}
+	if len(in.Read.Objects) == 0 {
+		return invalid(ErrInvalidManifest, p+".objects", "at least one object is required")
+	}
+	// objects maps object names and object mapToNames to the index of the
+	// object that uses them.
+	objects := make(map[string]int, 2*len(in.Read.Objects))
+	for i := range in.Read.Objects {
+		o := &in.Read.Objects[i]
+		op := fmt.Sprintf("%s.objects[%d]", p, i)
+		if err := checkText(o.ObjectName, maxManifestName); err != "" {
+			return invalid(ErrInvalidManifest, op+".objectName", "%s", err)
+		}
+		if j, ok := objects[o.ObjectName]; ok {
+			return invalid(ErrInvalidManifest, op+".objectName", "duplicate object %q (also objects[%d])", o.ObjectName, j)
+		}
+		objects[o.ObjectName] = i
+	}
+	for i := range in.Read.Objects {
+		o := &in.Read.Objects[i]
+		op := fmt.Sprintf("%s.objects[%d]", p, i)
+		if o.MapToName != "" && o.MapToName != o.ObjectName {
+			if err := checkText(o.MapToName, maxManifestName); err != "" {
+				return invalid(ErrInvalidManifest, op+".mapToName", "%s", err)
+			}
+			if j, ok := objects[o.MapToName]; ok {
+				return invalid(ErrInvalidManifest, op+".mapToName", "%q is already the name of objects[%d]", o.MapToName, j)
+			}
+			objects[o.MapToName] = i
+		}
+		if err := checkText(o.Destination, maxManifestName); err != "" && o.Destination != "" {
+			return invalid(ErrInvalidManifest, op+".destination", "%s", err)
+		}
+		mapped := map[string]string{}
+		for _, list := range []struct {
+			name   string
+			fields []FieldSpec
+		}{{"requiredFields", o.RequiredFields}, {"optionalFields", o.OptionalFields}} {
+			for k, f := range list.fields {
+				fp := fmt.Sprintf("%s.%s[%d]", op, list.name, k)
+				if f.FieldName == "" && f.MapToName == "" {
+					return invalid(ErrInvalidManifest, fp, "fieldName or mapToName is required")
+				}
+				if err := checkText(f.FieldName, maxManifestName); err != "" && f.FieldName != "" {
+					return invalid(ErrInvalidManifest, fp+".fieldName", "%s", err)
+				}
+				if err := checkText(f.MapToDisplayName, maxManifestName); err != "" && f.MapToDisplayName != "" {
+					return invalid(ErrInvalidManifest, fp+".mapToDisplayName", "%s", err)
+				}
+				if f.MapToName == "" {
+					continue
+				}
+				if err := checkText(f.MapToName, maxManifestName); err != "" {
+					return invalid(ErrInvalidManifest, fp+".mapToName", "%s", err)
+				}
+				if prev, ok := mapped[f.MapToName]; ok {
+					return invalid(ErrInvalidManifest, fp+".mapToName", "duplicate mapToName %q (also %s)", f.MapToName, prev)
+				}
+				mapped[f.MapToName] = fmt.Sprintf("%s[%d]", list.name, k)
+			}
+		}
+	}
+	return nil
+}
+
+// validateWrite checks an integration's write section.
+func (in *Integration) validateWrite(p string) error {
+	if in.Write == nil {
+		return nil
+	}
+	if len(in.Write.Objects) == 0 {
+		return invalid(ErrInvalidManifest, p+".objects", "at least one object is required")
+	}
+	seen := make(map[string]int, len(in.Write.Objects))
+	for i, o := range in.Write.Objects {
+		op := fmt.Sprintf("%s.objects[%d]", p, i)
+		if err := checkText(o.ObjectName, maxManifestName); err != "" {
+			return invalid(ErrInvalidManifest, op+".objectName", "%s", err)
+		}
+		if j, ok := seen[o.ObjectName]; ok {
+			return invalid(ErrInvalidManifest, op+".objectName", "duplicate object %q (also objects[%d])", o.ObjectName, j)
+		}
+		seen[o.ObjectName] = i
+		if o.InheritMapping {
+			if _, ok := in.ReadObject(o.ObjectName); !ok {
+				return invalid(ErrInvalidManifest, op+".inheritMapping", "needs a read object named %q", o.ObjectName)
+			}
+		}
+	}
+	return nil
+}
+
+// checkText returns why s is not an acceptable name, or "": it must be
+// non-empty, valid UTF-8 without control characters, of at most max
+// characters.
+func checkText(s string, maxLen int) string {
+	switch {
+	case s == "":
+		return "required"
+	case !utf8.ValidString(s):
+		return "not valid UTF-8"
+	case utf8.RuneCountInString(s) > maxLen:
+		return fmt.Sprintf("longer than %d characters", maxLen)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return "contains a control character"
+	}
+	return ""
+}
+
+// Integration returns the integration with the given name, and whether
+// there is one. The pointer refers into m.
+func (m *Manifest) Integration(name string) (*Integration, bool) {
+	if m == nil {
+		return nil, false
+	}
+	for i := range m.Integrations {
+		if m.Integrations[i].Name == name {
+			return &m.Integrations[i], true
+		}
+	}
+	return nil, false
+}
+
+// WriteObject returns the write object whose ObjectName is name (compared
+// exactly, not through a read object's mapToName), and whether there is one.
+func (in *Integration) WriteObject(name string) (WriteObjectSpec, bool) {
+	if in == nil || in.Write == nil {
+		return WriteObjectSpec{}, false
+	}
+	for _, o := range in.Write.Objects {
+		if o.ObjectName == name {
+			return o, true
+		}
+	}
+	return WriteObjectSpec{}, false
+}
+
+// ReadObject returns the read object whose ObjectName is name (compared
+// exactly, not with its mapToName), and whether there is one. Its field
+// slices are shared with the manifest and must not be modified.
+func (in *Integration) ReadObject(name string) (ReadObjectSpec, bool) {
+	if in == nil || in.Read == nil {
+		return ReadObjectSpec{}, false
+	}
+	for _, o := range in.Read.Objects {
+		if o.ObjectName == name {
+			return o, true
+		}
+	}
+	return ReadObjectSpec{}, false
 }

@@ -1,0 +1,167 @@
+package writeback
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+)
+
+// PatchSection names the part of an installation's config that
+// [Writer.PatchInstallationObject] patches.
+type PatchSection string
+
+// The patch sections.
+const (
+	// PatchWrite patches a write object (config.content.write.objects.<name>).
+	PatchWrite PatchSection = "write"
+	// PatchRead patches a read object (config.content.read.objects.<name>).
+	PatchRead PatchSection = "read"
+)
+
+// Limits on a JSON Patch given to [Writer.PatchInstallationObject].
+const (
+	// MaxPatchSize is the largest patch document, in bytes.
+	MaxPatchSize = 1 << 20
+	// MaxPatchOps is the most operations one patch may hold.
+	MaxPatchOps = 1000
+	// maxPatchCopySize bounds the bytes copy operations may add.
+	maxPatchCopySize = 1 << 20
+)
+
+// PatchInstallationObject applies an RFC 6902 JSON Patch to the config of one
+// object of an installation, the JSON of a [WriteObject] (section
+// [PatchWrite]) or a [ReadObject] ([PatchRead]), and returns the stored
+// result. It is the in-process twin of the hosted API's config-content
+// patch. For example, to allow deletes of contacts:
+//
+//	[{"op":"add","path":"/deletionSettings","value":{"enabled":true}}]
+//
+// An object the installation lacks starts as {"objectName": object}, so a
+// patch can enable an object for write; paths are relative to the object.
+// The patch must hold 1 to [MaxPatchOps] operations among add, remove,
+// replace, move, copy and test, and be at most [MaxPatchSize] bytes.
+// Operations on the whole object (path "") other than test are refused:
+// to remove an object, and so disable writes to it, use
+// [Writer.UpdateInstallation] with the mask path
+// "config.content.write.objects.<name>".
+//
+// The patched JSON must decode strictly (no unknown fields, right types),
+// and the whole installation must then validate as described at
+// [Writer.UpdateInstallation]. A bad patch, a failing operation (including
+// a failing test) or an invalid result is a [*ValidationError] wrapping
+// [ErrInvalidInstallation], and nothing is stored. Concurrent changes are
+// handled as by UpdateInstallation: the patch is applied again to the newer
+// installation.
+func (w *Writer) PatchInstallationObject(ctx context.Context, id string, section PatchSection, object string, patch []byte) (*Installation, error) {
+	if section != PatchWrite && section != PatchRead {
+		return nil, invalid(ErrInvalidInstallation, "section", "%q is not write or read", section)
+	}
+	if object == "" {
+		return nil, invalid(ErrInvalidInstallation, "object", "required")
+	}
+	ops, err := decodePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	return w.modifyInstallation(ctx, id, func(inst *Installation) error {
+		return applyObjectPatch(inst, section, object, ops)
+	})
+}
+
+// decodePatch decodes and checks a JSON Patch document.
+func decodePatch(patch []byte) (jsonpatch.Patch, error) {
+	if len(patch) > MaxPatchSize {
+		return nil, invalid(ErrInvalidInstallation, "patch", "larger than %d bytes", MaxPatchSize)
+	}
+	ops, err := jsonpatch.DecodePatch(patch)
+	if err != nil {
+		return nil, invalid(ErrInvalidInstallation, "patch", "not a JSON Patch: %v", err)
+	}
+	if len(ops) == 0 {
+		return nil, invalid(ErrInvalidInstallation, "patch", "at least one operation is required")
+	}
+	if len(ops) > MaxPatchOps {
+		return nil, invalid(ErrInvalidInstallation, "patch", "more than %d operations", MaxPatchOps)
+	}
+	for i, op := range ops {
+		field := fmt.Sprintf("patch[%d]", i)
+		kind := op.Kind()
+		switch kind {
+		case "add", "remove", "replace", "move", "copy", "test":
+		default:
+			return nil, invalid(ErrInvalidInstallation, field+".op", "%q is not add, remove, replace, move, copy or test", kind)
+		}
+		path, err := op.Path()
+		if err != nil {
+			return nil, invalid(ErrInvalidInstallation, field+".path", "required")
+		}
+		if path == "" && kind != "test" {
+			return nil, invalid(ErrInvalidInstallation, field+".path", "the whole object cannot be patched; use UpdateInstallation to replace or remove it")
+		}
+		if kind == "move" || kind == "copy" {
+			if _, err := op.From(); err != nil {
+				return nil, invalid(ErrInvalidInstallation, field+".from", "required")
+			}
+		}
+	}
+	return ops, nil
+}
+
+// applyObjectPatch applies a decoded patch to one object of inst.
+func applyObjectPatch(inst *Installation, section PatchSection, object string, ops jsonpatch.Patch) error {
+	var (
+		doc any
+		ok  bool
+	)
+	if section == PatchWrite {
+		doc, ok = inst.Config.Write.Objects[object]
+		if !ok {
+			doc = WriteObject{ObjectName: object}
+		}
+	} else {
+		doc, ok = inst.Config.Read.Objects[object]
+		if !ok {
+			doc = ReadObject{ObjectName: object}
+		}
+	}
+	field := fmt.Sprintf("config.content.%s.objects.%s", section, object)
+	before, err := json.Marshal(doc)
+	if err != nil {
+		return invalid(ErrInvalidInstallation, field, "cannot encode the current object: %v", err)
+	}
+	opts := jsonpatch.NewApplyOptions()
+	opts.SupportNegativeIndices = false
+	opts.AccumulatedCopySizeLimit = maxPatchCopySize
+	after, err := ops.ApplyWithOptions(before, opts)
+	if err != nil {
+		return invalid(ErrInvalidInstallation, "patch", "%v", err)
+	}
+	if len(after) == 0 || after[0] != '{' {
+		return invalid(ErrInvalidInstallation, field, "the patched object is not a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(after))
+	dec.DisallowUnknownFields()
+	if section == PatchWrite {
+		var o WriteObject
+		if err := dec.Decode(&o); err != nil {
+			return invalid(ErrInvalidInstallation, field, "%v", err)
+		}
+		if inst.Config.Write.Objects == nil {
+			inst.Config.Write.Objects = map[string]WriteObject{}
+		}
+		inst.Config.Write.Objects[object] = o
+		return nil
+	}
+	var o ReadObject
+	if err := dec.Decode(&o); err != nil {
+		return invalid(ErrInvalidInstallation, field, "%v", err)
+	}
+	if inst.Config.Read.Objects == nil {
+		inst.Config.Read.Objects = map[string]ReadObject{}
+	}
+	inst.Config.Read.Objects[object] = o
+	return nil
+}

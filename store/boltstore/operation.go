@@ -1,0 +1,166 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/writebackhq/writeback"
+)
+
+// CreateOperation implements [writeback.OperationStore].
+func (s *Store) CreateOperation(ctx context.Context, rec writeback.OperationRecord, key *writeback.IdempotencyKey, now time.Time) error {
+	if err := validateCreate(rec, key); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		if err := checkCreate(tx, rec, key, now); err != nil {
+			return err
+		}
+		if err := putOperation(tx, rec, nil); err != nil {
+			return err
+		}
+		return reserve(tx, key)
+	})
+}
+
+// UpdateOperation implements [writeback.OperationStore].
+func (s *Store) UpdateOperation(ctx context.Context, rec writeback.OperationRecord) error {
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		old, err := getOperation(tx, rec.ID)
+		if err != nil {
+			return err
+		}
+		return putOperation(tx, rec, &old)
+	})
+}
+
+// Operation implements [writeback.OperationStore].
+func (s *Store) Operation(ctx context.Context, id string) (rec writeback.OperationRecord, err error) {
+	err = s.read(ctx, func(tx *bolt.Tx) error {
+		rec, err = getOperation(tx, id)
+		return err
+	})
+	return rec, err
+}
+
+// Operations implements [writeback.OperationStore]. A limit below one
+// returns no records.
+func (s *Store) Operations(ctx context.Context, installationID, after string, limit int) (out []writeback.OperationRecord, err error) {
+	err = s.read(ctx, func(tx *bolt.Tx) error {
+		ops := tx.Bucket(bucketOperations)
+		prefix := pairKey(installationID, "")
+		c := tx.Bucket(bucketOpIndex).Cursor()
+		start := pairKey(installationID, after)
+		k, _ := c.Seek(start)
+		if after != "" && bytes.Equal(k, start) {
+			k, _ = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			id := k[len(prefix):]
+			v := ops.Get(id)
+			if v == nil {
+				return fmt.Errorf("boltstore: operation %s is indexed but missing: %w", id, ErrCorrupt)
+			}
+			rec, err := decodeOperation(id, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, rec)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// IdempotencyKey implements [writeback.OperationStore].
+func (s *Store) IdempotencyKey(ctx context.Context, key string, now time.Time) (k writeback.IdempotencyKey, err error) {
+	err = s.read(ctx, func(tx *bolt.Tx) error {
+		var ok bool
+		k, ok, err = liveKey(tx, key, now)
+		if err == nil && !ok {
+			err = fmt.Errorf("boltstore: idempotency key: %w", writeback.ErrNotFound)
+		}
+		return err
+	})
+	return k, err
+}
+
+// validateCreate checks the fields a new operation must have.
+func validateCreate(rec writeback.OperationRecord, key *writeback.IdempotencyKey) error {
+	if rec.ID == "" {
+		return emptyField("op.ID")
+	}
+	if key != nil && key.Key == "" {
+		return emptyField("key.Key")
+	}
+	return nil
+}
+
+// checkCreate reports why rec and key cannot be stored: an unexpired
+// reservation of the key, or an existing operation ID.
+func checkCreate(tx *bolt.Tx, rec writeback.OperationRecord, key *writeback.IdempotencyKey, now time.Time) error {
+	if key != nil {
+		k, ok, err := liveKey(tx, key.Key, now)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return &writeback.KeyExistsError{Existing: k}
+		}
+	}
+	if tx.Bucket(bucketOperations).Get([]byte(rec.ID)) != nil {
+		return fmt.Errorf("boltstore: operation %s: %w", rec.ID, writeback.ErrConflict)
+	}
+	return nil
+}
+
+// liveKey reads the reservation of key if it is unexpired at now.
+func liveKey(tx *bolt.Tx, key string, now time.Time) (writeback.IdempotencyKey, bool, error) {
+	v := tx.Bucket(bucketKeys).Get([]byte(key))
+	if v == nil {
+		return writeback.IdempotencyKey{}, false, nil
+	}
+	k, err := decodeKey([]byte(key), v)
+	if err != nil || !now.Before(k.ExpiresAt) {
+		return writeback.IdempotencyKey{}, false, err
+	}
+	return k, true, nil
+}
+
+// reserve stores key, if any.
+func reserve(tx *bolt.Tx, key *writeback.IdempotencyKey) error {
+	if key == nil {
+		return nil
+	}
+	return put(tx.Bucket(bucketKeys), []byte(key.Key), encodeKey(*key))
+}
+
+// getOperation reads operation id.
+func getOperation(tx *bolt.Tx, id string) (writeback.OperationRecord, error) {
+	v := tx.Bucket(bucketOperations).Get([]byte(id))
+	if v == nil {
+		return writeback.OperationRecord{}, fmt.Errorf("boltstore: operation %s: %w", id, writeback.ErrNotFound)
+	}
+	return decodeOperation([]byte(id), v)
+}
+
+// putOperation stores rec, replacing old (nil for a new record), and keeps
+// the per-installation index.
+func putOperation(tx *bolt.Tx, rec writeback.OperationRecord, old *writeback.OperationRecord) error {
+	idx := tx.Bucket(bucketOpIndex)
+	if old == nil || old.InstallationID != rec.InstallationID {
+		if old != nil {
+			if err := del(idx, pairKey(old.InstallationID, old.ID)); err != nil {
+				return err
+			}
+		}
+		if err := put(idx, pairKey(rec.InstallationID, rec.ID), []byte{}); err != nil {
+			return err
+		}
+	}
+	return put(tx.Bucket(bucketOperations), []byte(rec.ID), encodeOperation(rec))
+}

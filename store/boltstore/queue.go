@@ -1,0 +1,353 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/writebackhq/writeback"
+)
+
+// Enqueue implements [writeback.Queue]. The job's ID must equal the
+// operation's.
+func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job writeback.Job, key *writeback.IdempotencyKey, now time.Time) error {
+	if err := validateCreate(op, key); err != nil {
+		return err
+	}
+	if job.ID != op.ID {
+		return mismatchedJob("job.ID")
+	}
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		if err := checkCreate(tx, op, key, now); err != nil {
+			return err
+		}
+		if err := checkNewJob(tx, job.ID); err != nil {
+			return err
+		}
+		if err := putOperation(tx, op, nil); err != nil {
+			return err
+		}
+		if err := reserve(tx, key); err != nil {
+			return err
+		}
+		return putJob(tx, job, nil)
+	})
+}
+
+// Join implements [writeback.Queue]. A MaxSize below one, or a new group
+// whose job does not match its operation and key, fails with a
+// [*writeback.ValidationError].
+func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (res writeback.JoinResult, err error) {
+	if err := validateJoin(req); err != nil {
+		return writeback.JoinResult{}, err
+	}
+	err = s.write(ctx, func(tx *bolt.Tx) error {
+		res, err = join(tx, req)
+		return err
+	})
+	return res, err
+}
+
+// join adds req's member to its group, opening one if none is open.
+func join(tx *bolt.Tx, req writeback.JoinRequest) (writeback.JoinResult, error) {
+	groups := tx.Bucket(bucketOpenGroups)
+	gk := []byte(req.Group)
+	var (
+		job  writeback.Job
+		old  *writeback.Job
+		size uint64
+		res  writeback.JoinResult
+	)
+	if v := groups.Get(gk); v != nil {
+		n, id, err := decodeOpenGroup(gk, v)
+		if err != nil {
+			return res, err
+		}
+		if job, err = getJob(tx, id); err != nil {
+			return res, err
+		}
+		prev := job
+		old, size = &prev, n
+	} else {
+		if err := validateNewGroup(req); err != nil {
+			return res, err
+		}
+		if err := checkCreate(tx, req.NewOperation, nil, req.Now); err != nil {
+			return res, err
+		}
+		if err := checkNewJob(tx, req.NewJob.ID); err != nil {
+			return res, err
+		}
+		job, res.Opened = req.NewJob, true
+	}
+	res.JobID, res.Size = job.ID, int(size)+1
+	res.Sealed = res.Size >= req.MaxSize
+
+	if res.Opened {
+		if err := putOperation(tx, req.NewOperation, nil); err != nil {
+			return res, err
+		}
+	}
+	if err := put(tx.Bucket(bucketMembers), memberKey(job.ID, size), req.Member); err != nil {
+		return res, err
+	}
+	if res.Sealed {
+		job.RunAt = req.Now
+		if !res.Opened {
+			if err := del(groups, gk); err != nil {
+				return res, err
+			}
+		}
+	} else if err := put(groups, gk, encodeOpenGroup(size+1, job.ID)); err != nil {
+		return res, err
+	}
+	if res.Opened || res.Sealed {
+		return res, putJob(tx, job, old)
+	}
+	return res, nil
+}
+
+// Claim implements [writeback.Queue]. It reads the due index from its
+// start and stops at the first job not yet due, so its cost grows with the
+// jobs it claims, not with the queue. When nothing is due it answers
+// without a write transaction.
+func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) (jobs []writeback.Job, err error) {
+	if limit < 1 {
+		return nil, ctx.Err()
+	}
+	var due bool
+	if err := s.read(ctx, func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketDue).Cursor().First()
+		due = k != nil && isDue(k, now)
+		return nil
+	}); err != nil || !due {
+		return nil, err
+	}
+	err = s.write(ctx, func(tx *bolt.Tx) error {
+		jobs, err = claim(tx, now, leaseUntil, limit)
+		return err
+	})
+	return jobs, err
+}
+
+// isDue reports whether a due-index key is at or before now.
+func isDue(k []byte, now time.Time) bool {
+	return len(k) >= 8 && binary.BigEndian.Uint64(k) <= timeCode(now)
+}
+
+// claim leases up to limit due jobs.
+func claim(tx *bolt.Tx, now, leaseUntil time.Time, limit int) ([]writeback.Job, error) {
+	var ids []string
+	c := tx.Bucket(bucketDue).Cursor()
+	for k, _ := c.First(); k != nil && isDue(k, now) && len(ids) < limit; k, _ = c.Next() {
+		ids = append(ids, string(k[8:]))
+	}
+	jobs := make([]writeback.Job, 0, len(ids))
+	for _, id := range ids {
+		job, err := getJob(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, job)
+	}
+	groups := tx.Bucket(bucketOpenGroups)
+	for i := range jobs {
+		old := jobs[i]
+		jobs[i].RunAt = leaseUntil
+		jobs[i].Attempts++
+		if g := old.Group; g != "" {
+			if v := groups.Get([]byte(g)); v != nil {
+				if _, id, err := decodeOpenGroup([]byte(g), v); err == nil && id == old.ID {
+					if err := del(groups, []byte(g)); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		if err := putJob(tx, jobs[i], &old); err != nil {
+			return nil, err
+		}
+	}
+	return jobs, nil
+}
+
+// Members implements [writeback.Queue]. It fails with
+// [writeback.ErrNotFound] if the job does not exist.
+func (s *Store) Members(ctx context.Context, jobID string) (out [][]byte, err error) {
+	err = s.read(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketJobs).Get([]byte(jobID)) == nil {
+			return fmt.Errorf("boltstore: job %s: %w", jobID, writeback.ErrNotFound)
+		}
+		out = [][]byte{}
+		prefix := pairKey(jobID, "")
+		c := tx.Bucket(bucketMembers).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			out = append(out, bytes.Clone(v))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Reschedule implements [writeback.Queue]. It fails with
+// [writeback.ErrNotFound], storing nothing, if the operation or the job does
+// not exist.
+func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jobID string, runAt time.Time) error {
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		oldOp, err := getOperation(tx, op.ID)
+		if err != nil {
+			return err
+		}
+		job, err := getJob(tx, jobID)
+		if err != nil {
+			return err
+		}
+		if err := putOperation(tx, op, &oldOp); err != nil {
+			return err
+		}
+		old := job
+		job.RunAt = runAt
+		return putJob(tx, job, &old)
+	})
+}
+
+// Complete implements [writeback.Queue]. It fails with
+// [writeback.ErrNotFound] if the operation does not exist; a job that is
+// already gone is not an error, so completing twice is harmless.
+func (s *Store) Complete(ctx context.Context, op writeback.OperationRecord, jobID string) error {
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		oldOp, err := getOperation(tx, op.ID)
+		if err != nil {
+			return err
+		}
+		var job *writeback.Job
+		if tx.Bucket(bucketJobs).Get([]byte(jobID)) != nil {
+			j, err := getJob(tx, jobID)
+			if err != nil {
+				return err
+			}
+			job = &j
+		}
+		if err := putOperation(tx, op, &oldOp); err != nil {
+			return err
+		}
+		if job == nil {
+			return nil
+		}
+		return deleteJob(tx, *job)
+	})
+}
+
+// NextDue implements [writeback.Queue].
+func (s *Store) NextDue(ctx context.Context) (next time.Time, ok bool, err error) {
+	err = s.read(ctx, func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketDue).Cursor().First()
+		if k == nil {
+			return nil
+		}
+		if len(k) < 8 {
+			return fmt.Errorf("boltstore: due index key %q: %w", k, ErrCorrupt)
+		}
+		next, ok = codeTime(binary.BigEndian.Uint64(k)), true
+		return nil
+	})
+	return next, ok, err
+}
+
+// checkNewJob fails if job id exists.
+func checkNewJob(tx *bolt.Tx, id string) error {
+	if tx.Bucket(bucketJobs).Get([]byte(id)) != nil {
+		return fmt.Errorf("boltstore: job %s: %w", id, writeback.ErrConflict)
+	}
+	return nil
+}
+
+// getJob reads job id.
+func getJob(tx *bolt.Tx, id string) (writeback.Job, error) {
+	v := tx.Bucket(bucketJobs).Get([]byte(id))
+	if v == nil {
+		return writeback.Job{}, fmt.Errorf("boltstore: job %s: %w", id, writeback.ErrNotFound)
+	}
+	return decodeJob([]byte(id), v)
+}
+
+// putJob stores job, replacing old (nil for a new job), and moves its
+// due-index entry.
+func putJob(tx *bolt.Tx, job writeback.Job, old *writeback.Job) error {
+	due := tx.Bucket(bucketDue)
+	if old == nil || !old.RunAt.Equal(job.RunAt) {
+		if old != nil {
+			if err := del(due, dueKey(old.RunAt, old.ID)); err != nil {
+				return err
+			}
+		}
+		if err := put(due, dueKey(job.RunAt, job.ID), []byte{}); err != nil {
+			return err
+		}
+	}
+	return put(tx.Bucket(bucketJobs), []byte(job.ID), encodeJob(job))
+}
+
+// deleteJob removes job, its due-index entry, its members and its open-group
+// entry.
+func deleteJob(tx *bolt.Tx, job writeback.Job) error {
+	if err := del(tx.Bucket(bucketDue), dueKey(job.RunAt, job.ID)); err != nil {
+		return err
+	}
+	if g := job.Group; g != "" {
+		groups := tx.Bucket(bucketOpenGroups)
+		if v := groups.Get([]byte(g)); v != nil {
+			if _, id, err := decodeOpenGroup([]byte(g), v); err == nil && id == job.ID {
+				if err := del(groups, []byte(g)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	members := tx.Bucket(bucketMembers)
+	prefix := pairKey(job.ID, "")
+	var keys [][]byte
+	c := members.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := del(members, k); err != nil {
+			return err
+		}
+	}
+	return del(tx.Bucket(bucketJobs), []byte(job.ID))
+}
+
+// validateJoin checks a join request.
+func validateJoin(req writeback.JoinRequest) error {
+	switch {
+	case req.Group == "":
+		return emptyField("req.Group")
+	case req.MaxSize < 1:
+		return &writeback.ValidationError{Field: "req.MaxSize", Reason: "must be at least 1", Err: writeback.ErrInvalidOptions}
+	}
+	return nil
+}
+
+// validateNewGroup checks the operation and job of a group a join opens.
+func validateNewGroup(req writeback.JoinRequest) error {
+	switch {
+	case req.NewOperation.ID == "":
+		return emptyField("req.NewOperation.ID")
+	case req.NewJob.ID != req.NewOperation.ID:
+		return mismatchedJob("req.NewJob.ID")
+	case req.NewJob.Group != req.Group:
+		return &writeback.ValidationError{Field: "req.NewJob.Group", Reason: "must equal the group key", Err: writeback.ErrInvalidOptions}
+	}
+	return nil
+}
+
+// mismatchedJob reports a job whose ID is not its operation's.
+func mismatchedJob(field string) error {
+	return &writeback.ValidationError{Field: field, Reason: "must equal the operation ID", Err: writeback.ErrInvalidOptions}
+}

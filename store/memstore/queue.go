@@ -1,0 +1,217 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/writebackhq/writeback"
+)
+
+// Enqueue implements [writeback.Queue]. The job's ID must equal the
+// operation's.
+func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job writeback.Job, key *writeback.IdempotencyKey, now time.Time) error {
+	if err := validateCreate(op, key); err != nil {
+		return err
+	}
+	if job.ID != op.ID {
+		return mismatchedJob("job.ID")
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if err := s.checkCreate(op, key, now); err != nil {
+		return err
+	}
+	if _, ok := s.jobs[job.ID]; ok {
+		return fmt.Errorf("memstore: job %s: %w", job.ID, writeback.ErrConflict)
+	}
+	s.putOperation(op)
+	s.reserve(key)
+	s.jobs[job.ID] = &entry{job: cloneJob(job)}
+	return nil
+}
+
+// Join implements [writeback.Queue]. A MaxSize below one, or a new group
+// whose job does not match its operation and key, fails with a
+// [*writeback.ValidationError].
+func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.JoinResult, error) {
+	if err := validateJoin(req); err != nil {
+		return writeback.JoinResult{}, err
+	}
+	if err := s.lock(ctx); err != nil {
+		return writeback.JoinResult{}, err
+	}
+	defer s.mu.Unlock()
+	opened := false
+	id, ok := s.openGroups[req.Group]
+	if !ok {
+		if err := validateNewGroup(req); err != nil {
+			return writeback.JoinResult{}, err
+		}
+		if err := s.checkCreate(req.NewOperation, nil, req.Now); err != nil {
+			return writeback.JoinResult{}, err
+		}
+		if _, ok := s.jobs[req.NewJob.ID]; ok {
+			return writeback.JoinResult{}, fmt.Errorf("memstore: job %s: %w", req.NewJob.ID, writeback.ErrConflict)
+		}
+		s.putOperation(req.NewOperation)
+		id = req.NewJob.ID
+		s.jobs[id] = &entry{job: cloneJob(req.NewJob)}
+		s.openGroups[req.Group] = id
+		opened = true
+	}
+	e := s.jobs[id]
+	e.members = append(e.members, cloneBytes(req.Member))
+	res := writeback.JoinResult{JobID: id, Size: len(e.members), Opened: opened}
+	if res.Size >= req.MaxSize {
+		delete(s.openGroups, req.Group)
+		e.job.RunAt = normTime(req.Now)
+		res.Sealed = true
+	}
+	return res, nil
+}
+
+// Claim implements [writeback.Queue]. It scans every job, which is fine for
+// the queue sizes an in-memory store holds.
+func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]writeback.Job, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	var due []*entry
+	for _, e := range s.jobs {
+		if !e.job.RunAt.After(now) {
+			due = append(due, e)
+		}
+	}
+	slices.SortFunc(due, func(a, b *entry) int {
+		return cmp.Or(a.job.RunAt.Compare(b.job.RunAt), strings.Compare(a.job.ID, b.job.ID))
+	})
+	due = due[:min(max(limit, 0), len(due))]
+	out := make([]writeback.Job, 0, len(due))
+	for _, e := range due {
+		e.job.RunAt = normTime(leaseUntil)
+		e.job.Attempts++
+		if e.job.Group != "" && s.openGroups[e.job.Group] == e.job.ID {
+			delete(s.openGroups, e.job.Group)
+		}
+		out = append(out, cloneJob(e.job))
+	}
+	return out, nil
+}
+
+// Members implements [writeback.Queue]. It fails with
+// [writeback.ErrNotFound] if the job does not exist.
+func (s *Store) Members(ctx context.Context, jobID string) ([][]byte, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.jobs[jobID]
+	if !ok {
+		return nil, fmt.Errorf("memstore: job %s: %w", jobID, writeback.ErrNotFound)
+	}
+	out := make([][]byte, len(e.members))
+	for i, m := range e.members {
+		out[i] = cloneBytes(m)
+	}
+	return out, nil
+}
+
+// Reschedule implements [writeback.Queue]. It fails with
+// [writeback.ErrNotFound], storing nothing, if the operation or the job does
+// not exist.
+func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jobID string, runAt time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.operations[op.ID]; !ok {
+		return fmt.Errorf("memstore: operation %s: %w", op.ID, writeback.ErrNotFound)
+	}
+	e, ok := s.jobs[jobID]
+	if !ok {
+		return fmt.Errorf("memstore: job %s: %w", jobID, writeback.ErrNotFound)
+	}
+	s.putOperation(op)
+	e.job.RunAt = normTime(runAt)
+	return nil
+}
+
+// Complete implements [writeback.Queue]. It fails with
+// [writeback.ErrNotFound] if the operation does not exist; a job that is
+// already gone is not an error, so completing twice is harmless.
+func (s *Store) Complete(ctx context.Context, op writeback.OperationRecord, jobID string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.operations[op.ID]; !ok {
+		return fmt.Errorf("memstore: operation %s: %w", op.ID, writeback.ErrNotFound)
+	}
+	s.putOperation(op)
+	if e, ok := s.jobs[jobID]; ok {
+		if e.job.Group != "" && s.openGroups[e.job.Group] == jobID {
+			delete(s.openGroups, e.job.Group)
+		}
+		delete(s.jobs, jobID)
+	}
+	return nil
+}
+
+// NextDue implements [writeback.Queue].
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	if err := s.lock(ctx); err != nil {
+		return time.Time{}, false, err
+	}
+	defer s.mu.Unlock()
+	var next time.Time
+	found := false
+	for _, e := range s.jobs {
+		if !found || e.job.RunAt.Before(next) {
+			next, found = e.job.RunAt, true
+		}
+	}
+	return next, found, nil
+}
+
+// validateJoin checks a join request.
+func validateJoin(req writeback.JoinRequest) error {
+	switch {
+	case req.Group == "":
+		return emptyField("req.Group")
+	case req.MaxSize < 1:
+		return &writeback.ValidationError{Field: "req.MaxSize", Reason: "must be at least 1", Err: writeback.ErrInvalidOptions}
+	}
+	return nil
+}
+
+// validateNewGroup checks the operation and job of a group a join opens.
+func validateNewGroup(req writeback.JoinRequest) error {
+	switch {
+	case req.NewOperation.ID == "":
+		return emptyField("req.NewOperation.ID")
+	case req.NewJob.ID != req.NewOperation.ID:
+		return mismatchedJob("req.NewJob.ID")
+	case req.NewJob.Group != req.Group:
+		return &writeback.ValidationError{Field: "req.NewJob.Group", Reason: "must equal the group key", Err: writeback.ErrInvalidOptions}
+	}
+	return nil
+}
+
+// mismatchedJob reports a job whose ID is not its operation's.
+func mismatchedJob(field string) error {
+	return &writeback.ValidationError{Field: field, Reason: "must equal the operation ID", Err: writeback.ErrInvalidOptions}
+}
+
+// cloneJob copies j so that it shares nothing with the caller.
+func cloneJob(j writeback.Job) writeback.Job {
+	j.RunAt = normTime(j.RunAt)
+	j.Payload = cloneBytes(j.Payload)
+	return j
+}

@@ -1,0 +1,160 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/writebackhq/writeback"
+)
+
+// enqueue stores a plain job due at runAt with its operation.
+func enqueue(t *testing.T, s writeback.Store, id string, runAt time.Time) writeback.Job {
+	t.Helper()
+	job := newJob(id, runAt)
+	require.NoError(t, s.Enqueue(t.Context(), newOp(id, "inst-1"), job, nil, t0))
+	return job
+}
+
+var queueTests = []test{
+	{"ClaimOrder", func(t *testing.T, s writeback.Store) {
+		ctx := t.Context()
+		c := enqueue(t, s, "c", at(3))
+		b := enqueue(t, s, "b", at(1))
+		a := enqueue(t, s, "a", at(1))
+		later := enqueue(t, s, "d", at(10))
+		requireNextDue(t, s, at(1), true)
+
+		lease := at(65)
+		jobs, err := s.Claim(ctx, at(5), lease, 10)
+		require.NoError(t, err)
+		for _, j := range []*writeback.Job{&a, &b, &c} {
+			j.RunAt, j.Attempts = lease, 1
+		}
+		requireJobs(t, []writeback.Job{a, b, c}, jobs)
+		requireNextDue(t, s, at(10), true)
+
+		require.Empty(t, claimIDs(t, s, at(5), at(100), 10), "leased jobs are not due")
+		require.Empty(t, claimIDs(t, s, at(9), at(100), 10), "not yet due")
+
+		jobs, err = s.Claim(ctx, lease, at(200), 10)
+		require.NoError(t, err)
+		later.RunAt, later.Attempts = at(200), 1
+		a.RunAt, a.Attempts = at(200), 2
+		b.RunAt, b.Attempts = at(200), 2
+		c.RunAt, c.Attempts = at(200), 2
+		requireJobs(t, []writeback.Job{later, a, b, c}, jobs)
+	}},
+	{"ClaimBoundaryAndLimit", func(t *testing.T, s writeback.Store) {
+		ctx := t.Context()
+		for i := range 5 {
+			enqueue(t, s, opID(i), at(10))
+		}
+		require.Empty(t, claimIDs(t, s, at(10).Add(-time.Nanosecond), at(60), 10))
+		require.Equal(t, []string{opID(0), opID(1)}, claimIDs(t, s, at(10), at(60), 2), "RunAt == now is due")
+		require.Equal(t, []string{opID(2), opID(3), opID(4)}, claimIDs(t, s, at(10), at(60), 10))
+		jobs, err := s.Claim(ctx, at(1000), at(2000), 0)
+		require.NoError(t, err)
+		require.Empty(t, jobs)
+	}},
+	{"EnqueueStoresOperation", func(t *testing.T, s writeback.Store) {
+		ctx := t.Context()
+		op := newOp(opID(1), "inst-1")
+		key := writeback.IdempotencyKey{Key: "k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(60)}
+		require.NoError(t, s.Enqueue(ctx, op, newJob(opID(1), t0), &key, t0))
+		requireOp(t, s, op)
+		got, err := s.IdempotencyKey(ctx, "k", t0)
+		require.NoError(t, err)
+		requireKey(t, key, got)
+		require.Equal(t, [][]string{{opID(1)}}, listAll(t, s, "inst-1", 10))
+		requireMembers(t, s, opID(1))
+	}},
+	{"EnqueueRefused", func(t *testing.T, s writeback.Store) {
+		ctx := t.Context()
+		key := writeback.IdempotencyKey{Key: "k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(60)}
+		require.NoError(t, s.Enqueue(ctx, newOp(opID(1), "inst-1"), newJob(opID(1), t0), &key, t0))
+
+		second := key
+		second.OperationID = opID(2)
+		err := s.Enqueue(ctx, newOp(opID(2), "inst-1"), newJob(opID(2), t0), &second, at(30))
+		var exists *writeback.KeyExistsError
+		require.ErrorAs(t, err, &exists)
+		require.Equal(t, opID(1), exists.Existing.OperationID)
+		require.ErrorIs(t, err, writeback.ErrConflict)
+
+		err = s.Enqueue(ctx, newOp(opID(1), "inst-1"), newJob(opID(1), at(-5)), nil, t0)
+		require.ErrorIs(t, err, writeback.ErrConflict, "the ID exists")
+
+		_, err = s.Operation(ctx, opID(2))
+		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.Equal(t, []string{opID(1)}, claimIDs(t, s, at(1000), at(2000), 10), "refused enqueues queued nothing")
+
+		require.NoError(t, s.Enqueue(ctx, newOp(opID(3), "inst-1"), newJob(opID(3), t0), &second, at(60)), "expired key")
+	}},
+	{"Reschedule", func(t *testing.T, s writeback.Store) {
+		ctx := t.Context()
+		job := enqueue(t, s, opID(1), t0)
+		enqueue(t, s, opID(2), at(50))
+		require.Equal(t, []string{opID(1)}, claimIDs(t, s, t0, at(30), 10))
+
+		op := newOp(opID(1), "inst-1")
+		op.Data = []byte("attempt 1 failed")
+		require.NoError(t, s.Reschedule(ctx, op, opID(1), at(100)))
+		requireOp(t, s, op)
+		requireNextDue(t, s, at(50), true)
+		require.Equal(t, []string{opID(2)}, claimIDs(t, s, at(99), at(1000), 10), "moved past its lease")
+
+		jobs, err := s.Claim(ctx, at(100), at(130), 10)
+		require.NoError(t, err)
+		job.RunAt, job.Attempts = at(130), 2
+		requireJobs(t, []writeback.Job{job}, jobs)
+
+		require.ErrorIs(t, s.Reschedule(ctx, newOp(opID(9), "inst-1"), opID(9), t0), writeback.ErrNotFound)
+		require.NoError(t, s.CreateOperation(ctx, newOp(opID(8), "inst-1"), nil, t0))
+		stale := newOp(opID(8), "inst-1")
+		stale.Data = []byte("not stored")
+		require.ErrorIs(t, s.Reschedule(ctx, stale, opID(8), t0), writeback.ErrNotFound, "no job")
+		requireOp(t, s, newOp(opID(8), "inst-1"))
+	}},
+	{"Complete", func(t *testing.T, s writeback.Store) {
+		ctx := t.Context()
+		enqueue(t, s, opID(1), t0)
+		enqueue(t, s, opID(2), at(5))
+		require.Equal(t, []string{opID(1)}, claimIDs(t, s, t0, at(30), 10))
+
+		op := newOp(opID(1), "inst-1")
+		op.Data = []byte("success")
+		require.NoError(t, s.Complete(ctx, op, opID(1)))
+		requireOp(t, s, op)
+		requireNextDue(t, s, at(5), true)
+		_, err := s.Members(ctx, opID(1))
+		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.Equal(t, []string{opID(2)}, claimIDs(t, s, at(1000), at(2000), 10), "the lease of a completed job never expires")
+
+		op.Data = []byte("success again")
+		require.NoError(t, s.Complete(ctx, op, opID(1)), "completing twice is harmless")
+		requireOp(t, s, op)
+
+		require.ErrorIs(t, s.Complete(ctx, newOp(opID(9), "inst-1"), opID(2)), writeback.ErrNotFound)
+		require.Equal(t, []string{opID(2)}, claimIDs(t, s, at(2000), at(3000), 10), "a refused completion keeps the job")
+
+		require.NoError(t, s.Complete(ctx, newOp(opID(2), "inst-1"), opID(2)))
+		requireNextDue(t, s, time.Time{}, false)
+	}},
+	{"NextDue", func(t *testing.T, s writeback.Store) {
+		requireNextDue(t, s, time.Time{}, false)
+		enqueue(t, s, opID(1), at(30))
+		requireNextDue(t, s, at(30), true)
+		enqueue(t, s, opID(2), at(-30))
+		requireNextDue(t, s, at(-30), true)
+		require.Len(t, claimIDs(t, s, t0, at(60), 10), 1)
+		requireNextDue(t, s, at(30), true)
+	}},
+	{"ZeroRunAt", func(t *testing.T, s writeback.Store) {
+		enqueue(t, s, opID(2), t0)
+		enqueue(t, s, opID(1), time.Time{})
+		requireNextDue(t, s, time.Time{}, true)
+		require.Equal(t, []string{opID(1), opID(2)}, claimIDs(t, s, t0, at(60), 10))
+	}},
+}

@@ -1,0 +1,231 @@
+// Package storetest checks that a [writeback.Store] keeps the contract the
+// engine relies on. Run it from an implementation's tests:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) writeback.Store { return memstore.New() })
+//	}
+//
+// [Run] covers installations, operation records, idempotency keys and the
+// queue (claim order, leases, groups, concurrency, copying, contexts) on a
+// fresh store per subtest. [RunReopen] closes a populated store and opens it
+// again to check that everything acknowledged survives.
+//
+// Beyond store.go, the suite pins down these choices, which the in-memory
+// and bbolt stores share:
+//   - Empty and nil byte slices are equivalent; times may come back in
+//     another location (compare with [time.Time.Equal]).
+//   - Members of a job that does not exist fail with [writeback.ErrNotFound].
+//   - Reschedule fails with [writeback.ErrNotFound], storing nothing, if the
+//     operation or the job does not exist.
+//   - Complete fails with [writeback.ErrNotFound] if the operation does not
+//     exist; completing a job that is already gone stores the record and
+//     succeeds, so completing twice is harmless.
+//   - An idempotency key is unexpired while now is before ExpiresAt.
+package storetest
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/writebackhq/writeback"
+)
+
+// Run runs the conformance suite. open returns a new, empty store for each
+// subtest; it registers any cleanup (such as closing) with t.Cleanup.
+// Subtests run in parallel.
+func Run(t *testing.T, open func(t *testing.T) writeback.Store) {
+	t.Helper()
+	for _, group := range []struct {
+		name  string
+		tests []test
+	}{
+		{"Installations", installationTests},
+		{"Operations", operationTests},
+		{"Queue", queueTests},
+		{"Groups", groupTests},
+		{"Concurrency", concurrencyTests},
+		{"Contract", contractTests},
+	} {
+		t.Run(group.name, func(t *testing.T) {
+			t.Parallel()
+			for _, tc := range group.tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.run(t, open(t))
+				})
+			}
+		})
+	}
+}
+
+// test is one case of the suite.
+type test struct {
+	name string
+	run  func(t *testing.T, s writeback.Store)
+}
+
+// t0 is the suite's reference time; stores never read the clock.
+var t0 = time.Date(2026, 3, 14, 15, 9, 26, 535_000_000, time.UTC)
+
+// at returns t0 plus d seconds.
+func at(d int) time.Time { return t0.Add(time.Duration(d) * time.Second) }
+
+// opID returns a sortable operation ID.
+func opID(i int) string { return fmt.Sprintf("op-%06d", i) }
+
+// newOp returns an operation record of installation inst.
+func newOp(id, inst string) writeback.OperationRecord {
+	return writeback.OperationRecord{ID: id, InstallationID: inst, Data: []byte("data of " + id)}
+}
+
+// newJob returns a plain job for operation id, due at runAt.
+func newJob(id string, runAt time.Time) writeback.Job {
+	return writeback.Job{
+		ID:             id,
+		InstallationID: "inst-1",
+		Provider:       "hubspot",
+		RunAt:          runAt,
+		Payload:        []byte("payload of " + id),
+	}
+}
+
+// normBytes treats empty and nil alike.
+func normBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// normTime makes equal instants compare equal with require.Equal.
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Round(0)
+}
+
+// requireJobs checks jobs field by field, times by instant.
+func requireJobs(t *testing.T, want, got []writeback.Job) {
+	t.Helper()
+	norm := func(js []writeback.Job) []writeback.Job {
+		out := make([]writeback.Job, len(js))
+		for i, j := range js {
+			j.RunAt = normTime(j.RunAt)
+			j.Payload = normBytes(j.Payload)
+			out[i] = j
+		}
+		return out
+	}
+	require.Equal(t, norm(want), norm(got))
+}
+
+// requireOps checks operation records.
+func requireOps(t *testing.T, want, got []writeback.OperationRecord) {
+	t.Helper()
+	norm := func(rs []writeback.OperationRecord) []writeback.OperationRecord {
+		out := make([]writeback.OperationRecord, len(rs))
+		for i, r := range rs {
+			r.Data = normBytes(r.Data)
+			out[i] = r
+		}
+		return out
+	}
+	require.Equal(t, norm(want), norm(got))
+}
+
+// requireOp checks that the stored operation id equals want.
+func requireOp(t *testing.T, s writeback.Store, want writeback.OperationRecord) {
+	t.Helper()
+	got, err := s.Operation(t.Context(), want.ID)
+	require.NoError(t, err)
+	requireOps(t, []writeback.OperationRecord{want}, []writeback.OperationRecord{got})
+}
+
+// requireInstallation checks installation records.
+func requireInstallation(t *testing.T, want, got writeback.InstallationRecord) {
+	t.Helper()
+	want.Data, got.Data = normBytes(want.Data), normBytes(got.Data)
+	require.Equal(t, want, got)
+}
+
+// requireKey checks an idempotency key, ExpiresAt by instant.
+func requireKey(t *testing.T, want, got writeback.IdempotencyKey) {
+	t.Helper()
+	want.ExpiresAt, got.ExpiresAt = normTime(want.ExpiresAt), normTime(got.ExpiresAt)
+	require.Equal(t, want, got)
+}
+
+// requireMembers checks a group's members in order.
+func requireMembers(t *testing.T, s writeback.Store, jobID string, want ...string) {
+	t.Helper()
+	got, err := s.Members(t.Context(), jobID)
+	require.NoError(t, err)
+	gotS := make([]string, len(got))
+	for i, m := range got {
+		gotS[i] = string(m)
+	}
+	if len(want) == 0 {
+		want = []string{}
+	}
+	require.Equal(t, want, gotS)
+}
+
+// requireNextDue checks the earliest RunAt of the queue.
+func requireNextDue(t *testing.T, s writeback.Store, want time.Time, wantOK bool) {
+	t.Helper()
+	got, ok, err := s.NextDue(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, wantOK, ok)
+	if wantOK {
+		require.True(t, want.Equal(got), "next due %v, want %v", got, want)
+	}
+}
+
+// claimIDs claims up to limit jobs at now and returns their IDs.
+func claimIDs(t *testing.T, s writeback.Store, now, leaseUntil time.Time, limit int) []string {
+	t.Helper()
+	jobs, err := s.Claim(t.Context(), now, leaseUntil, limit)
+	require.NoError(t, err)
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	return ids
+}
+
+// join adds member to group with an operation and job ready for a new group.
+func join(t *testing.T, s writeback.Store, group, member, newID string, maxSize int, now time.Time) writeback.JoinResult {
+	t.Helper()
+	res, err := s.Join(t.Context(), joinRequest(group, member, newID, maxSize, now))
+	require.NoError(t, err)
+	return res
+}
+
+// joinRequest builds a join whose new group would flush a minute after now.
+func joinRequest(group, member, newID string, maxSize int, now time.Time) writeback.JoinRequest {
+	return writeback.JoinRequest{
+		Group:        group,
+		Member:       []byte(member),
+		MaxSize:      maxSize,
+		Now:          now,
+		NewOperation: newOp(newID, "inst-1"),
+		NewJob: writeback.Job{
+			ID:             newID,
+			InstallationID: "inst-1",
+			Provider:       "hubspot",
+			Group:          group,
+			RunAt:          now.Add(time.Minute),
+			Payload:        []byte("common part of " + group),
+		},
+	}
+}
+
+// mutate overwrites b in place, to show a store kept no alias of it.
+func mutate(b []byte) {
+	copy(b, bytes.Repeat([]byte{'#'}, len(b)))
+}
