@@ -48,10 +48,20 @@ type groupMember struct {
 // groupState is a group's progress while it is written, stored inside its
 // master operation's record (decoding an [Operation] ignores it), so that a
 // Writer restarted after a crash resumes where the crash left it.
+//
+// A run (one claim of the group's job) makes its first provider call with
+// every pending member, without storing anything first: Claims tells a
+// later run whether that call may have been made. Every later call of the
+// run is recorded in InFlight before it is made.
 type groupState struct {
 	// Results holds each member's final result by join index; nil while
 	// the member is pending.
 	Results []*RecordResult `json:"results,omitempty"`
+	// Claims is the queue's claim count ([Job.Attempts]) of the last run
+	// that stored its progress. A run claimed later than Claims+1 follows
+	// a run that stopped without storing anything: its first call may have
+	// been made.
+	Claims int `json:"claims,omitempty"`
 	// InFlight lists the members of a provider call whose answer was not
 	// recorded yet. Found at the start of a run, it means the previous run
 	// stopped mid-call: those creates may or may not exist at the provider.
@@ -191,6 +201,8 @@ type groupRun struct {
 	retry *ProviderError
 	// stopped reports that ctx ended before every member was written.
 	stopped bool
+	// calls counts the provider calls of the run.
+	calls int
 	// err is a store error that aborts the run.
 	err error
 }
@@ -214,9 +226,7 @@ func (w *Writer) flushGroup(ctx context.Context, job Job) error {
 		// The retry window starts with the first flush.
 		op.Deadline = now.Add(r.spec.RetryDeadline)
 	}
-	if len(st.InFlight) > 0 {
-		r.recoverInFlight(now)
-	}
+	r.recoverInterrupted(now)
 	pending := st.pending()
 	if len(pending) > 0 {
 		op.Attempts++
@@ -308,23 +318,35 @@ func (s *groupState) pending() []int {
 	return out
 }
 
-// recoverInFlight settles the members of a provider call that a previous
-// run sent without recording the answer. A create may have happened, so it
-// is reported as an unknown outcome rather than sent again; an update is
-// sent again, which does no harm.
-func (r *groupRun) recoverInFlight(now time.Time) {
-	if r.spec.Type == WriteTypeCreate {
-		perr := &ProviderError{Provider: r.spec.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
-			Message: "the batch was sent but the writer stopped before the answer was recorded; the record may or may not have been created"}
-		for _, i := range r.state.InFlight {
-			if r.state.Results[i] == nil {
-				r.final(i, RecordResult{Err: perr})
-			}
-		}
-		r.op.Logs = append(r.op.Logs, LogEntry{Time: now, Severity: SeverityWarn, Error: perr,
-			Message: fmt.Sprintf("%d records were being created when the writer stopped; they are not sent again", len(r.state.InFlight))})
+// recoverInterrupted settles the members of provider calls that an earlier
+// run may have made without recording the answer: the members InFlight
+// names, or, after a run that stored nothing, every pending member (its
+// first call held them all). A create may have happened, so it is reported
+// as an unknown outcome rather than sent again; an update is sent again,
+// which does no harm.
+func (r *groupRun) recoverInterrupted(now time.Time) {
+	st := r.state
+	maybeSent := st.InFlight
+	if first, _ := r.w.async.claims(r.job.ID, r.job.Attempts); first-1 > st.Claims {
+		maybeSent = st.pending()
 	}
-	r.state.InFlight = nil
+	st.InFlight = nil
+	if r.spec.Type != WriteTypeCreate {
+		return
+	}
+	n := 0
+	perr := &ProviderError{Provider: r.spec.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
+		Message: "the writer stopped while the batch may have been sent; the record may or may not have been created, so it is not sent again"}
+	for _, i := range maybeSent {
+		if st.Results[i] == nil {
+			r.final(i, RecordResult{Err: perr})
+			n++
+		}
+	}
+	if n > 0 {
+		r.op.Logs = append(r.op.Logs, LogEntry{Time: now, Severity: SeverityWarn, Error: perr,
+			Message: fmt.Sprintf("%d records may have been created by an interrupted attempt; they are not sent again", n)})
+	}
 }
 
 // final records a member's final result.
@@ -482,11 +504,15 @@ func (r *groupRun) call(ctx context.Context, idx []int) *outcome {
 		r.stopped = true
 		return nil
 	}
-	r.state.InFlight = idx
-	if err := r.save(context.WithoutCancel(ctx)); err != nil {
-		r.err = err
-		return nil
+	if r.calls > 0 {
+		// The run's first call needs no record: Claims covers it.
+		r.state.InFlight = idx
+		if err := r.save(context.WithoutCancel(ctx)); err != nil {
+			r.err = err
+			return nil
+		}
 	}
+	r.calls++
 	p := r.plan(idx)
 	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	out, err := r.w.execute(actx, p)
@@ -605,6 +631,7 @@ func (r *groupRun) isolate(ctx context.Context, s []int, perr *ProviderError) {
 
 // save stores the master operation with the group's progress.
 func (r *groupRun) save(ctx context.Context) error {
+	_, r.state.Claims = r.w.async.claims(r.job.ID, r.job.Attempts)
 	data, err := json.Marshal(groupOperation{Operation: r.op, Group: r.state})
 	if err != nil {
 		return fmt.Errorf("writeback: encode operation %s: %w", r.op.ID, err)
@@ -619,6 +646,7 @@ func (r *groupRun) save(ctx context.Context) error {
 // reschedule stores the group's progress and makes its job due at at.
 func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 	r.op.UpdatedAt = r.w.now()
+	_, r.state.Claims = r.w.async.claims(r.job.ID, r.job.Attempts)
 	data, err := json.Marshal(groupOperation{Operation: r.op, Group: r.state})
 	if err != nil {
 		return fmt.Errorf("writeback: encode operation %s: %w", r.op.ID, err)
@@ -632,12 +660,20 @@ func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 
 // releaseGroup gives back a claimed group that was not started because the
 // Writer is stopping: it is due again at once, so the next Start runs it.
-// Its master operation is stored back as it is, with the group's progress.
+// The claim is accounted for (it sent nothing) unless an earlier claim is
+// not: that evidence of an interrupted run is kept for the next run.
 func (w *Writer) releaseGroup(job Job) {
 	ctx := context.Background()
-	rec, err := w.store.Operation(ctx, job.ID)
+	r, err := w.loadGroup(ctx, job)
 	if err == nil {
-		err = w.store.Reschedule(ctx, rec, job.ID, w.now())
+		if first, latest := w.async.claims(job.ID, job.Attempts); r.state.Claims == first-1 {
+			r.state.Claims = latest
+		}
+		var data []byte
+		if data, err = json.Marshal(groupOperation{Operation: r.op, Group: r.state}); err == nil {
+			rec := OperationRecord{ID: r.op.ID, InstallationID: r.op.InstallationID, Data: data}
+			err = w.store.Reschedule(ctx, rec, job.ID, w.now())
+		}
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		w.log.Error("writeback: release auto-batch group", "operation", job.ID, "err", err)
