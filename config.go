@@ -46,6 +46,9 @@ type Config struct {
 type TestConfig struct {
 	// NowFunc replaces time.Now.
 	NowFunc func() time.Time
+	// LeaseDuration replaces how long a claimed async job stays leased
+	// (zero: 5 min), which is how long after a crash its work resumes.
+	LeaseDuration time.Duration
 }
 
 // Defaults applied by [NewWriter].

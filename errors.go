@@ -57,8 +57,7 @@ var (
 	// ErrIdempotencyMismatch reports an idempotency key reused for a different request.
 	ErrIdempotencyMismatch = errors.New("writeback: idempotency key reused with a different request")
 
-	// ErrStopped reports async work offered to a Writer that is stopped or
-	// was never started.
+	// ErrStopped reports async work offered to a Writer that is stopped.
 	ErrStopped = errors.New("writeback: writer stopped")
 	// ErrStoreClosed reports a store that is closed or unusable.
 	ErrStoreClosed = errors.New("writeback: store closed")

@@ -22,8 +22,8 @@ const (
 	// ModeSync writes now and returns the outcome (the zero value).
 	ModeSync Mode = iota
 	// ModeAsync stores the write durably, returns its operation at once and
-	// writes in the background with retries until a deadline. It needs a
-	// started [Writer].
+	// writes in the background with retries until a deadline. Writes are
+	// accepted unless the [Writer] is stopped, and run while it is started.
 	ModeAsync
 )
 

@@ -6,8 +6,9 @@ import (
 )
 
 // Writer writes records into customers' SaaS accounts, through their
-// installations' rules. Sync writes work as soon as [NewWriter] returns;
-// async writes need [Writer.Start].
+// installations' rules. Sync writes work as soon as [NewWriter] returns.
+// Async writes are accepted (stored durably) whenever the Writer is not
+// stopped, and run between [Writer.Start] and [Writer.Stop].
 //
 // Every method of Writer is safe for concurrent use.
 type Writer struct {
@@ -17,6 +18,11 @@ type Writer struct {
 	providers map[string]Provider
 	log       *slog.Logger
 	now       func() time.Time
+
+	// async runs queued async work between Start and Stop (dispatch.go).
+	async dispatcher
+	// waits wakes callers of Wait when their operation completes (wait.go).
+	waits waiters
 }
 
 // NewWriter validates cfg and returns a Writer. It copies cfg and starts
@@ -37,5 +43,6 @@ func NewWriter(cfg *Config) (*Writer, error) {
 	for _, p := range c.Providers {
 		w.providers[p.Name()] = p
 	}
+	w.initDispatcher()
 	return w, nil
 }

@@ -1,0 +1,379 @@
+package writeback_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
+	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store/boltstore"
+)
+
+// The crash test's child process is this test binary, re-run with these
+// variables set.
+const (
+	crashEnvMode  = "WRITEBACK_CRASH_CHILD" // "write" or "drain"
+	crashEnvDB    = "WRITEBACK_CRASH_DB"
+	crashEnvURL   = "WRITEBACK_CRASH_URL"
+	crashEnvRun   = "WRITEBACK_CRASH_RUN"
+	crashEnvKills = "WRITEBACK_CRASH_KILLS" // kills in the parent; default 20
+)
+
+// TestCrashSafety kills a process making async writes at random points,
+// restarts it on the same bbolt file each time, and checks at the provider
+// that every acknowledged write was delivered exactly once, except creates
+// whose outcome was unknown at a kill, which must say so on their operation
+// and be delivered at most once.
+//
+// The child prints "ack <operation ID> <email>" after each async Create
+// returns. The provider is a HubSpot-like contacts endpoint in this process
+// (unique email, 409 CONFLICT on a duplicate, occasional 429s and slow
+// answers so that kills land mid-call).
+func TestCrashSafety(t *testing.T) {
+	if mode := os.Getenv(crashEnvMode); mode != "" {
+		asyncCrashChild(t, mode)
+		return
+	}
+	if testing.Short() {
+		t.Skip("re-runs the test binary")
+	}
+	t.Parallel()
+	kills := 20
+	if s := os.Getenv(crashEnvKills); s != "" {
+		var err error
+		kills, err = strconv.Atoi(s)
+		require.NoError(t, err)
+	}
+	sim := newContactSim()
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "crash.db")
+
+	acks := map[string]string{} // operation ID -> email
+	var mu sync.Mutex
+	run := func(mode string, i int, kill time.Duration) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashSafety$", "-test.count=1", "-test.v=false")
+		cmd.Env = append(os.Environ(), crashEnvMode+"="+mode, crashEnvDB+"="+db, crashEnvURL+"="+srv.URL, crashEnvRun+"="+strconv.Itoa(i))
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		first := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sc := bufio.NewScanner(out)
+			once := sync.Once{}
+			for sc.Scan() {
+				f := strings.Fields(sc.Text())
+				if len(f) == 3 && f[0] == "ack" {
+					mu.Lock()
+					acks[f[1]] = f[2]
+					mu.Unlock()
+					once.Do(func() { close(first) })
+				}
+			}
+		}()
+		if kill > 0 {
+			select {
+			case <-first:
+			case <-done:
+			case <-time.After(20 * time.Second):
+			}
+			time.Sleep(kill) // the random point of the kill
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+		}
+		<-done
+		err = cmd.Wait()
+		if kill == 0 {
+			require.NoError(t, err, "drain run: %s", stderr.String())
+		} else {
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "killed run %d: %v: %s", i, err, stderr.String())
+		}
+	}
+	for i := range kills {
+		run("write", i, time.Duration(rand.IntN(250))*time.Millisecond)
+	}
+	run("drain", kills, 0)
+
+	// Check the operations the child acknowledged against the provider.
+	st, err := boltstore.Open(db, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, st.Close()) }()
+	w := asyncCrashWriter(t, st, srv.URL)
+	ctx := t.Context()
+	inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
+	require.NoError(t, err)
+	ops := map[string]*writeback.Operation{}
+	for token := ""; ; {
+		page, err := w.Operations(ctx, inst.ID, token, writeback.MaxPageSize)
+		require.NoError(t, err)
+		for _, op := range page.Operations {
+			ops[op.ID] = op
+		}
+		if page.Done {
+			break
+		}
+		token = page.NextPageToken
+	}
+	created := sim.created()
+	for email, n := range created {
+		require.Equal(t, 1, n, "%s created %d times", email, n)
+	}
+	unknown := 0
+	for id, email := range acks {
+		op, ok := ops[id]
+		require.True(t, ok, "acknowledged operation %s was not stored", id)
+		require.True(t, op.Status.Terminal(), "operation %s still %s after the drain", id, op.Status)
+		if op.Status == writeback.OperationFailure {
+			perr := op.Results[0].Err
+			require.NotNil(t, perr)
+			require.Equal(t, writeback.ClassUnknownOutcome, perr.Class, "operation %s failed: %v", id, perr)
+			require.LessOrEqual(t, created[email], 1)
+			unknown++
+			continue
+		}
+		require.Equal(t, 1, created[email], "acknowledged %s (operation %s) not delivered", email, id)
+		require.Equal(t, sim.id(email), op.Results[0].ID)
+	}
+	t.Logf("%d kills, %d acknowledged writes, %d operations, %d contacts created, %d reported as unknown outcome",
+		kills, len(acks), len(ops), len(created), unknown)
+	require.NotEmpty(t, acks)
+}
+
+// asyncCrashChild is the child process: "write" makes async creates until it is
+// killed; "drain" makes none and exits once every operation is terminal.
+func asyncCrashChild(t *testing.T, mode string) {
+	ctx := context.Background()
+	st, err := boltstore.Open(os.Getenv(crashEnvDB), &boltstore.Options{LockTimeout: 10 * time.Second})
+	require.NoError(t, err)
+	w := asyncCrashWriter(t, st, os.Getenv(crashEnvURL))
+	if _, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef); errors.Is(err, writeback.ErrNotFound) {
+		_, err = w.CreateInstallation(ctx, &writeback.Installation{
+			Integration: contacts.Integration,
+			GroupRef:    contacts.GroupRef,
+			Connection:  writeback.Connection{Provider: "hubspot"},
+			Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
+				"contacts": {ObjectName: "contacts"},
+			}}},
+		})
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Start(ctx))
+	if mode == "drain" {
+		inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
+		require.NoError(t, err)
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		for token := ""; ; {
+			page, err := w.Operations(ctx, inst.ID, token, writeback.MaxPageSize)
+			require.NoError(t, err)
+			for _, op := range page.Operations {
+				if !op.Status.Terminal() {
+					_, err := w.Wait(wctx, op.ID)
+					require.NoError(t, err)
+				}
+			}
+			if page.Done {
+				break
+			}
+			token = page.NextPageToken
+		}
+		require.NoError(t, w.Stop(ctx))
+		require.NoError(t, st.Close())
+		os.Exit(0)
+	}
+	var out sync.Mutex
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				email := fmt.Sprintf("r%s-g%d-%d@crash.test", os.Getenv(crashEnvRun), g, i)
+				res, err := w.Create(ctx, contacts, contact(email), async)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "create:", err)
+					os.Exit(3)
+				}
+				out.Lock()
+				fmt.Fprintf(os.Stdout, "ack %s %s\n", res.OperationID, email)
+				out.Unlock()
+				time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// asyncCrashWriter returns a Writer on st writing to the contacts simulator at url.
+func asyncCrashWriter(t *testing.T, st writeback.Store, url string) *writeback.Writer {
+	m, err := writeback.ParseManifest([]byte(asyncManifest))
+	require.NoError(t, err)
+	w, err := writeback.NewWriter(&writeback.Config{
+		Manifest:  m,
+		Providers: []writeback.Provider{&contactClient{url: url, http: &http.Client{Timeout: 5 * time.Second}}},
+		Store:     st,
+		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
+			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), nil
+		},
+		MaxConcurrency: 4,
+		// Work interrupted by a kill resumes quickly in the next run.
+		Test: writeback.TestConfig{LeaseDuration: 300 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	return w
+}
+
+// contactSim is a HubSpot-like contacts create endpoint: POST
+// /crm/v3/objects/contacts with {"properties":{...}}; email is unique (409
+// CONFLICT naming the existing ID); some calls get a 429 with Retry-After,
+// and answers take up to 30 ms.
+type contactSim struct {
+	mu     sync.Mutex
+	nextID int
+	ids    map[string]string // email -> ID
+	count  map[string]int    // email -> creates that succeeded or conflicted with themselves
+}
+
+func newContactSim() *contactSim {
+	return &contactSim{nextID: 5000, ids: map[string]string{}, count: map[string]int{}}
+}
+
+func (s *contactSim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/crm/v3/objects/contacts" {
+		http.Error(w, `{"status":"error","category":"OBJECT_NOT_FOUND"}`, http.StatusNotFound)
+		return
+	}
+	var body struct {
+		Properties map[string]any `json:"properties"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, `{"status":"error","category":"VALIDATION_ERROR"}`, http.StatusBadRequest)
+		return
+	}
+	time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
+	w.Header().Set("Content-Type", "application/json")
+	if rand.IntN(10) == 0 {
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, `{"status":"error","category":"RATE_LIMITS","policyName":"TEN_SECONDLY_ROLLING"}`)
+		return
+	}
+	email, _ := body.Properties["email"].(string)
+	s.mu.Lock()
+	id, exists := s.ids[email]
+	if !exists {
+		s.nextID++
+		id = strconv.Itoa(s.nextID)
+		s.ids[email] = id
+	}
+	s.count[email]++
+	s.mu.Unlock()
+	if exists {
+		w.WriteHeader(http.StatusConflict)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "error", "category": "CONFLICT",
+			"message": "Contact already exists. Existing ID: " + id})
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "properties": body.Properties})
+}
+
+// created returns, per email, how many creates reached the simulator after
+// passing its rate limit: 1 is a delivery, 2 or more a duplicate.
+func (s *contactSim) created() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.count))
+	for k, v := range s.count {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *contactSim) id(email string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids[email]
+}
+
+// contactClient is a minimal HubSpot-like adapter for the simulator: single
+// contact creates only.
+type contactClient struct {
+	url  string
+	http *http.Client
+}
+
+func (c *contactClient) Name() string { return "hubspot" }
+
+func (c *contactClient) Capabilities() writeback.Capabilities { return writeback.Capabilities{} }
+
+func (c *contactClient) Read(context.Context, *writeback.ReadRequest) (map[string]map[string]any, error) {
+	return nil, writeback.ErrUnsupported
+}
+
+func (c *contactClient) Write(ctx context.Context, req *writeback.ProviderRequest) (*writeback.ProviderResponse, error) {
+	fail := func(class writeback.ErrorClass, status int, msg string) error {
+		return &writeback.ProviderError{Provider: "hubspot", Class: class, StatusCode: status, Message: msg, RecordIndex: writeback.NoRecord}
+	}
+	if req.Type != writeback.WriteTypeCreate || len(req.Records) != 1 {
+		return nil, fail(writeback.ClassInvalid, 0, "only single creates")
+	}
+	body, err := json.Marshal(map[string]any{"properties": req.Records[0].Fields})
+	if err != nil {
+		return nil, fail(writeback.ClassInvalid, 0, err.Error())
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/crm/v3/objects/"+req.Object, bytes.NewReader(body))
+	if err != nil {
+		return nil, fail(writeback.ClassInternal, 0, err.Error())
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		// The request may have been sent.
+		return nil, fail(writeback.ClassUnknownOutcome, 0, err.Error())
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID      string `json:"id"`
+		Message string `json:"message"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	switch {
+	case resp.StatusCode == http.StatusCreated:
+		return &writeback.ProviderResponse{Results: []writeback.RecordResult{{ID: out.ID}}}, nil
+	case resp.StatusCode == http.StatusTooManyRequests:
+		perr := fail(writeback.ClassRateLimited, resp.StatusCode, "rate limited").(*writeback.ProviderError)
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		perr.RetryAfter = time.Duration(secs) * time.Second
+		return nil, perr
+	case resp.StatusCode == http.StatusConflict:
+		perr := &writeback.ProviderError{Provider: "hubspot", Class: writeback.ClassConflict, StatusCode: resp.StatusCode,
+			Code: "CONFLICT", Message: out.Message, RecordIndex: 0}
+		if i := strings.LastIndex(out.Message, ": "); i >= 0 {
+			perr.ExistingID = out.Message[i+2:]
+		}
+		return &writeback.ProviderResponse{Results: []writeback.RecordResult{{Err: perr}}}, nil
+	}
+	return nil, fail(writeback.ClassInternal, resp.StatusCode, "unexpected status")
+}

@@ -1,0 +1,345 @@
+package writeback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// defaultLease is how long a claimed job stays leased. A crash leaves the
+// job leased; it becomes due again when the lease ends, so a restarted
+// Writer resumes it at most this long after the crash.
+const defaultLease = 5 * time.Minute
+
+// storeRetryDelay is the wait before the dispatcher asks a failing store again.
+const storeRetryDelay = time.Second
+
+// runState is where a Writer is in its Start/Stop life.
+type runState int
+
+const (
+	// stateIdle: never started. Async writes are stored and wait for Start.
+	stateIdle runState = iota
+	// stateRunning: started; the dispatcher runs queued work.
+	stateRunning
+	// stateStopped: stopped; async writes are refused with ErrStopped.
+	stateStopped
+)
+
+// dispatcher runs queued async work between Start and Stop: it claims due
+// jobs from the store, at most MaxConcurrency at once per provider, and
+// hands them to runJob or runGroup.
+type dispatcher struct {
+	life chan struct{} // lifecycle lock, held by Start and Stop (capacity 1)
+	wake chan struct{} // new work or a free slot (capacity 1)
+
+	lease    time.Duration
+	capacity int                      // jobs held at once: MaxConcurrency per provider
+	slots    map[string]chan struct{} // per-provider concurrency
+
+	mu       sync.Mutex
+	state    runState
+	halt     context.CancelFunc      // ends the loop and waits for slots
+	abort    context.CancelCauseFunc // cancels in-flight provider calls
+	loopDone chan struct{}
+	workers  sync.WaitGroup
+	active   map[string]*claim // claimed job ID -> claim counts
+}
+
+// claim is the queue's claim counts of a job held by this Writer.
+type claim struct {
+	first  int // job.Attempts when this Writer claimed it
+	latest int // job.Attempts after any later claim of the same job
+}
+
+// initDispatcher sets up the async machinery of a new Writer.
+func (w *Writer) initDispatcher() {
+	d := &w.async
+	d.life = make(chan struct{}, 1)
+	d.wake = make(chan struct{}, 1)
+	d.lease = w.cfg.Test.LeaseDuration
+	if d.lease <= 0 {
+		d.lease = defaultLease
+	}
+	d.slots = make(map[string]chan struct{}, len(w.providers))
+	for name := range w.providers {
+		d.slots[name] = make(chan struct{}, w.cfg.MaxConcurrency)
+	}
+	d.capacity = w.cfg.MaxConcurrency * max(len(w.providers), 1)
+	d.active = map[string]*claim{}
+}
+
+// accepting reports whether async writes are accepted: the Writer is not
+// stopped.
+func (d *dispatcher) accepting() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state != stateStopped
+}
+
+// notify wakes the dispatcher loop, if it sleeps.
+func (d *dispatcher) notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// claims returns the claim counts of a job this Writer holds: first is
+// job.Attempts when it was claimed, latest includes any claim of it since
+// (a lease that ran out while it ran). A job not held returns fallback twice.
+func (d *dispatcher) claims(jobID string, fallback int) (first, latest int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.active[jobID]; ok {
+		return c.first, c.latest
+	}
+	return fallback, fallback
+}
+
+// Start starts running async work: operations queued before, work left
+// unfinished by an earlier Writer on the same store (work interrupted by a
+// crash comes back once its lease ends), and everything queued from now on.
+// It checks that the store answers, then starts the dispatcher and returns;
+// ctx bounds only that check. Async provider calls run at most
+// [Config.MaxConcurrency] at once per provider.
+//
+// Start is idempotent, and a stopped Writer can be started again.
+func (w *Writer) Start(ctx context.Context) error {
+	d := &w.async
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
+	d.mu.Lock()
+	running := d.state == stateRunning
+	d.mu.Unlock()
+	if running {
+		return nil
+	}
+	if _, _, err := w.store.NextDue(ctx); err != nil {
+		return fmt.Errorf("writeback: start: store: %w", err)
+	}
+	base := context.WithoutCancel(ctx)
+	loopCtx, halt := context.WithCancel(base)
+	workCtx, abort := context.WithCancelCause(base)
+	d.mu.Lock()
+	d.state = stateRunning
+	d.halt, d.abort = halt, abort
+	d.loopDone = make(chan struct{})
+	d.mu.Unlock()
+	go w.loop(loopCtx, workCtx, d.loopDone)
+	return nil
+}
+
+// Stop stops async work, like http.Server.Shutdown: new async writes fail
+// with [ErrStopped] at once, jobs not yet started stay queued for the next
+// Start, and Stop waits for the provider calls in flight and saves their
+// outcomes. If ctx ends first, it cancels those calls (with cause
+// [ErrStopped]), still saves their outcomes (an update is retried after the
+// next Start, a create that may have been sent is reported as an unknown
+// outcome), and returns ctx's error.
+//
+// Stop is idempotent and may be called before Start. It never closes the
+// store.
+func (w *Writer) Stop(ctx context.Context) error {
+	d := &w.async
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
+	d.mu.Lock()
+	prev := d.state
+	d.state = stateStopped
+	halt, abort, loopDone := d.halt, d.abort, d.loopDone
+	d.halt, d.abort, d.loopDone = nil, nil, nil
+	d.mu.Unlock()
+	if prev != stateRunning {
+		return nil
+	}
+	halt()
+	<-loopDone
+
+	finished := make(chan struct{})
+	go func() {
+		d.workers.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+		abort(ErrStopped)
+		return nil
+	case <-ctx.Done():
+	}
+	abort(ErrStopped)
+	// The calls end promptly once cancelled; their outcomes are saved
+	// before the workers return.
+	<-finished
+	return ctx.Err()
+}
+
+// lock takes the lifecycle lock, or fails when ctx ends first.
+func (d *dispatcher) lock(ctx context.Context) error {
+	select {
+	case d.life <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *dispatcher) unlock() { <-d.life }
+
+// loop claims due jobs whenever there is room, and sleeps until the next job
+// is due, new work arrives or a slot frees up.
+func (w *Writer) loop(ctx, work context.Context, done chan struct{}) {
+	defer close(done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for ctx.Err() == nil {
+		wait := w.dispatchDue(ctx, work)
+		if wait == 0 {
+			continue
+		}
+		var tc <-chan time.Time
+		if wait > 0 {
+			timer.Reset(wait)
+			tc = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-w.async.wake:
+		case <-tc:
+		}
+		timer.Stop()
+	}
+}
+
+// dispatchDue claims as many due jobs as there is room for and starts them.
+// It returns how long to sleep before looking again: zero to look again at
+// once, negative to sleep until woken.
+func (w *Writer) dispatchDue(ctx, work context.Context) time.Duration {
+	d := &w.async
+	d.mu.Lock()
+	free := d.capacity - len(d.active)
+	d.mu.Unlock()
+	if free > 0 {
+		now := w.now()
+		jobs, err := w.store.Claim(ctx, now, now.Add(d.lease), free)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Error("writeback: claim queued work", "err", err)
+			}
+			return storeRetryDelay
+		}
+		for _, job := range jobs {
+			w.dispatch(ctx, work, job)
+		}
+		if len(jobs) == free {
+			return 0
+		}
+		free -= len(jobs)
+	}
+	next, ok, err := w.store.NextDue(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Error("writeback: look for queued work", "err", err)
+		}
+		return storeRetryDelay
+	}
+	if !ok {
+		return -1
+	}
+	wait := next.Sub(w.now())
+	if wait <= 0 {
+		if free > 0 {
+			return 0
+		}
+		return -1 // due work waits for a slot; a finishing job wakes the loop
+	}
+	return wait
+}
+
+// dispatch starts a claimed job on its own goroutine, which waits for a
+// slot of the job's provider and runs it.
+func (w *Writer) dispatch(ctx, work context.Context, job Job) {
+	d := &w.async
+	d.mu.Lock()
+	if c, ok := d.active[job.ID]; ok {
+		// Still running here: its lease ran out. Note the claim so the
+		// count stays right.
+		c.latest = job.Attempts
+		d.mu.Unlock()
+		return
+	}
+	d.active[job.ID] = &claim{first: job.Attempts, latest: job.Attempts}
+	d.workers.Add(1)
+	d.mu.Unlock()
+	go func() {
+		defer func() {
+			d.mu.Lock()
+			delete(d.active, job.ID)
+			d.mu.Unlock()
+			d.notify()
+			d.workers.Done()
+		}()
+		if slot, ok := d.slots[job.Provider]; ok {
+			select {
+			case slot <- struct{}{}:
+				defer func() { <-slot }()
+			case <-ctx.Done():
+				w.release(job)
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			w.release(job)
+			return
+		}
+		if job.Group != "" {
+			w.runGroup(work, job)
+		} else {
+			w.runJob(work, job)
+		}
+	}()
+}
+
+// release gives back a claimed job that was not started because the Writer
+// is stopping: it is due again at once, so the next Start runs it. The
+// claim is accounted for in the operation record (it sent nothing), unless
+// an earlier claim is unaccounted for: that evidence of an interrupted
+// attempt is kept for the next run to act on.
+func (w *Writer) release(job Job) {
+	if job.Group != "" {
+		w.releaseGroup(job)
+		return
+	}
+	ctx := context.Background()
+	first, latest := w.async.claims(job.ID, job.Attempts)
+	rec, err := w.store.Operation(ctx, job.ID)
+	if err != nil {
+		w.log.Error("writeback: release operation", "operation", job.ID, "err", err)
+		return
+	}
+	op, err := decodeOperation(rec)
+	if err != nil {
+		w.log.Error("writeback: release operation", "operation", job.ID, "err", err)
+		return
+	}
+	now := w.now()
+	if op.Attempts == first-1 {
+		op.Attempts = latest
+	}
+	op.UpdatedAt = now
+	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
+		Message: fmt.Sprintf("attempt %d not started: the writer stopped; it runs after the next start", latest)})
+	if rec, err = encodeOperation(op); err == nil {
+		err = w.store.Reschedule(ctx, rec, job.ID, now)
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		w.log.Error("writeback: release operation", "operation", job.ID, "err", err)
+	}
+}

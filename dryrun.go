@@ -1,0 +1,70 @@
+package writeback
+
+import (
+	"context"
+	"fmt"
+)
+
+// DryRunResult is what a write would send, computed without sending it.
+type DryRunResult struct {
+	// Request is the provider request the write would make, with provider
+	// field names, after defaults, overwrite rules and mapping (and, for
+	// ifEmpty rules, after reading the records' current values). It holds
+	// no credentials.
+	Request *ProviderRequest
+	// Unchanged lists the indexes of records that would not be sent because
+	// the rules left them nothing to write.
+	Unchanged []int
+	// HTTP holds the exact HTTP requests the provider adapter would send,
+	// when it implements [RequestEncoder].
+	HTTP []HTTPRequest
+}
+
+// DryRun validates a write and returns the exact provider payload it would
+// produce, without writing anything or recording an operation: a preview
+// of a customer's rules. One record previews a single write, several a
+// batch. With ifEmpty rules it reads the records' current values (a read,
+// never a write). Errors are those the write itself would return.
+func (w *Writer) DryRun(ctx context.Context, t Target, typ WriteType, records []Record, opts *WriteOpts) (*DryRunResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, tg, err := w.prepare(ctx, t, typ, records, len(records) != 1, opts)
+	if err != nil {
+		return nil, err
+	}
+	res := &DryRunResult{}
+	recs := p.Records
+	send := make([]int, len(recs))
+	for i := range send {
+		send[i] = i
+	}
+	if p.needsRead() {
+		ts, err := w.cfg.TokenSource(ctx, tg.inst)
+		if err != nil {
+			return nil, fmt.Errorf("writeback: token source: %w", err)
+		}
+		recs, send, err = w.applyCurrent(ctx, tg.provider, tg.inst, p, ts)
+		if err != nil {
+			return nil, fmt.Errorf("writeback: read current values: %w", err)
+		}
+	}
+	sent := make([]Record, 0, len(send))
+	next := 0
+	for i := range recs {
+		if next < len(send) && send[next] == i {
+			sent = append(sent, recs[i])
+			next++
+			continue
+		}
+		res.Unchanged = append(res.Unchanged, i)
+	}
+	res.Request = p.providerRequest(tg.inst, sent)
+	if enc, ok := tg.provider.(RequestEncoder); ok && len(sent) > 0 {
+		res.HTTP, err = enc.EncodeWrite(res.Request)
+		if err != nil {
+			return nil, fmt.Errorf("writeback: encode %s request: %w", tg.provider.Name(), err)
+		}
+	}
+	return res, nil
+}

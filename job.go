@@ -1,0 +1,172 @@
+package writeback
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// jobPayload is what a plain async job stores: the validated, transformed
+// write and when its retries stop. It holds no credentials.
+type jobPayload struct {
+	Plan     *plan     `json:"plan"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// encodeJob encodes a job payload for the store.
+func encodeJob(p jobPayload) ([]byte, error) {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("writeback: encode job: %w", err)
+	}
+	return data, nil
+}
+
+// decodeJob decodes a stored job payload.
+func decodeJob(data []byte) (jobPayload, error) {
+	var p jobPayload
+	if err := json.Unmarshal(data, &p); err != nil {
+		return p, fmt.Errorf("writeback: decode job: %w", err)
+	}
+	if p.Plan == nil {
+		return p, fmt.Errorf("writeback: decode job: no plan")
+	}
+	return p, nil
+}
+
+// attemptTimeout bounds one provider attempt of async work. It is shorter
+// than the lease, so a job is never claimed again while it runs.
+const attemptTimeout = 2 * time.Minute
+
+// runJob executes one claimed plain async job: one attempt, then the outcome
+// is stored, completing the operation or rescheduling it for a retry.
+//
+// Claims are counted twice: by the queue (job.Attempts, incremented by every
+// claim) and by the operation record (Attempts, stored with every outcome).
+// A claim the record does not account for was interrupted by a crash before
+// its outcome was stored, and may have reached the provider. An
+// interrupted update is simply repeated; an interrupted create is not
+// resent but reported as an unknown outcome.
+func (w *Writer) runJob(ctx context.Context, job Job) {
+	// Store writes outlive ctx: an outcome, once known, is always saved.
+	sctx := context.WithoutCancel(ctx)
+	rec, err := w.store.Operation(sctx, job.ID)
+	if err != nil {
+		w.log.Error("writeback: load queued operation", "operation", job.ID, "err", err)
+		return
+	}
+	op, err := decodeOperation(rec)
+	if err != nil {
+		w.log.Error("writeback: load queued operation", "operation", job.ID, "err", err)
+		return
+	}
+	first, _ := w.async.claims(job.ID, job.Attempts)
+	if op.Status.Terminal() {
+		w.finishJob(sctx, op)
+		return
+	}
+	payload, err := decodeJob(job.Payload)
+	if err != nil {
+		now := w.now()
+		op.Attempts = first
+		op.finish(&outcome{Err: &ProviderError{Provider: job.Provider, Class: ClassInternal, Message: err.Error(), RecordIndex: NoRecord}}, now)
+		w.finishJob(sctx, op)
+		return
+	}
+	p := payload.Plan
+
+	start := w.now()
+	if interrupted := first - 1 - op.Attempts; interrupted > 0 {
+		msg := fmt.Sprintf("attempt %d was interrupted before its outcome was saved", first-1)
+		if interrupted > 1 {
+			msg = fmt.Sprintf("attempts %d to %d were interrupted before their outcome was saved", op.Attempts+1, first-1)
+		}
+		if p.Type == WriteTypeCreate {
+			// The request may have been sent: resending could write the
+			// record twice. Report it instead.
+			perr := &ProviderError{
+				Provider: p.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
+				Message: msg + "; the create may or may not have been written, so it is not resent",
+			}
+			op.Attempts = first - 1
+			op.LastAttempt = start
+			op.finish(w.failAll(p, perr), start)
+			w.finishJob(sctx, op)
+			return
+		}
+		op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; trying again"})
+	}
+
+	if ctx.Err() != nil {
+		// Stopping: the attempt has not started, so it runs after the next Start.
+		w.release(job)
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	out, err := w.execute(actx, p)
+	cancel()
+	if err != nil {
+		// execute fails before sending anything (installation, provider).
+		if ctx.Err() != nil {
+			w.release(job)
+			return
+		}
+		class := ClassInternal
+		if actx.Err() != nil {
+			class = ClassUnavailable
+		}
+		out = w.failAll(p, &ProviderError{Provider: p.Provider, Class: class, Message: err.Error(), RecordIndex: NoRecord, Err: err})
+	}
+	end := w.now()
+	_, latest := w.async.claims(job.ID, job.Attempts)
+	op.Attempts = latest
+	op.LastAttempt = start
+	op.UpdatedAt = end
+
+	perr := retryError(p.Type, out)
+	if perr == nil {
+		op.finish(out, end)
+		w.finishJob(sctx, op)
+		return
+	}
+	runAt, retry := nextAttempt(p.Type, perr, op.Attempts, end, payload.Deadline)
+	if retry {
+		op.Logs = append(op.Logs, LogEntry{
+			Time: end, Severity: SeverityWarn, Error: perr,
+			Message: fmt.Sprintf("attempt %d failed; next attempt at %s (in %s)", op.Attempts, runAt.UTC().Format(time.RFC3339), runAt.Sub(end).Round(time.Millisecond)),
+		})
+		rec, err := encodeOperation(op)
+		if err == nil {
+			err = w.store.Reschedule(sctx, rec, job.ID, runAt)
+		}
+		if err != nil {
+			w.log.Error("writeback: reschedule operation", "operation", op.ID, "err", err)
+		}
+		return
+	}
+	switch {
+	case perr.Class == ClassUnknownOutcome && p.Type == WriteTypeCreate:
+		op.Logs = append(op.Logs, LogEntry{Time: end, Severity: SeverityError, Error: perr,
+			Message: fmt.Sprintf("attempt %d: the create may or may not have been written; it is not resent", op.Attempts)})
+	case retryable(p.Type, perr):
+		op.Logs = append(op.Logs, LogEntry{Time: end, Severity: SeverityError, Error: perr,
+			Message: fmt.Sprintf("attempt %d failed and the retry deadline %s has passed; giving up", op.Attempts, payload.Deadline.UTC().Format(time.RFC3339))})
+	}
+	op.finish(out, end)
+	w.finishJob(sctx, op)
+}
+
+// finishJob stores a terminal operation, removes its job and reports the
+// completion.
+func (w *Writer) finishJob(ctx context.Context, op *Operation) {
+	rec, err := encodeOperation(op)
+	if err == nil {
+		err = w.store.Complete(ctx, rec, op.ID)
+	}
+	if err != nil {
+		w.log.Error("writeback: complete operation", "operation", op.ID, "err", err)
+		return
+	}
+	w.completed(op)
+}
