@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
+	"github.com/writebackhq/writeback/store/boltstore"
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
@@ -786,4 +788,71 @@ func TestAsyncIdempotencyKey(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 3, fake.Count("contacts"))
 	})
+}
+
+// TestRestartResumesBolt closes a bbolt-backed Writer with work queued, one
+// job of it claimed by a process that died, and checks that a Writer on
+// the reopened file runs all of it, and that idempotency keys survive.
+func TestRestartResumesBolt(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "writeback.db")
+	fake := providertest.NewFake("hubspot", writeback.Capabilities{})
+	id := fake.Seed("contacts", map[string]any{"email": "old@x.com"})
+	lease := func(c *writeback.Config) { c.Test.LeaseDuration = 100 * time.Millisecond }
+
+	st, err := boltstore.Open(path, nil)
+	require.NoError(t, err)
+	e1 := newAsyncEnv(t, st, fake, lease)
+	keyed := &writeback.WriteOpts{Mode: writeback.ModeAsync, IdempotencyKey: "k1"}
+	a, err := e1.w.Create(ctx, contacts, contact("a@x.com"), async)
+	require.NoError(t, err)
+	b, err := e1.w.Create(ctx, contacts, contact("b@x.com"), keyed)
+	require.NoError(t, err)
+	// The dead process's claim of the first job, leased briefly.
+	now := time.Now()
+	jobs, err := st.Claim(ctx, now, now.Add(100*time.Millisecond), 1)
+	require.NoError(t, err)
+	require.Len(t, jobs, 1)
+	u, err := e1.w.Update(ctx, contacts, writeback.Record{ID: id, Fields: map[string]any{"email": "new@x.com"}}, async)
+	require.NoError(t, err)
+	require.NoError(t, e1.w.Stop(ctx))
+	require.NoError(t, st.Close())
+
+	st, err = boltstore.Open(path, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, st.Close()) }()
+	e2 := newAsyncEnv(t, st, fake, lease)
+	require.NoError(t, e2.w.Start(ctx))
+	defer e2.stop(t)
+	for _, id := range []string{a.OperationID, b.OperationID, u.OperationID} {
+		op, err := e2.w.Wait(ctx, id)
+		require.NoError(t, err)
+		require.True(t, op.Status.Terminal())
+		require.Equal(t, 1, e2.completions(id))
+	}
+	claimed := jobs[0].ID
+	require.Equal(t, a.OperationID, claimed)
+	op, err := e2.w.Operation(ctx, claimed)
+	require.NoError(t, err)
+	require.Equal(t, writeback.OperationFailure, op.Status, "the create claimed by the dead process may have been sent")
+	require.Equal(t, writeback.ClassUnknownOutcome, op.Results[0].Err.Class)
+	for _, id := range []string{a.OperationID, b.OperationID, u.OperationID} {
+		if id == claimed {
+			continue
+		}
+		op, err := e2.w.Operation(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, writeback.OperationSuccess, op.Status)
+	}
+	rec, _ := fake.Record("contacts", id)
+	require.Equal(t, "new@x.com", rec["email"])
+	require.Equal(t, 2, fake.Count("contacts"), "the seeded contact and the unclaimed create")
+
+	again, err := e2.w.Create(ctx, contacts, contact("b@x.com"), keyed)
+	require.NoError(t, err)
+	require.Equal(t, b.OperationID, again.OperationID)
+	require.Equal(t, writeback.OperationSuccess, again.Status)
+	_, err = e2.w.Create(ctx, contacts, contact("other@x.com"), keyed)
+	require.ErrorIs(t, err, writeback.ErrIdempotencyMismatch)
 }
