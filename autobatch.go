@@ -49,19 +49,13 @@ type groupMember struct {
 // master operation's record (decoding an [Operation] ignores it), so that a
 // Writer restarted after a crash resumes where the crash left it.
 //
-// A run (one claim of the group's job) makes its first provider call with
-// every pending member, without storing anything first: Claims tells a
-// later run whether that call may have been made. Every later call of the
-// run is recorded in InFlight before it is made.
+// Every provider call of a create group is recorded in InFlight, with the
+// results so far, before it is made. Update groups record nothing before
+// their calls: an update interrupted by a crash is simply sent again.
 type groupState struct {
 	// Results holds each member's final result by join index; nil while
 	// the member is pending.
 	Results []*RecordResult `json:"results,omitempty"`
-	// Claims is the queue's claim count ([Job.Attempts]) of the last run
-	// that stored its progress. A run claimed later than Claims+1 follows
-	// a run that stopped without storing anything: its first call may have
-	// been made.
-	Claims int `json:"claims,omitempty"`
 	// InFlight lists the members of a provider call whose answer was not
 	// recorded yet. Found at the start of a run, it means the previous run
 	// stopped mid-call: those creates may or may not exist at the provider.
@@ -201,8 +195,6 @@ type groupRun struct {
 	retry *ProviderError
 	// stopped reports that ctx ended before every member was written.
 	stopped bool
-	// calls counts the provider calls of the run.
-	calls int
 	// err is a store error that aborts the run.
 	err error
 }
@@ -226,7 +218,7 @@ func (w *Writer) flushGroup(ctx context.Context, job Job) error {
 		// The retry window starts with the first flush.
 		op.Deadline = now.Add(r.spec.RetryDeadline)
 	}
-	r.recoverInterrupted(now)
+	r.recoverInFlight(now)
 	pending := st.pending()
 	if len(pending) > 0 {
 		op.Attempts++
@@ -318,18 +310,12 @@ func (s *groupState) pending() []int {
 	return out
 }
 
-// recoverInterrupted settles the members of provider calls that an earlier
-// run may have made without recording the answer: the members InFlight
-// names, or, after a run that stored nothing, every pending member (its
-// first call held them all). A create may have happened, so it is reported
-// as an unknown outcome rather than sent again; an update is sent again,
-// which does no harm.
-func (r *groupRun) recoverInterrupted(now time.Time) {
+// recoverInFlight settles the members of a provider call that an earlier
+// run made without recording the answer: a create may have happened, so it
+// is reported as an unknown outcome rather than sent again.
+func (r *groupRun) recoverInFlight(now time.Time) {
 	st := r.state
 	maybeSent := st.InFlight
-	if first, _ := r.w.async.claims(r.job.ID, r.job.Attempts); first-1 > st.Claims {
-		maybeSent = st.pending()
-	}
 	st.InFlight = nil
 	if r.spec.Type != WriteTypeCreate {
 		return
@@ -504,15 +490,13 @@ func (r *groupRun) call(ctx context.Context, idx []int) *outcome {
 		r.stopped = true
 		return nil
 	}
-	if r.calls > 0 {
-		// The run's first call needs no record: Claims covers it.
+	if r.spec.Type == WriteTypeCreate {
 		r.state.InFlight = idx
 		if err := r.save(context.WithoutCancel(ctx)); err != nil {
 			r.err = err
 			return nil
 		}
 	}
-	r.calls++
 	p := r.plan(idx)
 	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	out, err := r.w.execute(actx, p)
@@ -631,7 +615,6 @@ func (r *groupRun) isolate(ctx context.Context, s []int, perr *ProviderError) {
 
 // save stores the master operation with the group's progress.
 func (r *groupRun) save(ctx context.Context) error {
-	_, r.state.Claims = r.w.async.claims(r.job.ID, r.job.Attempts)
 	data, err := json.Marshal(groupOperation{Operation: r.op, Group: r.state})
 	if err != nil {
 		return fmt.Errorf("writeback: encode operation %s: %w", r.op.ID, err)
@@ -646,7 +629,6 @@ func (r *groupRun) save(ctx context.Context) error {
 // reschedule stores the group's progress and makes its job due at at.
 func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 	r.op.UpdatedAt = r.w.now()
-	_, r.state.Claims = r.w.async.claims(r.job.ID, r.job.Attempts)
 	data, err := json.Marshal(groupOperation{Operation: r.op, Group: r.state})
 	if err != nil {
 		return fmt.Errorf("writeback: encode operation %s: %w", r.op.ID, err)
@@ -660,20 +642,12 @@ func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 
 // releaseGroup gives back a claimed group that was not started because the
 // Writer is stopping: it is due again at once, so the next Start runs it.
-// The claim is accounted for (it sent nothing) unless an earlier claim is
-// not: that evidence of an interrupted run is kept for the next run.
+// Its master operation is stored back as it is, with the group's progress.
 func (w *Writer) releaseGroup(job Job) {
 	ctx := context.Background()
-	r, err := w.loadGroup(ctx, job)
+	rec, err := w.store.Operation(ctx, job.ID)
 	if err == nil {
-		if first, latest := w.async.claims(job.ID, job.Attempts); r.state.Claims == first-1 {
-			r.state.Claims = latest
-		}
-		var data []byte
-		if data, err = json.Marshal(groupOperation{Operation: r.op, Group: r.state}); err == nil {
-			rec := OperationRecord{ID: r.op.ID, InstallationID: r.op.InstallationID, Data: data}
-			err = w.store.Reschedule(ctx, rec, job.ID, w.now())
-		}
+		err = w.store.Reschedule(ctx, rec, job.ID, w.now())
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		w.log.Error("writeback: release auto-batch group", "operation", job.ID, "err", err)
