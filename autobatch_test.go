@@ -574,6 +574,44 @@ func TestAutoBatchPoisonRecordsWholeBatchErrors(t *testing.T) {
 	}
 }
 
+// recordNamer is a provider that fails a whole call with a 400 naming the
+// first bad record, as an all-or-none provider does; good calls go to the
+// Fake.
+type recordNamer struct {
+	*providertest.Fake
+	calls atomic.Int64
+}
+
+func (p *recordNamer) Write(ctx context.Context, req *writeback.ProviderRequest) (*writeback.ProviderResponse, error) {
+	p.calls.Add(1)
+	for i, r := range req.Records {
+		if isBad(r) {
+			return nil, &writeback.ProviderError{Provider: p.Name(), Class: writeback.ClassInvalid, StatusCode: 400,
+				Code: "INVALID_FIELD", Message: "bad name", RecordIndex: i}
+		}
+	}
+	return p.Fake.Write(ctx, req)
+}
+
+func TestAutoBatchPoisonRecordsNamedInWholeBatchErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range poisonCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				b := setup(t)
+				namer := &recordNamer{Fake: b.hub}
+				w := rewire(t, b, namer, b.sf)
+				startWriter(t, w)
+				op := waitOp(t, w, createMixed(t, w, tc.n, tc.bad))
+				requirePoisonIsolated(t, b.hub, op, tc.n, tc.bad)
+				// Each call removes the record it names.
+				require.LessOrEqual(t, int(namer.calls.Load()), max(1, len(tc.bad)+1))
+			})
+		})
+	}
+}
+
 func TestAutoBatchRetriesUntilSuccess(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
