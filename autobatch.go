@@ -519,16 +519,15 @@ func (r *groupRun) write(ctx context.Context, idx []int) {
 		r.reject(ctx, idx, out.Err)
 		return
 	}
-	if again := r.apply(idx, out); len(again) > 0 {
+	if again, _ := r.apply(idx, out); len(again) > 0 {
 		r.write(ctx, again)
 	}
 }
 
 // apply records the per-record results of a call the provider answered.
-// It returns the members to send again at once: those rolled back because
-// another record failed.
-func (r *groupRun) apply(idx []int, out *outcome) (again []int) {
-	failed := false
+// It returns the members to send again at once (those rolled back because
+// another record failed) and whether any record failed for good.
+func (r *groupRun) apply(idx []int, out *outcome) (again []int, failed bool) {
 	for j, i := range idx {
 		res := out.Results[j]
 		switch {
@@ -548,9 +547,9 @@ func (r *groupRun) apply(idx []int, out *outcome) (again []int) {
 		for _, i := range again {
 			r.final(i, out.Results[slices.Index(idx, i)])
 		}
-		return nil
+		return nil, true
 	}
-	return again
+	return again, failed
 }
 
 // reject handles a batch of the members idx that failed as a whole.
@@ -593,7 +592,15 @@ func (r *groupRun) isolate(ctx context.Context, s []int, perr *ProviderError) {
 			return
 		}
 		if out.Err == nil {
-			untested = append(untested, r.apply(left, out)...)
+			again, failed := r.apply(left, out)
+			untested = append(untested, again...)
+			if failed {
+				// The provider named bad records in this half after all;
+				// the other half is not known to fail.
+				untested = append(untested, right...)
+				s = nil
+				break
+			}
 			s = right
 			continue
 		}
