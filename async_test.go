@@ -856,3 +856,83 @@ func TestRestartResumesBolt(t *testing.T) {
 	_, err = e2.w.Create(ctx, contacts, contact("other@x.com"), keyed)
 	require.ErrorIs(t, err, writeback.ErrIdempotencyMismatch)
 }
+
+// twoProviders has an integration for each of two providers.
+const twoProviders = `
+specVersion: 1.0.0
+integrations:
+  - name: crm
+    provider: hubspot
+    write:
+      objects:
+        - objectName: contacts
+  - name: sf
+    provider: salesforce
+    write:
+      objects:
+        - objectName: Contact
+`
+
+func TestConcurrencyBoundIsPerProvider(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		hub, sf := newGated("hubspot"), newGated("salesforce")
+		m, err := writeback.ParseManifest([]byte(twoProviders))
+		require.NoError(t, err)
+		w, err := writeback.NewWriter(&writeback.Config{
+			Manifest:       m,
+			Providers:      []writeback.Provider{hub, sf},
+			Store:          memstore.New(),
+			MaxConcurrency: 2,
+			TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
+				return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), nil
+			},
+		})
+		require.NoError(t, err)
+		sfTarget := writeback.Target{Integration: "sf", GroupRef: "cust-7", Object: "Contact"}
+		for _, in := range []struct{ integration, provider, object string }{{"crm", "hubspot", "contacts"}, {"sf", "salesforce", "Contact"}} {
+			conn := writeback.Connection{Provider: in.provider}
+			if in.provider == "salesforce" {
+				conn.InstanceURL = "https://example.my.salesforce.com"
+			}
+			_, err := w.CreateInstallation(ctx, &writeback.Installation{
+				Integration: in.integration, GroupRef: "cust-7", Connection: conn,
+				Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
+					in.object: {ObjectName: in.object},
+				}}},
+			})
+			require.NoError(t, err)
+		}
+		require.NoError(t, w.Start(ctx))
+		defer func() { require.NoError(t, w.Stop(ctx)) }()
+		// HubSpot's work is queued first; Salesforce's still gets its own slots.
+		var ids []string
+		for i := range 6 {
+			res, err := w.Create(ctx, contacts, contact(fmt.Sprintf("h%d@x.com", i)), async)
+			require.NoError(t, err)
+			ids = append(ids, res.OperationID)
+		}
+		for i := range 3 {
+			res, err := w.Create(ctx, sfTarget, writeback.Record{Fields: map[string]any{"LastName": fmt.Sprintf("S%d", i)}}, async)
+			require.NoError(t, err)
+			ids = append(ids, res.OperationID)
+		}
+		synctest.Wait()
+		hIn, _ := hub.counts()
+		sIn, _ := sf.counts()
+		require.Equal(t, 2, hIn)
+		require.Equal(t, 2, sIn, "a busy provider does not hold back another")
+		close(hub.release)
+		close(sf.release)
+		for _, id := range ids {
+			op, err := w.Wait(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, writeback.OperationSuccess, op.Status)
+		}
+		_, hPeak := hub.counts()
+		_, sPeak := sf.counts()
+		require.Equal(t, 2, hPeak)
+		require.Equal(t, 2, sPeak)
+	})
+}

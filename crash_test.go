@@ -1,7 +1,6 @@
 package writeback_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -73,43 +72,45 @@ func TestCrashSafety(t *testing.T) {
 	run := func(mode string, i int, kill time.Duration) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashSafety$", "-test.count=1", "-test.v=false")
 		cmd.Env = append(os.Environ(), crashEnvMode+"="+mode, crashEnvDB+"="+db, crashEnvURL+"="+srv.URL, crashEnvRun+"="+strconv.Itoa(i))
-		out, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		require.NoError(t, cmd.Start())
+		var output syncBuffer // the child test's own output
 		first := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			sc := bufio.NewScanner(out)
-			once := sync.Once{}
-			for sc.Scan() {
-				f := strings.Fields(sc.Text())
-				if len(f) == 3 && f[0] == "ack" {
-					mu.Lock()
-					acks[f[1]] = f[2]
-					mu.Unlock()
-					once.Do(func() { close(first) })
-				}
+		var once sync.Once
+		cmd.Stdout = &lineWriter{line: func(line string) {
+			f := strings.Fields(line)
+			if len(f) == 3 && f[0] == "ack" {
+				mu.Lock()
+				acks[f[1]] = f[2]
+				mu.Unlock()
+				once.Do(func() { close(first) })
+				return
 			}
-		}()
+			output.WriteString(line + "\n")
+		}}
+		cmd.Stderr = &output
+		cmd.WaitDelay = 5 * time.Second
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
 		if kill > 0 {
 			select {
 			case <-first:
-			case <-done:
 			case <-time.After(20 * time.Second):
 			}
 			time.Sleep(kill) // the random point of the kill
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 		}
-		<-done
-		err = cmd.Wait()
+		var err error
+		select {
+		case err = <-exited:
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("run %d (%s) did not exit: %s", i, mode, output.String())
+		}
 		if kill == 0 {
-			require.NoError(t, err, "drain run: %s", stderr.String())
+			require.NoError(t, err, "drain run: %s", output.String())
 		} else {
 			var exit *exec.ExitError
-			require.True(t, errors.As(err, &exit), "killed run %d: %v: %s", i, err, stderr.String())
+			require.True(t, errors.As(err, &exit), "killed run %d: %v: %s", i, err, output.String())
 		}
 	}
 	for i := range kills {
@@ -160,6 +161,46 @@ func TestCrashSafety(t *testing.T) {
 	t.Logf("%d kills, %d acknowledged writes, %d operations, %d contacts created, %d reported as unknown outcome",
 		kills, len(acks), len(ops), len(created), unknown)
 	require.NotEmpty(t, acks)
+}
+
+// lineWriter calls line with every complete line written to it.
+type lineWriter struct {
+	buf  []byte
+	line func(string)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.line(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) WriteString(p string) {
+	_, _ = s.Write([]byte(p))
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // asyncCrashChild is the child process: "write" makes async creates until it is

@@ -35,9 +35,10 @@ type dispatcher struct {
 	life chan struct{} // lifecycle lock, held by Start and Stop (capacity 1)
 	wake chan struct{} // new work or a free slot (capacity 1)
 
-	lease    time.Duration
-	capacity int                      // jobs held at once: MaxConcurrency per provider
-	slots    map[string]chan struct{} // per-provider concurrency
+	lease       time.Duration
+	perProvider int                      // Config.MaxConcurrency
+	capacity    int                      // most jobs held at once, running or waiting for a slot
+	slots       map[string]chan struct{} // per-provider concurrency
 
 	mu       sync.Mutex
 	state    runState
@@ -46,6 +47,7 @@ type dispatcher struct {
 	loopDone chan struct{}
 	workers  sync.WaitGroup
 	active   map[string]*claim // claimed job ID -> claim counts
+	load     map[string]int    // provider -> jobs held, running or waiting for a slot
 }
 
 // claim is the queue's claim counts of a job held by this Writer.
@@ -67,8 +69,10 @@ func (w *Writer) initDispatcher() {
 	for name := range w.providers {
 		d.slots[name] = make(chan struct{}, w.cfg.MaxConcurrency)
 	}
-	d.capacity = w.cfg.MaxConcurrency * max(len(w.providers), 1)
+	d.perProvider = w.cfg.MaxConcurrency
+	d.capacity = 2 * w.cfg.MaxConcurrency * max(len(w.providers), 1)
 	d.active = map[string]*claim{}
+	d.load = map[string]int{}
 }
 
 // accepting reports whether async writes are accepted: the Writer is not
@@ -223,9 +227,7 @@ func (w *Writer) loop(ctx, work context.Context, done chan struct{}) {
 // once, negative to sleep until woken.
 func (w *Writer) dispatchDue(ctx, work context.Context) time.Duration {
 	d := &w.async
-	d.mu.Lock()
-	free := d.capacity - len(d.active)
-	d.mu.Unlock()
+	free := d.room()
 	if free > 0 {
 		now := w.now()
 		jobs, err := w.store.Claim(ctx, now, now.Add(d.lease), free)
@@ -263,6 +265,24 @@ func (w *Writer) dispatchDue(ctx, work context.Context) time.Duration {
 	return wait
 }
 
+// room returns how many jobs to claim: the free slots of the providers
+// that have any, within the capacity.
+//
+// The queue hands out due jobs in order whatever their provider, so a
+// claim may bring jobs of a provider whose slots are all taken; they wait
+// in memory for a slot. Claiming on while another provider has free slots
+// keeps a busy provider from holding back the others, up to the capacity
+// (twice the slots of all providers).
+func (d *dispatcher) room() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	free := 0
+	for name := range d.slots {
+		free += max(0, d.perProvider-d.load[name])
+	}
+	return min(free, d.capacity-len(d.active))
+}
+
 // dispatch starts a claimed job on its own goroutine, which waits for a
 // slot of the job's provider and runs it.
 func (w *Writer) dispatch(ctx, work context.Context, job Job) {
@@ -276,12 +296,16 @@ func (w *Writer) dispatch(ctx, work context.Context, job Job) {
 		return
 	}
 	d.active[job.ID] = &claim{first: job.Attempts, latest: job.Attempts}
+	d.load[job.Provider]++
 	d.workers.Add(1)
 	d.mu.Unlock()
 	go func() {
 		defer func() {
 			d.mu.Lock()
 			delete(d.active, job.ID)
+			if d.load[job.Provider]--; d.load[job.Provider] <= 0 {
+				delete(d.load, job.Provider)
+			}
 			d.mu.Unlock()
 			d.notify()
 			d.workers.Done()
