@@ -35,8 +35,11 @@ type Config struct {
 	IdempotencyRetention time.Duration
 	// OnComplete, if set, is called once with each async operation that
 	// reaches a terminal status (the in-process twin of the hosted
-	// write.async.done notification). It runs on a worker goroutine and
-	// should return quickly.
+	// write.async.done notification), including operations a restarted
+	// Writer resumed. It runs on a worker goroutine after the outcome is
+	// stored and before [Writer.Wait] callers wake, and should return
+	// quickly. A crash between storing the outcome and the call loses the
+	// call; the operation record is the source of truth.
 	OnComplete func(op *Operation)
 	// Test holds hooks for tests.
 	Test TestConfig
