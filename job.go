@@ -40,14 +40,19 @@ func decodeJob(data []byte) (jobPayload, error) {
 const attemptTimeout = 2 * time.Minute
 
 // runJob executes one claimed plain async job: one attempt, then the outcome
-// is stored, completing the operation or rescheduling it for a retry.
+// is stored, completing the operation or rescheduling it for a retry (see
+// nextAttempt). A claimed job always gets its attempt, even past its
+// deadline (say, when no Writer ran until then); only a retry needs the
+// deadline ahead.
 //
 // Claims are counted twice: by the queue (job.Attempts, incremented by every
 // claim) and by the operation record (Attempts, stored with every outcome).
 // A claim the record does not account for was interrupted by a crash before
 // its outcome was stored, and may have reached the provider. An
 // interrupted update is simply repeated; an interrupted create is not
-// resent but reported as an unknown outcome.
+// resent but reported as an unknown outcome ([ClassUnknownOutcome]). That
+// includes a create claimed but still waiting for its provider's slot at
+// the crash, which sent nothing: the record cannot tell the two apart.
 func (w *Writer) runJob(ctx context.Context, job Job) {
 	// Store writes outlive ctx: an outcome, once known, is always saved.
 	sctx := context.WithoutCancel(ctx)
