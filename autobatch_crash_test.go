@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -464,6 +465,8 @@ func TestAutoBatchCrashSafety(t *testing.T) {
 		} else {
 			var exit *exec.ExitError
 			require.ErrorAs(t, err, &exit, "run %d: %s", i, stderr.String())
+			ws, ok := exit.Sys().(syscall.WaitStatus)
+			require.True(t, ok && ws.Signaled(), "run %d ended before it was killed: %v: %s", i, err, stderr.String())
 		}
 	}
 	for i := range kills {
