@@ -355,8 +355,12 @@ func TestAutoBatchRejects(t *testing.T) {
 
 	_, err = b.w.Batch(ctx, crmTarget("companies"), writeback.WriteTypeCreate, []writeback.Record{company("x")}, autoBatch(time.Second))
 	require.ErrorIs(t, err, writeback.ErrUnsupported)
+	_, err = b.w.Delete(ctx, crmTarget("contacts"), b.hub.Seed("contacts", map[string]any{"email": "x@example.com"}), autoBatch(time.Second))
+	require.ErrorIs(t, err, writeback.ErrUnsupported)
 	_, err = b.w.Create(ctx, crmTarget("companies"), company("x"), autoBatch(500*time.Millisecond))
 	require.ErrorIs(t, err, writeback.ErrInvalidOptions)
+	_, err = b.w.Create(ctx, crmTarget("companies"), company("x"), &writeback.WriteOpts{AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Second}})
+	require.ErrorIs(t, err, writeback.ErrInvalidOptions, "auto-batching needs async mode")
 
 	noBatch := providertest.NewFake("hubspot", writeback.Capabilities{Delete: true})
 	w := rewire(t, b, noBatch, b.sf)
