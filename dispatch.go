@@ -16,6 +16,10 @@ const defaultLease = 5 * time.Minute
 // storeRetryDelay is the wait before the dispatcher asks a failing store again.
 const storeRetryDelay = time.Second
 
+// minPause is the dispatcher's shortest sleep when work is due but a claim
+// found none, so that it never spins.
+const minPause = 10 * time.Millisecond
+
 // runState is where a Writer is in its Start/Stop life.
 type runState int
 
@@ -243,7 +247,11 @@ func (w *Writer) dispatchDue(ctx, work context.Context) time.Duration {
 		if len(jobs) == free {
 			return 0
 		}
-		free -= len(jobs)
+		if len(jobs) == 0 {
+			free = -1 // nothing was due at now: do not spin on a job due just after
+		} else {
+			free -= len(jobs)
+		}
 	}
 	next, ok, err := w.store.NextDue(ctx)
 	if err != nil {
@@ -256,13 +264,15 @@ func (w *Writer) dispatchDue(ctx, work context.Context) time.Duration {
 		return -1
 	}
 	wait := next.Sub(w.now())
-	if wait <= 0 {
-		if free > 0 {
-			return 0
-		}
-		return -1 // due work waits for a slot; a finishing job wakes the loop
+	switch {
+	case wait > 0:
+		return wait
+	case free > 0:
+		return 0
+	case free < 0:
+		return minPause
 	}
-	return wait
+	return -1 // due work waits for a slot; a finishing job wakes the loop
 }
 
 // room returns how many jobs to claim: the free slots of the providers

@@ -68,7 +68,11 @@ func (w *Writer) runJob(ctx context.Context, job Job) {
 	}
 	first, _ := w.async.claims(job.ID, job.Attempts)
 	if op.Status.Terminal() {
-		w.finishJob(sctx, op)
+		// Completed without its job removed, which no path does: drop the
+		// job; the completion was reported when it was stored.
+		if err := w.store.Complete(sctx, rec, job.ID); err != nil {
+			w.log.Error("writeback: complete operation", "operation", job.ID, "err", err)
+		}
 		return
 	}
 	payload, err := decodeJob(job.Payload)
