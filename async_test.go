@@ -936,3 +936,88 @@ func TestConcurrencyBoundIsPerProvider(t *testing.T) {
 		require.Equal(t, 2, sPeak)
 	})
 }
+
+func TestAsyncPartialBatchRetriesOnlyFailedRecords(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
+		var mu sync.Mutex
+		locked := 2 // b@x.com is locked for its first two attempts
+		fake.FailRecords(func(_ *writeback.ProviderRequest, _ int, rec writeback.Record) *writeback.ProviderError {
+			mu.Lock()
+			defer mu.Unlock()
+			switch rec.Fields["email"] {
+			case "bad":
+				return &writeback.ProviderError{Class: writeback.ClassInvalid, StatusCode: 400, Code: "INVALID_EMAIL", Message: "invalid email"}
+			case "b@x.com":
+				if locked > 0 {
+					locked--
+					return &writeback.ProviderError{Class: writeback.ClassUnavailable, Code: "UNABLE_TO_LOCK_ROW", Message: "locked"}
+				}
+			}
+			return nil
+		})
+		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		require.NoError(t, e.w.Start(ctx))
+		defer e.stop(t)
+
+		res, err := e.w.Batch(ctx, contacts, writeback.WriteTypeCreate,
+			[]writeback.Record{contact("a@x.com"), contact("b@x.com"), contact("bad")},
+			&writeback.WriteOpts{Mode: writeback.ModeAsync, BatchPolicy: writeback.BatchPartial})
+		require.NoError(t, err)
+		op, err := e.w.Wait(ctx, res.OperationID)
+		require.NoError(t, err)
+		require.Equal(t, writeback.OperationSuccess, op.Status)
+		require.Equal(t, 3, op.Attempts)
+		require.Len(t, op.Results, 3)
+		require.True(t, op.Results[0].Success())
+		require.True(t, op.Results[1].Success(), "retried until written")
+		require.Equal(t, "INVALID_EMAIL", op.Results[2].Err.Code, "a final error is not retried")
+		require.Equal(t, 2, op.Results[2].Err.RecordIndex)
+		require.Len(t, op.SuccessfulRecordIDs, 2)
+		require.Equal(t, 2, fake.Count("contacts"), "a@x.com was not created twice")
+
+		writes := fake.Writes()
+		require.Len(t, writes, 3)
+		require.Len(t, writes[0].Records, 3)
+		for _, w := range writes[1:] {
+			require.Len(t, w.Records, 1, "only the record that failed retryably is sent again")
+			require.Equal(t, "b@x.com", w.Records[0].Fields["email"])
+		}
+	})
+}
+
+func TestAsyncAllOrNothingBatchRetriesWhole(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
+		var mu sync.Mutex
+		locked := 1
+		fake.FailRecords(func(_ *writeback.ProviderRequest, _ int, rec writeback.Record) *writeback.ProviderError {
+			mu.Lock()
+			defer mu.Unlock()
+			if rec.Fields["email"] == "b@x.com" && locked > 0 {
+				locked--
+				return &writeback.ProviderError{Class: writeback.ClassUnavailable, Code: "UNABLE_TO_LOCK_ROW", Message: "locked"}
+			}
+			return nil
+		})
+		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		require.NoError(t, e.w.Start(ctx))
+		defer e.stop(t)
+
+		res, err := e.w.Batch(ctx, contacts, writeback.WriteTypeCreate,
+			[]writeback.Record{contact("a@x.com"), contact("b@x.com")}, async)
+		require.NoError(t, err)
+		op, err := e.w.Wait(ctx, res.OperationID)
+		require.NoError(t, err)
+		require.Equal(t, writeback.OperationSuccess, op.Status)
+		require.Len(t, op.SuccessfulRecordIDs, 2)
+		writes := fake.Writes()
+		require.Len(t, writes, 2)
+		require.Len(t, writes[1].Records, 2, "the rolled-back batch is sent again whole")
+		require.Equal(t, 2, fake.Count("contacts"))
+	})
+}

@@ -93,14 +93,15 @@ func (w *Writer) runJob(ctx context.Context, job Job) {
 		}
 		if p.Type == WriteTypeCreate {
 			// The request may have been sent: resending could write the
-			// record twice. Report it instead.
+			// records twice. Report them instead.
 			perr := &ProviderError{
 				Provider: p.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
 				Message: msg + "; the create may or may not have been written, so it is not resent",
 			}
+			pending := pendingRecords(p, op)
 			op.Attempts = first - 1
 			op.LastAttempt = start
-			op.finish(w.failAll(p, perr), start)
+			op.finish(mergeOutcome(p, op, pending, w.failAll(p.subset(pending), perr)), start)
 			w.finishJob(sctx, op)
 			return
 		}
@@ -112,8 +113,11 @@ func (w *Writer) runJob(ctx context.Context, job Job) {
 		w.release(job)
 		return
 	}
+	// A partial batch retries only the records that failed retryably.
+	pending := pendingRecords(p, op)
+	sub := p.subset(pending)
 	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-	out, err := w.execute(actx, p)
+	subOut, err := w.execute(actx, sub)
 	cancel()
 	if err != nil {
 		// execute fails before sending anything (installation, provider).
@@ -125,15 +129,16 @@ func (w *Writer) runJob(ctx context.Context, job Job) {
 		if actx.Err() != nil {
 			class = ClassUnavailable
 		}
-		out = w.failAll(p, &ProviderError{Provider: p.Provider, Class: class, Message: err.Error(), RecordIndex: NoRecord, Err: err})
+		subOut = w.failAll(sub, &ProviderError{Provider: p.Provider, Class: class, Message: err.Error(), RecordIndex: NoRecord, Err: err})
 	}
+	out := mergeOutcome(p, op, pending, subOut)
 	end := w.now()
 	_, latest := w.async.claims(job.ID, job.Attempts)
 	op.Attempts = latest
 	op.LastAttempt = start
 	op.UpdatedAt = end
 
-	perr := retryError(p.Type, out)
+	perr := retryError(p, out)
 	if perr == nil {
 		op.finish(out, end)
 		w.finishJob(sctx, op)
@@ -141,6 +146,9 @@ func (w *Writer) runJob(ctx context.Context, job Job) {
 	}
 	runAt, retry := nextAttempt(p.Type, perr, op.Attempts, end, payload.Deadline)
 	if retry {
+		if !p.AllOrNone && len(p.Records) > 1 {
+			op.Results = out.Results // progress: what succeeded is not sent again
+		}
 		op.Logs = append(op.Logs, LogEntry{
 			Time: end, Severity: SeverityWarn, Error: perr,
 			Message: fmt.Sprintf("attempt %d failed; next attempt at %s (in %s)", op.Attempts, runAt.UTC().Format(time.RFC3339), runAt.Sub(end).Round(time.Millisecond)),
@@ -178,4 +186,57 @@ func (w *Writer) finishJob(ctx context.Context, op *Operation) {
 		return
 	}
 	w.completed(op)
+}
+
+// pendingRecords returns the indexes of the plan's records the next attempt
+// sends: all of them, unless an earlier attempt of a partial batch stored
+// its results, in which case only those that failed retryably.
+func pendingRecords(p *plan, op *Operation) []int {
+	all := make([]int, 0, len(p.Records))
+	progress := !p.AllOrNone && len(p.Records) > 1 && len(op.Results) == len(p.Records)
+	for i := range p.Records {
+		if !progress || (op.Results[i].Err != nil && retryable(p.Type, op.Results[i].Err)) {
+			all = append(all, i)
+		}
+	}
+	return all
+}
+
+// subset returns the plan narrowed to the records at the given indexes,
+// or the plan itself when they are all of its records.
+func (p *plan) subset(idx []int) *plan {
+	if len(idx) == len(p.Records) {
+		return p
+	}
+	sp := *p
+	sp.Records = make([]Record, len(idx))
+	if p.IfEmpty != nil {
+		sp.IfEmpty = make([][]string, len(idx))
+	}
+	for j, i := range idx {
+		sp.Records[j] = p.Records[i]
+		if p.IfEmpty != nil {
+			sp.IfEmpty[j] = p.IfEmpty[i]
+		}
+	}
+	return &sp
+}
+
+// mergeOutcome places the outcome of the pending records into the results
+// an earlier attempt stored, giving the outcome of the whole plan.
+func mergeOutcome(p *plan, op *Operation, pending []int, sub *outcome) *outcome {
+	if len(pending) == len(p.Records) {
+		return sub
+	}
+	out := &outcome{Results: append([]RecordResult(nil), op.Results...), Compensation: sub.Compensation}
+	for j, i := range pending {
+		r := sub.Results[j]
+		if r.Err != nil && r.Err.RecordIndex != NoRecord {
+			e := *r.Err
+			e.RecordIndex = i
+			r.Err = &e
+		}
+		out.Results[i] = r
+	}
+	return out
 }

@@ -49,7 +49,9 @@ type Operation struct {
 	// completed (3 succeeded, 1 failed)".
 	Summary string `json:"summary,omitempty"`
 	// Results holds one result per record, in request order (for an
-	// auto-batch group, in join order). Empty while in progress.
+	// auto-batch group, in join order). Empty while in progress, except
+	// for an async partial batch waiting to retry the records that failed
+	// retryably: it then holds the results so far.
 	Results []RecordResult `json:"results,omitempty"`
 	// SuccessfulRecordIDs lists the provider IDs of the records written.
 	SuccessfulRecordIDs []string `json:"successfulRecordIds,omitempty"`

@@ -66,27 +66,32 @@ func nextAttempt(typ WriteType, perr *ProviderError, attempt int, now, deadline 
 	return runAt, true
 }
 
-// retryError returns the error that decides whether an outcome is retried:
-// the error of the whole call, or, when no record was written and every
-// failed record failed retryably or was rolled back with the batch, the
-// first retryable record error. It returns nil for an outcome that is final
-// as it is: a success, a partial success, or a record error that a retry
-// would not fix.
-func retryError(typ WriteType, out *outcome) *ProviderError {
+// retryError returns the error that decides whether an outcome is retried,
+// or nil for an outcome that is final as it is. It is the error of the
+// whole call, if any. Otherwise, for a partial batch, it is the first
+// retryable record error: the records that failed retryably are tried
+// again, the others keep their results. For a single write or an
+// all-or-nothing batch, it is the first retryable record error when no
+// record was written and every other failed record was rolled back with
+// it; any other record error is final.
+func retryError(p *plan, out *outcome) *ProviderError {
 	if out.Err != nil {
 		return out.Err
 	}
+	partial := !p.AllOrNone && len(p.Records) > 1
 	var first *ProviderError
 	for _, r := range out.Results {
 		switch {
 		case r.Err == nil:
-			return nil
-		case r.Err.Class == ClassRolledBack:
-		case retryable(typ, r.Err):
+			if !partial {
+				return nil
+			}
+		case retryable(p.Type, r.Err):
 			if first == nil {
 				first = r.Err
 			}
-		default:
+		case r.Err.Class == ClassRolledBack:
+		case !partial:
 			return nil
 		}
 	}
