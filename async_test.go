@@ -1021,3 +1021,55 @@ func TestAsyncAllOrNothingBatchRetriesWhole(t *testing.T) {
 		require.Equal(t, 2, fake.Count("contacts"))
 	})
 }
+
+// TestInterruptedPartialBatch: after an attempt that wrote some records of
+// a partial batch, a crash interrupts the retry of the others. The written
+// records keep their results; only the interrupted creates are reported as
+// unknown outcomes.
+func TestInterruptedPartialBatch(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := memstore.New()
+		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
+		var mu sync.Mutex
+		locked := true
+		fake.FailRecords(func(_ *writeback.ProviderRequest, _ int, rec writeback.Record) *writeback.ProviderError {
+			mu.Lock()
+			defer mu.Unlock()
+			if rec.Fields["email"] == "b@x.com" && locked {
+				locked = false
+				return &writeback.ProviderError{Class: writeback.ClassUnavailable, Message: "locked"}
+			}
+			return nil
+		})
+		e1 := newAsyncEnv(t, st, fake, nil)
+		require.NoError(t, e1.w.Start(ctx))
+		res, err := e1.w.Batch(ctx, contacts, writeback.WriteTypeCreate,
+			[]writeback.Record{contact("a@x.com"), contact("b@x.com")},
+			&writeback.WriteOpts{Mode: writeback.ModeAsync, BatchPolicy: writeback.BatchPartial})
+		require.NoError(t, err)
+		synctest.Wait()
+		e1.stop(t)
+		require.Len(t, fake.Writes(), 1)
+
+		// The dead process's claim of the retry.
+		time.Sleep(time.Minute)
+		now := time.Now()
+		jobs, err := st.Claim(ctx, now, now.Add(time.Minute), 10)
+		require.NoError(t, err)
+		require.Len(t, jobs, 1)
+
+		e2 := newAsyncEnv(t, st, fake, nil)
+		require.NoError(t, e2.w.Start(ctx))
+		defer e2.stop(t)
+		op, err := e2.w.Wait(ctx, res.OperationID)
+		require.NoError(t, err)
+		require.Equal(t, writeback.OperationSuccess, op.Status)
+		require.True(t, op.Results[0].Success())
+		require.NotEmpty(t, op.Results[0].ID)
+		require.Equal(t, writeback.ClassUnknownOutcome, op.Results[1].Err.Class)
+		require.Equal(t, []string{op.Results[0].ID}, op.SuccessfulRecordIDs)
+		require.Len(t, fake.Writes(), 1, "nothing was sent again")
+	})
+}
