@@ -108,11 +108,12 @@ func (d *dispatcher) claims(jobID string, fallback int) (first, latest int) {
 }
 
 // Start starts running async work: operations queued before, work left
-// unfinished by an earlier Writer on the same store (work interrupted by a
-// crash comes back once its lease ends), and everything queued from now on.
-// It checks that the store answers, then starts the dispatcher and returns;
-// ctx bounds only that check. Async provider calls run at most
-// [Config.MaxConcurrency] at once per provider.
+// unfinished by an earlier Writer on the same store, and everything queued
+// from now on. Nothing needs a scan: work a Stop left is due at once, work
+// interrupted by a crash becomes due when its lease ends (5 minutes after
+// it was claimed). It checks that the store answers, then starts the
+// dispatcher and returns; ctx bounds only that check. Async provider calls
+// run at most [Config.MaxConcurrency] at once per provider.
 //
 // Start is idempotent, and a stopped Writer can be started again.
 func (w *Writer) Start(ctx context.Context) error {
