@@ -451,11 +451,10 @@ func TestUpdateInstallation(t *testing.T) {
 			before, err := w.CreateInstallation(ctx, validInstallation("g"))
 			require.NoError(t, err)
 
+			want, err := w.Installation(ctx, before.ID) // a copy of the old state...
+			require.NoError(t, err)
 			got, err := w.UpdateInstallation(ctx, before.ID, tt.update, tt.mask)
 			require.NoError(t, err)
-			want, err := w.Installation(ctx, before.ID) // a fresh copy of the old state...
-			require.NoError(t, err)
-			want.Revision = 1
 			tt.want(want) // ...changed as expected
 			want.Revision = 2
 			want.UpdatedAt = got.UpdatedAt
