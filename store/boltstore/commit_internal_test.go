@@ -72,3 +72,28 @@ func TestCommitIsolatesFailures(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, jobs, 2, "a and e, each once")
 }
+
+func TestWriteWaitHonoursContext(t *testing.T) {
+	t.Parallel()
+	s, err := Open(filepath.Join(t.TempDir(), "store.db"), nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, s.Close()) }()
+
+	// Hold bbolt's write lock so the committer cannot start a transaction.
+	blocker, err := s.db.Begin(true)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		op := writeback.OperationRecord{ID: "op-1", InstallationID: "inst-1"}
+		done <- s.CreateOperation(ctx, op, nil, time.Time{})
+	}()
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled, "the caller stops waiting")
+
+	require.NoError(t, blocker.Rollback())
+	require.NoError(t, s.CreateOperation(t.Context(), writeback.OperationRecord{ID: "op-2"}, nil, time.Time{}))
+	_, err = s.Operation(t.Context(), "op-1")
+	require.ErrorIs(t, err, writeback.ErrNotFound, "a call whose ctx ended before its transaction began is not applied")
+}
