@@ -199,6 +199,9 @@ func checkYAMLNode(n *yaml.Node, t reflect.Type, path string) error {
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+				continue // a merge key (<<): the strict decode checks what it brings
+			}
 			ft, ok := fields[k.Value]
 			if !ok || k.Kind != yaml.ScalarNode {
 				return invalid(ErrInvalidManifest, joinPath(path, k.Value), "unknown field at line %d", k.Line)
