@@ -398,8 +398,10 @@ func (in *Integration) validateRead(p string) error {
 			}
 			objects[o.MapToName] = i
 		}
-		if err := checkText(o.Destination, maxManifestName); err != "" && o.Destination != "" {
-			return invalid(ErrInvalidManifest, op+".destination", "%s", err)
+		if o.Destination != "" {
+			if err := checkText(o.Destination, maxManifestName); err != "" {
+				return invalid(ErrInvalidManifest, op+".destination", "%s", err)
+			}
 		}
 		mapped := map[string]string{}
 		for _, list := range []struct {
@@ -411,11 +413,15 @@ func (in *Integration) validateRead(p string) error {
 				if f.FieldName == "" && f.MapToName == "" {
 					return invalid(ErrInvalidManifest, fp, "fieldName or mapToName is required")
 				}
-				if err := checkText(f.FieldName, maxManifestName); err != "" && f.FieldName != "" {
-					return invalid(ErrInvalidManifest, fp+".fieldName", "%s", err)
+				if f.FieldName != "" {
+					if err := checkText(f.FieldName, maxManifestName); err != "" {
+						return invalid(ErrInvalidManifest, fp+".fieldName", "%s", err)
+					}
 				}
-				if err := checkText(f.MapToDisplayName, maxManifestName); err != "" && f.MapToDisplayName != "" {
-					return invalid(ErrInvalidManifest, fp+".mapToDisplayName", "%s", err)
+				if f.MapToDisplayName != "" {
+					if err := checkText(f.MapToDisplayName, maxManifestName); err != "" {
+						return invalid(ErrInvalidManifest, fp+".mapToDisplayName", "%s", err)
+					}
 				}
 				if f.MapToName == "" {
 					continue
