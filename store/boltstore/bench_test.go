@@ -123,7 +123,7 @@ func fill(b *testing.B, s *Store, n, payload, batchSize int) {
 				job.RunAt = benchNow.Add(time.Duration(i) * time.Millisecond)
 				op := benchOp(id)
 				op.Data = op.Data[:64]
-				if err := putOperation(tx, op, nil); err != nil {
+				if err := putOperation(tx, newOpWrite(op), nil); err != nil {
 					return err
 				}
 				if err := putJob(tx, job, nil); err != nil {

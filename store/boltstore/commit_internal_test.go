@@ -20,10 +20,10 @@ func enqueueRequest(ctx context.Context, id string) *request {
 	op := writeback.OperationRecord{ID: id, InstallationID: "inst-1"}
 	job := writeback.Job{ID: id, RunAt: now}
 	return &request{ctx: ctx, done: make(chan error, 1), fn: func(tx *bolt.Tx) error {
-		if err := checkCreate(tx, op, nil, now); err != nil {
+		if err := checkCreate(tx, op.ID, "", now); err != nil {
 			return err
 		}
-		if err := putOperation(tx, op, nil); err != nil {
+		if err := putOperation(tx, newOpWrite(op), nil); err != nil {
 			return err
 		}
 		return putJob(tx, job, nil)
