@@ -146,7 +146,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	// 2. The customer's installation: their org, the objects they enabled,
 	//    deletion for Contacts, and a default lead source that updates
 	//    never overwrite.
-	source := "writeback"
+	source := "Web" // a standard Lead Source value, valid in any org
 	inst, err := w.CreateInstallation(ctx, &writeback.Installation{
 		Integration: "salesforce-crm",
 		GroupRef:    "cust-42",
