@@ -116,7 +116,7 @@ var (
 // [*ValidationError] wrapping [ErrInvalidManifest]. For a YAML syntax error
 // its Field is the line, such as "line 3"; otherwise Field locates the bad
 // value, such as "integrations[1].write.objects[0].objectName", and Reason
-// names the line.
+// ends with its line where the value is in the document.
 //
 // Empty lists of fields (requiredFields: []) parse as absent, so a parsed
 // manifest marshals back to YAML that parses to an equal manifest.
