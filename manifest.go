@@ -114,7 +114,7 @@ var (
 // Parsing is strict: an unknown key, a value of the wrong type, a duplicate
 // key or a second YAML document is an error. Every error is a
 // [*ValidationError] wrapping [ErrInvalidManifest]. For a YAML syntax error
-// its Field is the line, such as "line 3"; otherwise Field locates the bad
+// or a value of the wrong type its Field is the line, such as "line 3"; otherwise Field locates the bad
 // value, such as "integrations[1].write.objects[0].objectName", and Reason
 // ends with its line where the value is in the document.
 //
