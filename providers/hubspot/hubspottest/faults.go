@@ -19,6 +19,9 @@ type Fault struct {
 	Path string
 	// Times is the number of requests the fault applies to; zero means 1.
 	Times int
+	// Skip lets the first Skip matching requests through untouched before
+	// the fault applies, e.g. 1 to fail a retry but not the first call.
+	Skip int
 	// Delay holds the answer back this long (or until the client gives
 	// up); the request is then served, or the other settings apply.
 	Delay time.Duration
@@ -76,6 +79,10 @@ func (s *Server) takeFault(r *http.Request) *Fault {
 		}
 		if f.Path != "" && !strings.Contains(r.URL.Path, f.Path) {
 			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
+			return nil
 		}
 		f.remaining--
 		if f.remaining <= 0 {
