@@ -79,7 +79,7 @@ func TestErrorClasses(t *testing.T) {
 			name:    "423 locked",
 			answers: []answer{{status: 423, body: `{"status":"error","message":"locked"}`}},
 			class:   writeback.ClassUnavailable, calls: 1,
-			check:   func(t *testing.T, perr *writeback.ProviderError) { require.Equal(t, 2*time.Second, perr.RetryAfter) },
+			check: func(t *testing.T, perr *writeback.ProviderError) { require.Equal(t, 2*time.Second, perr.RetryAfter) },
 		},
 		{
 			name:    "477 migrating",
@@ -90,7 +90,7 @@ func TestErrorClasses(t *testing.T) {
 			name:    "500 internal error",
 			answers: []answer{{status: 500, body: `{"status":"error","message":"internal error","correlationId":"c-500"}`}},
 			class:   writeback.ClassUnavailable, calls: 1,
-			check:   func(t *testing.T, perr *writeback.ProviderError) { require.Equal(t, "c-500", perr.CorrelationID) },
+			check: func(t *testing.T, perr *writeback.ProviderError) { require.Equal(t, "c-500", perr.CorrelationID) },
 		},
 		{
 			name:    "502 on a create is an unknown outcome",
@@ -139,7 +139,7 @@ func TestErrorClasses(t *testing.T) {
 			name:    "unparseable error body",
 			answers: []answer{{status: 418, body: `teapot`}},
 			class:   writeback.ClassInvalid, recordErr: true, calls: 1,
-			check:   func(t *testing.T, perr *writeback.ProviderError) { require.Contains(t, perr.Message, "teapot") },
+			check: func(t *testing.T, perr *writeback.ProviderError) { require.Contains(t, perr.Message, "teapot") },
 		},
 	}
 	for _, c := range cases {
