@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/writebackhq/writeback"
-	"github.com/writebackhq/writeback/providers/internal/transport"
 )
 
 // atomicUpdate emulates an all-or-nothing batch update, which HubSpot
@@ -22,7 +21,7 @@ import (
 // HubSpot round trip.
 func (p *Provider) atomicUpdate(ctx context.Context, req *writeback.ProviderRequest, pl *plan) (*writeback.ProviderResponse, error) {
 	n := len(req.Records)
-	before, resp, perr := p.readBefore(ctx, req, pl)
+	before, perr := p.readBefore(ctx, req, pl)
 	if perr != nil {
 		return nil, perr
 	}
@@ -35,16 +34,15 @@ func (p *Provider) atomicUpdate(ctx context.Context, req *writeback.ProviderRequ
 	if len(missing) > 0 {
 		// Pre-validation: nothing is written.
 		results := make([]writeback.RecordResult, n)
-		corr := resp.Header.Get("X-HubSpot-Correlation-Id")
 		for i, rec := range req.Records {
 			if slices.Contains(missing, i) {
 				results[i].Err = &writeback.ProviderError{
 					Provider: Name, Class: writeback.ClassNotFound, StatusCode: 404, Code: "OBJECT_NOT_FOUND",
 					Message:       "no " + req.Object + " record " + rec.ID + " (checked before writing; nothing was written)",
-					CorrelationID: corr, RecordIndex: i,
+					RecordIndex: i,
 				}
 			} else {
-				results[i].Err = rolledBack(i, &writeback.ProviderError{CorrelationID: corr})
+				results[i].Err = rolledBack(i, &writeback.ProviderError{})
 				results[i].Err.Message = "not written: another record of the all-or-nothing batch does not exist"
 			}
 		}
@@ -122,30 +120,30 @@ func (p *Provider) atomicUpdate(ctx context.Context, req *writeback.ProviderRequ
 
 // readBefore reads the touched properties of the batch's records. The
 // result maps the IDs found to their values (nil when unset).
-func (p *Provider) readBefore(ctx context.Context, req *writeback.ProviderRequest, pl *plan) (map[string]map[string]*string, *transport.Response, *writeback.ProviderError) {
+func (p *Provider) readBefore(ctx context.Context, req *writeback.ProviderRequest, pl *plan) (map[string]map[string]*string, *writeback.ProviderError) {
 	resp, perr := p.send(ctx, req.InstallationID, req.TokenSource, *pl.read)
 	if perr != nil {
-		return nil, nil, perr
+		return nil, perr
 	}
 	if !success(resp.StatusCode) {
-		return nil, nil, p.failedCall(resp, *pl.read)
+		return nil, p.failedCall(resp, *pl.read)
 	}
 	var br batchResult
 	if err := json.Unmarshal(resp.Body, &br); err != nil {
-		return nil, nil, p.badAnswer(resp, *pl.read, err.Error())
+		return nil, p.badAnswer(resp, *pl.read, err.Error())
 	}
 	for _, e := range br.Errors {
 		if class, _ := classByCategory(e.Category); class != writeback.ClassNotFound {
 			perr := batchItemError(&e, writeback.NoRecord)
 			perr.Message = "reading the records before an all-or-nothing batch update: " + perr.Message
-			return nil, nil, perr
+			return nil, perr
 		}
 	}
 	before := make(map[string]map[string]*string, len(br.Results))
 	for _, obj := range br.Results {
 		before[obj.ID] = obj.Properties
 	}
-	return before, resp, nil
+	return before, nil
 }
 
 // restore sends the compensating batch update and returns the IDs that

@@ -194,19 +194,7 @@ func (p *Provider) batchWrite(ctx context.Context, req *writeback.ProviderReques
 	} else {
 		results = mapUpdateResults(req, &br)
 	}
-	for i := range results {
-		if results[i].Err != nil {
-			results[i].Err.CorrelationID = first(results[i].Err.CorrelationID, resp.Header.Get("X-HubSpot-Correlation-Id"))
-		}
-	}
 	return &writeback.ProviderResponse{Results: results}, nil
-}
-
-func first(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // wholeBatchFailure gives every record the error of a batch HubSpot
