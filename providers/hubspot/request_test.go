@@ -114,6 +114,16 @@ func TestExactRequests(t *testing.T) {
 			want:   []seen{{Method: "PATCH", Path: "/crm/v3/objects/contacts/501", Body: `{"properties":{"firstname":"Ada","numberofemployees":"42"}}`}},
 		},
 		{
+			name: "custom object by type ID",
+			req: func() *writeback.ProviderRequest {
+				r := baseRequest(writeback.WriteTypeUpdate, false, false, writeback.Record{ID: "9", Fields: map[string]any{"vin": "V1"}})
+				r.Object = "2-12345"
+				return r
+			}(),
+			answer: answer{status: 200, body: objectBody},
+			want:   []seen{{Method: "PATCH", Path: "/crm/v3/objects/2-12345/9", Body: `{"properties":{"vin":"V1"}}`}},
+		},
+		{
 			name:   "delete",
 			req:    baseRequest(writeback.WriteTypeDelete, false, false, writeback.Record{ID: "501"}),
 			answer: answer{status: 204},
