@@ -38,7 +38,7 @@ func (p *Provider) atomicUpdate(ctx context.Context, req *writeback.ProviderRequ
 			if slices.Contains(missing, i) {
 				results[i].Err = &writeback.ProviderError{
 					Provider: Name, Class: writeback.ClassNotFound, StatusCode: 404, Code: "OBJECT_NOT_FOUND",
-					Message:       "no " + req.Object + " record " + rec.ID + " (checked before writing; nothing was written)",
+					Message:     "no " + req.Object + " record " + rec.ID + " (checked before writing; nothing was written)",
 					RecordIndex: i,
 				}
 			} else {
