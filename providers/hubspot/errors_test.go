@@ -256,3 +256,19 @@ func TestMissingResultIsUnknown(t *testing.T) {
 	require.Equal(t, "1", resp.Results[0].ID)
 	require.Equal(t, writeback.ClassUnknownOutcome, resp.Results[1].Err.Class)
 }
+
+// TestUnreadableSuccess checks a 2xx answer that cannot be read: internal
+// for an update, unknown outcome for a create (the record may exist).
+func TestUnreadableSuccess(t *testing.T) {
+	t.Parallel()
+	r := newRecorder(t, answer{status: 200, body: `<html>`})
+	_, err := r.provider().Write(t.Context(), baseRequest(writeback.WriteTypeUpdate, false, false, writeback.Record{ID: "1", Fields: map[string]any{"firstname": "x"}}))
+	var perr *writeback.ProviderError
+	require.ErrorAs(t, err, &perr)
+	require.Equal(t, writeback.ClassInternal, perr.Class)
+
+	r = newRecorder(t, answer{status: 201, body: `{}`})
+	_, err = r.provider().Write(t.Context(), baseRequest(writeback.WriteTypeCreate, false, false, writeback.Record{Fields: map[string]any{"firstname": "x"}}))
+	require.ErrorAs(t, err, &perr)
+	require.Equal(t, writeback.ClassUnknownOutcome, perr.Class)
+}
