@@ -69,6 +69,18 @@
 //     (errors included) for the whole account; 429 and 401 answers are not
 //     counted; no Retry-After header on 429 unless a [Fault] sets one.
 //   - 423 and 477 bodies (fault injection only).
+//   - An unknown object type answers 400 "Unable to infer object type
+//     from: x"; an unsupported method on a known path 405; an unknown path
+//     404.
+//   - Property values may be JSON strings, numbers or booleans (HubSpot's
+//     schema says strings; numbers and booleans are stored in their JSON
+//     text form); objects and arrays are refused.
+//   - A batch with no inputs succeeds with no results.
+//   - A batch read with no properties returns only hs_object_id,
+//     createdate and lastmodifieddate (HubSpot returns a default set).
+//   - An association type whose category differs from the one given, or
+//     that does not start at the object written, is refused.
 //   - Record IDs are small sequential numbers; correlation IDs are
-//     UUID-shaped counters.
+//     UUID-shaped counters; record URLs use the portal ID of
+//     [Options.Portal].
 package hubspottest
