@@ -3,6 +3,7 @@ package hubspot
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"slices"
 
 	"github.com/writebackhq/writeback"
@@ -115,6 +116,13 @@ func (p *Provider) atomicUpdate(ctx context.Context, req *writeback.ProviderRequ
 		}
 	}
 	out.Compensation = comp
+	level := slog.LevelWarn
+	if len(comp.Unrestored) > 0 {
+		level = slog.LevelError
+	}
+	p.log.LogAttrs(ctx, level, "hubspot all-or-nothing batch update failed for some records; changed records written back",
+		slog.String("installation", req.InstallationID), slog.String("object", req.Object),
+		slog.Int("failed", len(failed)), slog.Int("restored", len(comp.Restored)), slog.Int("unrestored", len(comp.Unrestored)))
 	return out, nil
 }
 

@@ -43,7 +43,8 @@ type Config struct {
 	// https, or http on a loopback host (simulators, local proxies).
 	BaseURL string
 	// Logger receives request logs (method, path, status, attempt,
-	// duration; never tokens, headers or bodies); nil discards them.
+	// duration; never tokens, headers or bodies) and a warning for every
+	// compensated all-or-nothing batch update; nil discards them.
 	Logger *slog.Logger
 	// MaxAttempts is the number of sends of one call when earlier sends
 	// surely did not take effect (429 TEN_SECONDLY_ROLLING, 503, connection
@@ -70,6 +71,7 @@ type Config struct {
 // [writeback.Provider] and [writeback.RequestEncoder] and is safe for
 // concurrent use.
 type Provider struct {
+	log      *slog.Logger
 	base     string
 	baseErr  error
 	loc      *time.Location
@@ -86,7 +88,10 @@ var (
 // New returns a Provider for cfg. It sends nothing. An invalid BaseURL
 // makes every call fail with an error wrapping [writeback.ErrInvalidConfig].
 func New(cfg Config) *Provider {
-	p := &Provider{loc: cfg.Location, now: cfg.Now, rateWait: cfg.RateLimitWait}
+	p := &Provider{log: cfg.Logger, loc: cfg.Location, now: cfg.Now, rateWait: cfg.RateLimitWait}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
 	if p.loc == nil {
 		p.loc = time.UTC
 	}
