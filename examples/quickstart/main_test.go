@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/writebackhq/writeback/providers/hubspot/hubspottest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -32,4 +34,20 @@ func TestQuickstart(t *testing.T) {
 	} {
 		require.Regexp(t, want, got)
 	}
+}
+
+// TestQuickstartRealAccountPath runs the real-account path against a
+// simulator standing in for HubSpot: unique emails, and nothing left
+// behind.
+func TestQuickstartRealAccountPath(t *testing.T) {
+	t.Parallel()
+	srv := hubspottest.NewServer(hubspottest.Options{Tokens: []string{"pat-test"}})
+	defer srv.Close()
+	env := map[string]string{"HUBSPOT_TOKEN": "pat-test", "HUBSPOT_BASE_URL": srv.URL}
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), &out, func(k string) string { return env[k] }))
+	require.Contains(t, out.String(), "HubSpot: real account at "+srv.URL)
+	require.Regexp(t, `1\. Create ada\+\d+@example\.com`, out.String())
+	require.Zero(t, srv.Count("contacts"), "every contact created is deleted")
+	require.NotEmpty(t, srv.CallsTo("DELETE", "/crm/v3/objects/contacts/"))
 }
