@@ -251,7 +251,7 @@ func (s *Server) updateOne(w http.ResponseWriter, o *objectState, id string, q u
 		s.writeError(w, http.StatusConflict, o.conflictError(h))
 		return
 	}
-	s.applyLocked(r, props)
+	s.applyLocked(o, r, props)
 	out := s.objectLocked(o, r)
 	s.mu.Unlock()
 	s.writeJSON(w, http.StatusOK, out)
@@ -260,8 +260,7 @@ func (s *Server) updateOne(w http.ResponseWriter, o *objectState, id string, q u
 func (s *Server) archiveOne(w http.ResponseWriter, o *objectState, id string) {
 	s.mu.Lock()
 	if r := o.liveLocked(id); r != nil {
-		r.archived = true
-		r.updated = s.now()
+		s.archiveLocked(o, r)
 	}
 	s.mu.Unlock()
 	s.setLimitHeaders(w.Header())
@@ -522,7 +521,7 @@ func (s *Server) batchUpdate(w http.ResponseWriter, o *objectState, body []byte)
 				Context: map[string][]string{"ids": {x.ID}, "existingId": {h}}})
 			continue
 		}
-		s.applyLocked(r, norm[i])
+		s.applyLocked(o, r, norm[i])
 		results = append(results, s.objectLocked(o, r))
 	}
 	if len(missing) > 0 {
@@ -597,8 +596,7 @@ func (s *Server) batchArchive(w http.ResponseWriter, o *objectState, body []byte
 	s.mu.Lock()
 	for _, x := range in.Inputs {
 		if r := o.liveLocked(x.ID); r != nil {
-			r.archived = true
-			r.updated = s.now()
+			s.archiveLocked(o, r)
 		}
 	}
 	s.mu.Unlock()

@@ -11,6 +11,38 @@ type objectState struct {
 	Object
 	records map[string]*record
 	order   []string
+	unique  map[string]map[string]string // unique property -> value -> live record ID
+}
+
+// index records r's unique values (add) or forgets them.
+func (o *objectState) index(r *record, add bool) {
+	for _, p := range o.Properties {
+		v := r.props[p.Name]
+		if !p.Unique || v == "" {
+			continue
+		}
+		if o.unique == nil {
+			o.unique = map[string]map[string]string{}
+		}
+		m := o.unique[p.Name]
+		if m == nil {
+			m = map[string]string{}
+			o.unique[p.Name] = m
+		}
+		switch {
+		case add:
+			m[v] = r.id
+		case m[v] == r.id:
+			delete(m, v)
+		}
+	}
+}
+
+// archiveLocked archives a live record.
+func (s *Server) archiveLocked(o *objectState, r *record) {
+	o.index(r, false)
+	r.archived = true
+	r.updated = s.now()
 }
 
 // record is one stored record.
@@ -47,6 +79,7 @@ func (s *Server) insertLocked(o *objectState, props map[string]string, assocs []
 	}
 	o.records[r.id] = r
 	o.order = append(o.order, r.id)
+	o.index(r, true)
 	return r
 }
 
@@ -60,7 +93,9 @@ func (o *objectState) liveLocked(id string) *record {
 }
 
 // applyLocked sets properties on a record; "" clears one.
-func (s *Server) applyLocked(r *record, props map[string]string) {
+func (s *Server) applyLocked(o *objectState, r *record, props map[string]string) {
+	o.index(r, false)
+	defer o.index(r, true)
 	for k, v := range props {
 		if v == "" {
 			delete(r.props, k)
@@ -74,11 +109,8 @@ func (s *Server) applyLocked(r *record, props map[string]string) {
 // holderLocked returns the ID of a live record other than except whose
 // unique property name holds value, or "".
 func (o *objectState) holderLocked(name, value, except string) string {
-	for _, id := range o.order {
-		r := o.records[id]
-		if id != except && !r.archived && r.props[name] == value {
-			return id
-		}
+	if id := o.unique[name][value]; id != except {
+		return id
 	}
 	return ""
 }
