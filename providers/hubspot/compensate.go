@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/writebackhq/writeback"
 )
+
+// restoreTimeout bounds the compensating restore, which runs even when the
+// caller's context has ended.
+const restoreTimeout = time.Minute
 
 // atomicUpdate emulates an all-or-nothing batch update, which HubSpot
 // cannot do: it reads the touched properties of every record first (one
@@ -162,8 +167,10 @@ func (p *Provider) restore(ctx context.Context, req *writeback.ProviderRequest, 
 	for i, id := range ids {
 		sub.Records[i] = writeback.Record{ID: id}
 	}
-	// The restore must run even if the caller's ctx ended after the write.
-	ctx = context.WithoutCancel(ctx)
+	// The restore must run even if the caller's ctx ended after the write,
+	// but not forever.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreTimeout)
+	defer cancel()
 	bad := map[string]*writeback.ProviderError{}
 	failAll := func(perr *writeback.ProviderError) map[string]*writeback.ProviderError {
 		for _, id := range ids {
