@@ -30,6 +30,12 @@
 // changed are written back; [writeback.ProviderResponse.Compensation]
 // says so and names any record the restore could not put back.
 //
+// Results are matched to inputs by objectWriteTraceId (partial creates) or
+// record ID (updates). An all-or-nothing batch create carries no key, so
+// its results are matched by position: HubSpot does not promise input
+// order, but keeps it in practice. An input the answer says nothing about
+// is reported as an unknown outcome, never as a success.
+//
 // When HubSpot refuses a whole batch, its error does not say which input
 // was at fault. If the error names properties that only some records
 // carry, those records get the error and the others are reported rolled
