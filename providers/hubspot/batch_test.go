@@ -214,3 +214,27 @@ func TestBatchUpdateAllOrNoneRestoreFails(t *testing.T) {
 	props, _ := srv.Record("contacts", ids[0])
 	require.Equal(t, "A", props["firstname"])
 }
+
+// TestBatchCreateAllOrNoneResultsOutOfOrder checks that results HubSpot
+// returns out of input order still reach the right records.
+func TestBatchCreateAllOrNoneResultsOutOfOrder(t *testing.T) {
+	t.Parallel()
+	srv, p := sim(t, hubspottest.Options{ShuffleBatchResults: true})
+	recs := []writeback.Record{contact(0), contact(1), contact(2),
+		{Fields: map[string]any{"firstname": "Twin"}}, {Fields: map[string]any{"firstname": "Twin"}}}
+	resp, err := p.Write(t.Context(), simRequest(writeback.WriteTypeCreate, true, true, recs...))
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for i, r := range resp.Results {
+		require.Nil(t, r.Err, "record %d", i)
+		require.False(t, seen[r.ID], "distinct IDs")
+		seen[r.ID] = true
+		props, ok := srv.Record("contacts", r.ID)
+		require.True(t, ok)
+		for k, v := range recs[i].Fields {
+			require.Equal(t, v, props[k], "record %d gets its own ID", i)
+		}
+	}
+	calls := srv.CallsTo("POST", "/batch/create")
+	require.NotContains(t, string(calls[0].Body), "objectWriteTraceId")
+}

@@ -31,10 +31,11 @@
 // says so and names any record the restore could not put back.
 //
 // Results are matched to inputs by objectWriteTraceId (partial creates) or
-// record ID (updates). An all-or-nothing batch create carries no key, so
-// its results are matched by position: HubSpot does not promise input
-// order, but keeps it in practice. An input the answer says nothing about
-// is reported as an unknown outcome, never as a success.
+// record ID (updates). An all-or-nothing batch create carries no key, and
+// HubSpot returns its results in no guaranteed order, so they are matched
+// by the property values HubSpot echoes back (inputs that look the same
+// are matched in order). An input the answer says nothing about is
+// reported as an unknown outcome, never as a success.
 //
 // When HubSpot refuses a whole batch, its error does not say which input
 // was at fault. If the error names properties that only some records

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -269,10 +270,9 @@ func (p *Provider) retryOthers(ctx context.Context, req *writeback.ProviderReque
 // mapCreateResults maps a batch create answer back to the inputs. With
 // trace IDs, results and errors name their input by objectWriteTraceId.
 // Without (all-or-nothing, where any failure fails the whole call), the
-// results are taken in input order: HubSpot does not promise that order,
-// but returns it in practice, and all-or-nothing answers carry no other
-// key. A traced result without its trace ID takes the next unresolved
-// input in order.
+// answer carries no key and HubSpot returns results in no guaranteed order
+// (HubSpot/hubspot-api-nodejs#190), so results are matched to inputs by the
+// property values HubSpot echoes back (see matchResults).
 func mapCreateResults(req *writeback.ProviderRequest, pl *plan, br *batchResult) []writeback.RecordResult {
 	n := len(req.Records)
 	results := make([]writeback.RecordResult, n)
@@ -303,13 +303,17 @@ func mapCreateResults(req *writeback.ProviderRequest, pl *plan, br *batchResult)
 			general = append(general, *e)
 		}
 	}
-	for _, obj := range untraced {
-		for i := range n {
-			if !done[i] {
-				results[i] = writeback.RecordResult{ID: obj.ID, Data: objectData(obj)}
-				done[i] = true
-				break
-			}
+	var open []int
+	for i := range n {
+		if !done[i] {
+			open = append(open, i)
+		}
+	}
+	for k, i := range matchResults(untraced, open, pl.props) {
+		if i >= 0 {
+			obj := untraced[k]
+			results[i] = writeback.RecordResult{ID: obj.ID, Data: objectData(obj)}
+			done[i] = true
 		}
 	}
 	for i := range n {
@@ -323,6 +327,57 @@ func mapCreateResults(req *writeback.ProviderRequest, pl *plan, br *batchResult)
 		results[i].Err = noResult(i)
 	}
 	return results
+}
+
+// matchResults assigns results to inputs (indexes into props) by the
+// property values HubSpot echoes back: a result matches an input better
+// the more of the input's non-empty values it repeats (compared without
+// case or surrounding space, since HubSpot may normalize them). Pairs are
+// taken best first; among equal scores, the input closest in position to
+// the result wins, so inputs that look the same are matched in order. It
+// returns, for each result, the input index it belongs to, or -1.
+func matchResults(objs []object, inputs []int, props []map[string]string) []int {
+	type pair struct{ obj, input, score, dist int }
+	var pairs []pair
+	for k, obj := range objs {
+		for pos, i := range inputs {
+			score := 0
+			for name, want := range props[i] {
+				if want == "" {
+					continue
+				}
+				if got := obj.Properties[name]; got != nil && strings.EqualFold(strings.TrimSpace(*got), strings.TrimSpace(want)) {
+					score++
+				}
+			}
+			pairs = append(pairs, pair{k, i, score, abs(pos - k)})
+		}
+	}
+	slices.SortStableFunc(pairs, func(a, b pair) int {
+		if a.score != b.score {
+			return b.score - a.score
+		}
+		return a.dist - b.dist
+	})
+	out := make([]int, len(objs))
+	for k := range out {
+		out[k] = -1
+	}
+	taken := map[int]bool{}
+	for _, p := range pairs {
+		if out[p.obj] == -1 && !taken[p.input] {
+			out[p.obj] = p.input
+			taken[p.input] = true
+		}
+	}
+	return out
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // mapUpdateResults maps a batch update answer back to the inputs by record
