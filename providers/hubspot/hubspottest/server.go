@@ -54,8 +54,10 @@ type Options struct {
 	// OAuth omits the X-HubSpot-RateLimit-Daily headers, as HubSpot does for
 	// OAuth-authorized requests.
 	OAuth bool
-	// ShuffleBatchResults returns batch create and update results in an
-	// order other than the inputs' (HubSpot does not promise input order).
+	// ShuffleBatchResults returns batch results in reverse input order.
+	// HubSpot does not promise input order (its batch create results come
+	// back in any order: HubSpot/hubspot-api-nodejs#190); the default keeps
+	// input order so tests are easy to read.
 	ShuffleBatchResults bool
 	// Portal is the account (hub) ID used in record URLs; zero means 12345678.
 	Portal int
