@@ -119,9 +119,12 @@ func (s *Store) commitLoop() {
 		case r := <-s.reqs:
 			batch = append(batch[:0], r)
 			// Let the callers the previous commit released queue their
-			// next calls before draining: bigger batches, fewer fsyncs,
-			// and no timer.
-			runtime.Gosched()
+			// next calls before draining: yield while more keep coming.
+			// Bigger batches mean fewer fsyncs, and there is no timer.
+			for n := -1; n != len(s.reqs) && len(s.reqs) < maxBatch; {
+				n = len(s.reqs)
+				runtime.Gosched()
+			}
 		more:
 			for len(batch) < maxBatch && !s.opts.noGroupCommit {
 				select {
