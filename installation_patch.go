@@ -76,36 +76,49 @@ func decodePatch(patch []byte) (jsonpatch.Patch, error) {
 	if len(patch) > MaxPatchSize {
 		return nil, invalid(ErrInvalidInstallation, "patch", "larger than %d bytes", MaxPatchSize)
 	}
-	ops, err := jsonpatch.DecodePatch(patch)
-	if err != nil {
-		return nil, invalid(ErrInvalidInstallation, "patch", "not a JSON Patch: %v", err)
+	var raw []map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &raw); err != nil || raw == nil {
+		return nil, invalid(ErrInvalidInstallation, "patch", "not a JSON list of operations")
 	}
-	if len(ops) == 0 {
+	if len(raw) == 0 {
 		return nil, invalid(ErrInvalidInstallation, "patch", "at least one operation is required")
 	}
-	if len(ops) > MaxPatchOps {
+	if len(raw) > MaxPatchOps {
 		return nil, invalid(ErrInvalidInstallation, "patch", "more than %d operations", MaxPatchOps)
 	}
-	for i, op := range ops {
+	for i, op := range raw {
 		field := fmt.Sprintf("patch[%d]", i)
-		kind := op.Kind()
+		var kind string
+		if err := json.Unmarshal(op["op"], &kind); err != nil {
+			return nil, invalid(ErrInvalidInstallation, field+".op", "a string is required")
+		}
 		switch kind {
 		case "add", "remove", "replace", "move", "copy", "test":
 		default:
 			return nil, invalid(ErrInvalidInstallation, field+".op", "%q is not add, remove, replace, move, copy or test", kind)
 		}
-		path, err := op.Path()
-		if err != nil {
-			return nil, invalid(ErrInvalidInstallation, field+".path", "required")
+		var path string
+		if err := json.Unmarshal(op["path"], &path); err != nil {
+			return nil, invalid(ErrInvalidInstallation, field+".path", "a string is required")
 		}
 		if path == "" && kind != "test" {
 			return nil, invalid(ErrInvalidInstallation, field+".path", "the whole object cannot be patched; use UpdateInstallation to replace or remove it")
 		}
-		if kind == "move" || kind == "copy" {
-			if _, err := op.From(); err != nil {
-				return nil, invalid(ErrInvalidInstallation, field+".from", "required")
+		switch kind {
+		case "add", "replace", "test":
+			if _, ok := op["value"]; !ok {
+				return nil, invalid(ErrInvalidInstallation, field+".value", "required")
+			}
+		case "move", "copy":
+			var from string
+			if err := json.Unmarshal(op["from"], &from); err != nil {
+				return nil, invalid(ErrInvalidInstallation, field+".from", "a string is required")
 			}
 		}
+	}
+	ops, err := jsonpatch.DecodePatch(patch)
+	if err != nil {
+		return nil, invalid(ErrInvalidInstallation, "patch", "not a JSON Patch: %v", err)
 	}
 	return ops, nil
 }
@@ -135,7 +148,7 @@ func applyObjectPatch(inst *Installation, section PatchSection, object string, o
 	opts := jsonpatch.NewApplyOptions()
 	opts.SupportNegativeIndices = false
 	opts.AccumulatedCopySizeLimit = maxPatchCopySize
-	after, err := ops.ApplyWithOptions(before, opts)
+	after, err := applyPatch(ops, before, opts)
 	if err != nil {
 		return invalid(ErrInvalidInstallation, "patch", "%v", err)
 	}
@@ -164,4 +177,15 @@ func applyObjectPatch(inst *Installation, section PatchSection, object string, o
 	}
 	inst.Config.Read.Objects[object] = o
 	return nil
+}
+
+// applyPatch applies ops to doc, turning a panic of the patch library on
+// unusual input into an error.
+func applyPatch(ops jsonpatch.Patch, doc []byte, opts *jsonpatch.ApplyOptions) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("cannot apply the patch: %v", r)
+		}
+	}()
+	return ops.ApplyWithOptions(doc, opts)
 }

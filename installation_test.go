@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
+	"github.com/writebackhq/writeback/store/boltstore"
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
@@ -451,11 +453,10 @@ func TestUpdateInstallation(t *testing.T) {
 			before, err := w.CreateInstallation(ctx, validInstallation("g"))
 			require.NoError(t, err)
 
+			want, err := w.Installation(ctx, before.ID) // a copy of the old state...
+			require.NoError(t, err)
 			got, err := w.UpdateInstallation(ctx, before.ID, tt.update, tt.mask)
 			require.NoError(t, err)
-			want, err := w.Installation(ctx, before.ID) // a fresh copy of the old state...
-			require.NoError(t, err)
-			want.Revision = 1
 			tt.want(want) // ...changed as expected
 			want.Revision = 2
 			want.UpdatedAt = got.UpdatedAt
@@ -618,4 +619,45 @@ func TestInstallationConcurrentPatches(t *testing.T) {
 	}
 	require.Positive(t, applied)
 	require.Equal(t, int64(1+applied), got.Revision)
+}
+
+func TestInstallationsSurviveReopen(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "writeback.db")
+
+	store, err := boltstore.Open(path, nil)
+	require.NoError(t, err)
+	w, _ := newInstallWriter(t, store)
+	a, err := w.CreateInstallation(ctx, validInstallation("a"))
+	require.NoError(t, err)
+	b, err := w.CreateInstallation(ctx, &writeback.Installation{Integration: "sf", GroupRef: "b", Connection: writeback.Connection{InstanceURL: "https://example.my.salesforce.com"}})
+	require.NoError(t, err)
+	gone, err := w.CreateInstallation(ctx, validInstallation("gone"))
+	require.NoError(t, err)
+	a, err = w.PatchInstallationObject(ctx, a.ID, writeback.PatchWrite, "companies", []byte(`[{"op":"add","path":"/deletionSettings","value":{"enabled":true}}]`))
+	require.NoError(t, err)
+	require.NoError(t, w.DeleteInstallation(ctx, gone.ID))
+	require.NoError(t, store.Close())
+
+	store, err = boltstore.Open(path, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, store.Close()) })
+	w, _ = newInstallWriter(t, store)
+	all, err := w.Installations(ctx, "")
+	require.NoError(t, err)
+	require.Equal(t, []*writeback.Installation{a, b}, all)
+	byGroup, err := w.InstallationByGroup(ctx, "crm", "a")
+	require.NoError(t, err)
+	require.Equal(t, a, byGroup)
+	_, err = w.Installation(ctx, gone.ID)
+	require.ErrorIs(t, err, writeback.ErrNotFound)
+
+	// Revisions carry on where they were.
+	a2, err := w.UpdateInstallation(ctx, a.ID, &writeback.Installation{}, []string{"config.content.write.objects.companies"})
+	require.NoError(t, err)
+	require.Equal(t, a.Revision+1, a2.Revision)
+	require.NotContains(t, a2.Config.Write.Objects, "companies")
+	_, err = w.CreateInstallation(ctx, validInstallation("a"))
+	require.ErrorIs(t, err, writeback.ErrConflict, "the groupRef index survives too")
 }

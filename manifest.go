@@ -114,9 +114,9 @@ var (
 // Parsing is strict: an unknown key, a value of the wrong type, a duplicate
 // key or a second YAML document is an error. Every error is a
 // [*ValidationError] wrapping [ErrInvalidManifest]. For a YAML syntax error
-// its Field is the line, such as "line 3"; otherwise Field locates the bad
+// or a value of the wrong type its Field is the line, such as "line 3"; otherwise Field locates the bad
 // value, such as "integrations[1].write.objects[0].objectName", and Reason
-// names the line.
+// ends with its line where the value is in the document.
 //
 // Empty lists of fields (requiredFields: []) parse as absent, so a parsed
 // manifest marshals back to YAML that parses to an equal manifest.
@@ -199,6 +199,9 @@ func checkYAMLNode(n *yaml.Node, t reflect.Type, path string) error {
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+				continue // a merge key (<<): the strict decode checks what it brings
+			}
 			ft, ok := fields[k.Value]
 			if !ok || k.Kind != yaml.ScalarNode {
 				return invalid(ErrInvalidManifest, joinPath(path, k.Value), "unknown field at line %d", k.Line)
@@ -395,8 +398,10 @@ func (in *Integration) validateRead(p string) error {
 			}
 			objects[o.MapToName] = i
 		}
-		if err := checkText(o.Destination, maxManifestName); err != "" && o.Destination != "" {
-			return invalid(ErrInvalidManifest, op+".destination", "%s", err)
+		if o.Destination != "" {
+			if err := checkText(o.Destination, maxManifestName); err != "" {
+				return invalid(ErrInvalidManifest, op+".destination", "%s", err)
+			}
 		}
 		mapped := map[string]string{}
 		for _, list := range []struct {
@@ -408,11 +413,15 @@ func (in *Integration) validateRead(p string) error {
 				if f.FieldName == "" && f.MapToName == "" {
 					return invalid(ErrInvalidManifest, fp, "fieldName or mapToName is required")
 				}
-				if err := checkText(f.FieldName, maxManifestName); err != "" && f.FieldName != "" {
-					return invalid(ErrInvalidManifest, fp+".fieldName", "%s", err)
+				if f.FieldName != "" {
+					if err := checkText(f.FieldName, maxManifestName); err != "" {
+						return invalid(ErrInvalidManifest, fp+".fieldName", "%s", err)
+					}
 				}
-				if err := checkText(f.MapToDisplayName, maxManifestName); err != "" && f.MapToDisplayName != "" {
-					return invalid(ErrInvalidManifest, fp+".mapToDisplayName", "%s", err)
+				if f.MapToDisplayName != "" {
+					if err := checkText(f.MapToDisplayName, maxManifestName); err != "" {
+						return invalid(ErrInvalidManifest, fp+".mapToDisplayName", "%s", err)
+					}
 				}
 				if f.MapToName == "" {
 					continue

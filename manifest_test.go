@@ -245,6 +245,30 @@ integrations:
 	require.ErrorIs(t, err, writeback.ErrInvalidManifest)
 }
 
+func TestParseManifestMergeKeys(t *testing.T) {
+	t.Parallel()
+	m, err := writeback.ParseManifest([]byte(`specVersion: 1.0.0
+integrations:
+  - &base
+    name: a
+    provider: hubspot
+  - <<: *base
+    name: b
+`))
+	require.NoError(t, err)
+	require.Equal(t, "hubspot", m.Integrations[1].Provider)
+	require.Equal(t, "b", m.Integrations[1].Name)
+
+	// What a merge key brings is checked as strictly as the rest.
+	_, err = writeback.ParseManifest([]byte(`specVersion: 1.0.0
+integrations:
+  - <<: {provider: hubspot, displayname: A}
+    name: b
+`))
+	require.ErrorIs(t, err, writeback.ErrInvalidManifest)
+	require.ErrorContains(t, err, "displayname")
+}
+
 func TestManifestValidate(t *testing.T) {
 	t.Parallel()
 	var nilManifest *writeback.Manifest

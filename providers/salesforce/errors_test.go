@@ -241,6 +241,23 @@ func TestCallErrorsAreClassified(t *testing.T) {
 		require.Len(t, e.srv.Calls(), 2)
 	})
 
+	t.Run("a delete whose answer was lost is resent and succeeds", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, salesforcetest.Options{}, salesforce.Config{})
+		id := e.srv.Seed("Contact", map[string]any{"LastName": "A"})
+		e.srv.InjectFault(salesforcetest.Fault{DropAfterProcessing: true})
+		resp := mustWrite(t, e, e.write("Contact", writeback.WriteTypeDelete, false, writeback.Record{ID: id}))
+		require.True(t, resp.Results[0].Success(), "%v", resp.Results[0].Err)
+		calls := e.srv.Calls()
+		require.Len(t, calls, 2)
+		require.Equal(t, http.StatusNotFound, calls[1].Status, "the resend found the record deleted")
+		require.Zero(t, e.srv.Count("Contact"))
+
+		// Without a lost answer, deleting a deleted record is not found.
+		resp = mustWrite(t, e, e.write("Contact", writeback.WriteTypeDelete, false, writeback.Record{ID: id}))
+		require.Equal(t, writeback.ClassNotFound, resp.Results[0].Err.Class)
+	})
+
 	t.Run("no connection is temporary", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, salesforcetest.Options{}, salesforce.Config{MaxAttempts: 1})

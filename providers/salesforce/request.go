@@ -38,7 +38,6 @@ func invalidInput(index int, ve *writeback.ValidationError) *writeback.ProviderE
 		Provider:    Name,
 		Class:       writeback.ClassInvalid,
 		Message:     ve.Error(),
-		Fields:      nil,
 		RecordIndex: index,
 		Err:         ve,
 	}

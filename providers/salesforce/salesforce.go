@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,10 @@ const Name = "salesforce"
 // DefaultAPIVersion is the REST API version used when [Config.APIVersion]
 // is empty (Winter '25).
 const DefaultAPIVersion = "v62.0"
+
+// MinAPIVersion is the oldest REST API version the adapter accepts: the
+// first with sObject Collections create, update and retrieve.
+const MinAPIVersion = 42
 
 // MaxBatchSize is the most records one batch write may hold. sObject
 // Collections take up to 200; writeback batches hold 1 to 100.
@@ -93,10 +98,10 @@ func New(cfg Config) *Provider {
 	if !strings.HasPrefix(p.version, "v") {
 		p.version = "v" + p.version
 	}
-	if !apiVersionRE.MatchString(p.version) {
+	if !apiVersionRE.MatchString(p.version) || versionNumber(p.version) < MinAPIVersion {
 		p.versionErr = &writeback.ValidationError{
 			Field:  "APIVersion",
-			Reason: fmt.Sprintf("%q is not a Salesforce API version such as %q", cfg.APIVersion, DefaultAPIVersion),
+			Reason: fmt.Sprintf("%q is not a Salesforce API version from v%d.0 on, such as %q", cfg.APIVersion, MinAPIVersion, DefaultAPIVersion),
 			Err:    writeback.ErrInvalidConfig,
 		}
 	}
@@ -133,6 +138,12 @@ func (p *Provider) Capabilities() writeback.Capabilities {
 
 // APIVersion returns the REST API version the provider calls, e.g. "v62.0".
 func (p *Provider) APIVersion() string { return p.version }
+
+// versionNumber returns the major number of a version such as v62.0.
+func versionNumber(v string) int {
+	n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(v, "v"), ".0"))
+	return n
+}
 
 // objectRE matches an sObject API name: Account, Contact, ns__Thing__c.
 var objectRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)

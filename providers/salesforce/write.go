@@ -93,7 +93,12 @@ func (p *Provider) singleResponse(req *writeback.ProviderRequest, c *call, resp 
 		return one(writeback.RecordResult{ID: sr.ID}), nil
 	case resp.StatusCode == http.StatusBadRequest, resp.StatusCode == http.StatusNotFound:
 		// The record was rejected: its own result.
-		return one(writeback.RecordResult{Err: p.responseError(req.Type, resp, 0)}), nil
+		perr := p.responseError(req.Type, resp, 0)
+		if req.Type == writeback.WriteTypeDelete && perr.Code == codeDeleted && resp.Attempts > 1 {
+			// An earlier send whose answer was lost deleted the record.
+			return one(writeback.RecordResult{ID: rec.ID}), nil
+		}
+		return one(writeback.RecordResult{Err: perr}), nil
 	default:
 		return nil, p.responseError(req.Type, resp, writeback.NoRecord)
 	}

@@ -271,7 +271,12 @@ func TestWriteRefusesBadInputWithoutSending(t *testing.T) {
 	}
 	require.Zero(t, e.srv.CallCount(), "nothing was sent")
 
-	bad := salesforce.New(salesforce.Config{APIVersion: "latest"})
-	_, err := bad.Write(t.Context(), e.write("Contact", writeback.WriteTypeCreate, false, rec("LastName", "A")))
-	require.ErrorIs(t, err, writeback.ErrInvalidConfig)
+	for _, v := range []string{"latest", "v41.0", "62", "v62.1"} {
+		bad := salesforce.New(salesforce.Config{APIVersion: v})
+		_, err := bad.Write(t.Context(), e.write("Contact", writeback.WriteTypeCreate, false, rec("LastName", "A")))
+		require.ErrorIs(t, err, writeback.ErrInvalidConfig, v)
+		_, err = bad.Read(t.Context(), e.read("Contact", []string{id}, "LastName"))
+		require.ErrorIs(t, err, writeback.ErrInvalidConfig, v)
+	}
+	require.Zero(t, e.srv.CallCount())
 }

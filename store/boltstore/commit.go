@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 
 	bolt "go.etcd.io/bbolt"
@@ -97,8 +98,8 @@ func (s *Store) read(ctx context.Context, fn func(tx *bolt.Tx) error) (err error
 }
 
 // commitLoop is the committer: it takes the calls waiting when the previous
-// commit finished (natural batching, no timer), applies them in one
-// transaction and commits it, until Close.
+// commit finished (natural batching, no timer), up to maxBatch, applies
+// them in one transaction and commits it, until Close.
 func (s *Store) commitLoop() {
 	defer close(s.stopped)
 	debug.SetPanicOnFault(true)
@@ -117,6 +118,13 @@ func (s *Store) commitLoop() {
 			}
 		case r := <-s.reqs:
 			batch = append(batch[:0], r)
+			// Let the callers the previous commit released queue their
+			// next calls before draining: yield while more keep coming.
+			// Bigger batches mean fewer fsyncs, and there is no timer.
+			for n := -1; n != len(s.reqs) && len(s.reqs) < maxBatch; {
+				n = len(s.reqs)
+				runtime.Gosched()
+			}
 		more:
 			for len(batch) < maxBatch && !s.opts.noGroupCommit {
 				select {

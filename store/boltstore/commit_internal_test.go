@@ -20,10 +20,10 @@ func enqueueRequest(ctx context.Context, id string) *request {
 	op := writeback.OperationRecord{ID: id, InstallationID: "inst-1"}
 	job := writeback.Job{ID: id, RunAt: now}
 	return &request{ctx: ctx, done: make(chan error, 1), fn: func(tx *bolt.Tx) error {
-		if err := checkCreate(tx, op, nil, now); err != nil {
+		if err := checkCreate(tx, op.ID, "", now); err != nil {
 			return err
 		}
-		if err := putOperation(tx, op, nil); err != nil {
+		if err := putOperation(tx, newOpWrite(op), nil); err != nil {
 			return err
 		}
 		return putJob(tx, job, nil)
@@ -71,4 +71,29 @@ func TestCommitIsolatesFailures(t *testing.T) {
 	jobs, err := s.Claim(ctx, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC), 10)
 	require.NoError(t, err)
 	require.Len(t, jobs, 2, "a and e, each once")
+}
+
+func TestWriteWaitHonoursContext(t *testing.T) {
+	t.Parallel()
+	s, err := Open(filepath.Join(t.TempDir(), "store.db"), nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, s.Close()) }()
+
+	// Hold bbolt's write lock so the committer cannot start a transaction.
+	blocker, err := s.db.Begin(true)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		op := writeback.OperationRecord{ID: "op-1", InstallationID: "inst-1"}
+		done <- s.CreateOperation(ctx, op, nil, time.Time{})
+	}()
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled, "the caller stops waiting")
+
+	require.NoError(t, blocker.Rollback())
+	require.NoError(t, s.CreateOperation(t.Context(), writeback.OperationRecord{ID: "op-2"}, nil, time.Time{}))
+	_, err = s.Operation(t.Context(), "op-1")
+	require.ErrorIs(t, err, writeback.ErrNotFound, "a call whose ctx ended before its transaction began is not applied")
 }

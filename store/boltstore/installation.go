@@ -14,6 +14,7 @@ func (s *Store) InsertInstallation(ctx context.Context, rec writeback.Installati
 	if rec.ID == "" {
 		return emptyField("rec.ID")
 	}
+	val := encodeInstallation(rec)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		insts, groups := tx.Bucket(bucketInstallations), tx.Bucket(bucketGroupRefs)
 		if insts.Get([]byte(rec.ID)) != nil {
@@ -23,7 +24,7 @@ func (s *Store) InsertInstallation(ctx context.Context, rec writeback.Installati
 		if id := groups.Get(gk); id != nil {
 			return fmt.Errorf("boltstore: installation of %s for group %s exists as %s: %w", rec.Integration, rec.GroupRef, id, writeback.ErrConflict)
 		}
-		if err := put(insts, []byte(rec.ID), encodeInstallation(rec)); err != nil {
+		if err := put(insts, []byte(rec.ID), val); err != nil {
 			return err
 		}
 		return put(groups, gk, []byte(rec.ID))
@@ -34,6 +35,7 @@ func (s *Store) InsertInstallation(ctx context.Context, rec writeback.Installati
 // Integration or GroupRef fails with a [*writeback.ValidationError] wrapping
 // [writeback.ErrInvalidInstallation].
 func (s *Store) ReplaceInstallation(ctx context.Context, rec writeback.InstallationRecord) error {
+	val := encodeInstallation(rec)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		insts := tx.Bucket(bucketInstallations)
 		v := insts.Get([]byte(rec.ID))
@@ -50,7 +52,7 @@ func (s *Store) ReplaceInstallation(ctx context.Context, rec writeback.Installat
 		if old.Revision != rec.Revision-1 {
 			return fmt.Errorf("boltstore: installation %s is at revision %d, not %d: %w", rec.ID, old.Revision, rec.Revision-1, writeback.ErrConflict)
 		}
-		return put(insts, []byte(rec.ID), encodeInstallation(rec))
+		return put(insts, []byte(rec.ID), val)
 	})
 }
 

@@ -16,25 +16,27 @@ func (s *Store) CreateOperation(ctx context.Context, rec writeback.OperationReco
 	if err := validateCreate(rec, key); err != nil {
 		return err
 	}
+	w, k := newOpWrite(rec), newKeyWrite(key)
 	return s.write(ctx, func(tx *bolt.Tx) error {
-		if err := checkCreate(tx, rec, key, now); err != nil {
+		if err := checkCreate(tx, w.id, k.key, now); err != nil {
 			return err
 		}
-		if err := putOperation(tx, rec, nil); err != nil {
+		if err := putOperation(tx, w, nil); err != nil {
 			return err
 		}
-		return reserve(tx, key)
+		return reserve(tx, k)
 	})
 }
 
 // UpdateOperation implements [writeback.OperationStore].
 func (s *Store) UpdateOperation(ctx context.Context, rec writeback.OperationRecord) error {
+	w := newOpWrite(rec)
 	return s.write(ctx, func(tx *bolt.Tx) error {
-		old, err := getOperation(tx, rec.ID)
+		old, err := getOperation(tx, w.id)
 		if err != nil {
 			return err
 		}
-		return putOperation(tx, rec, &old)
+		return putOperation(tx, w, &old)
 	})
 }
 
@@ -100,11 +102,37 @@ func validateCreate(rec writeback.OperationRecord, key *writeback.IdempotencyKey
 	return nil
 }
 
-// checkCreate reports why rec and key cannot be stored: an unexpired
-// reservation of the key, or an existing operation ID.
-func checkCreate(tx *bolt.Tx, rec writeback.OperationRecord, key *writeback.IdempotencyKey, now time.Time) error {
-	if key != nil {
-		k, ok, err := liveKey(tx, key.Key, now)
+// opWrite is an operation record encoded by its caller, before it is
+// handed to the committer, so that the committer never reads the caller's
+// byte slices (the caller may have returned and reused them).
+type opWrite struct {
+	id, installationID string
+	val                []byte
+}
+
+func newOpWrite(rec writeback.OperationRecord) opWrite {
+	return opWrite{id: rec.ID, installationID: rec.InstallationID, val: encodeOperation(rec)}
+}
+
+// keyWrite is an idempotency key encoded by its caller; the zero value
+// reserves nothing.
+type keyWrite struct {
+	key string
+	val []byte
+}
+
+func newKeyWrite(key *writeback.IdempotencyKey) keyWrite {
+	if key == nil {
+		return keyWrite{}
+	}
+	return keyWrite{key: key.Key, val: encodeKey(*key)}
+}
+
+// checkCreate reports why operation id and key (empty for none) cannot be
+// stored: an unexpired reservation of the key, or an existing operation ID.
+func checkCreate(tx *bolt.Tx, id, key string, now time.Time) error {
+	if key != "" {
+		k, ok, err := liveKey(tx, key, now)
 		if err != nil {
 			return err
 		}
@@ -112,8 +140,8 @@ func checkCreate(tx *bolt.Tx, rec writeback.OperationRecord, key *writeback.Idem
 			return &writeback.KeyExistsError{Existing: k}
 		}
 	}
-	if tx.Bucket(bucketOperations).Get([]byte(rec.ID)) != nil {
-		return fmt.Errorf("boltstore: operation %s: %w", rec.ID, writeback.ErrConflict)
+	if tx.Bucket(bucketOperations).Get([]byte(id)) != nil {
+		return fmt.Errorf("boltstore: operation %s: %w", id, writeback.ErrConflict)
 	}
 	return nil
 }
@@ -131,12 +159,12 @@ func liveKey(tx *bolt.Tx, key string, now time.Time) (writeback.IdempotencyKey, 
 	return k, true, nil
 }
 
-// reserve stores key, if any.
-func reserve(tx *bolt.Tx, key *writeback.IdempotencyKey) error {
-	if key == nil {
+// reserve stores k, if any.
+func reserve(tx *bolt.Tx, k keyWrite) error {
+	if k.key == "" {
 		return nil
 	}
-	return put(tx.Bucket(bucketKeys), []byte(key.Key), encodeKey(*key))
+	return put(tx.Bucket(bucketKeys), []byte(k.key), k.val)
 }
 
 // getOperation reads operation id.
@@ -148,19 +176,19 @@ func getOperation(tx *bolt.Tx, id string) (writeback.OperationRecord, error) {
 	return decodeOperation([]byte(id), v)
 }
 
-// putOperation stores rec, replacing old (nil for a new record), and keeps
+// putOperation stores w, replacing old (nil for a new record), and keeps
 // the per-installation index.
-func putOperation(tx *bolt.Tx, rec writeback.OperationRecord, old *writeback.OperationRecord) error {
+func putOperation(tx *bolt.Tx, w opWrite, old *writeback.OperationRecord) error {
 	idx := tx.Bucket(bucketOpIndex)
-	if old == nil || old.InstallationID != rec.InstallationID {
+	if old == nil || old.InstallationID != w.installationID {
 		if old != nil {
 			if err := del(idx, pairKey(old.InstallationID, old.ID)); err != nil {
 				return err
 			}
 		}
-		if err := put(idx, pairKey(rec.InstallationID, rec.ID), []byte{}); err != nil {
+		if err := put(idx, pairKey(w.installationID, w.id), []byte{}); err != nil {
 			return err
 		}
 	}
-	return put(tx.Bucket(bucketOperations), []byte(rec.ID), encodeOperation(rec))
+	return put(tx.Bucket(bucketOperations), []byte(w.id), w.val)
 }

@@ -21,35 +21,47 @@ func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job w
 	if job.ID != op.ID {
 		return mismatchedJob("job.ID")
 	}
+	w, k := newOpWrite(op), newKeyWrite(key)
+	id, runAt, jobVal := job.ID, job.RunAt, encodeJob(job)
 	return s.write(ctx, func(tx *bolt.Tx) error {
-		if err := checkCreate(tx, op, key, now); err != nil {
+		if err := checkCreate(tx, w.id, k.key, now); err != nil {
 			return err
 		}
-		if err := checkNewJob(tx, job.ID); err != nil {
+		if err := checkNewJob(tx, id); err != nil {
 			return err
 		}
-		if err := putOperation(tx, op, nil); err != nil {
+		if err := putOperation(tx, w, nil); err != nil {
 			return err
 		}
-		if err := reserve(tx, key); err != nil {
+		if err := reserve(tx, k); err != nil {
 			return err
 		}
-		return putJob(tx, job, nil)
+		return putJobValue(tx, id, runAt, jobVal, nil)
 	})
 }
 
 // Join implements [writeback.Queue]. A MaxSize below one, or a new group
 // whose job does not match its operation and key, fails with a
 // [*writeback.ValidationError].
-func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (res writeback.JoinResult, err error) {
+func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.JoinResult, error) {
 	if err := validateJoin(req); err != nil {
 		return writeback.JoinResult{}, err
 	}
-	err = s.write(ctx, func(tx *bolt.Tx) error {
+	// The committer may run the closure after a caller whose ctx ended has
+	// returned: it works on copies, and res is read only once it answered.
+	req.Member = bytes.Clone(req.Member)
+	req.NewOperation.Data = bytes.Clone(req.NewOperation.Data)
+	req.NewJob.Payload = bytes.Clone(req.NewJob.Payload)
+	var res writeback.JoinResult
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		var err error
 		res, err = join(tx, req)
 		return err
 	})
-	return res, err
+	if err != nil {
+		return writeback.JoinResult{}, err
+	}
+	return res, nil
 }
 
 // join adds req's member to its group, opening one if none is open.
@@ -76,7 +88,7 @@ func join(tx *bolt.Tx, req writeback.JoinRequest) (writeback.JoinResult, error) 
 		if err := validateNewGroup(req); err != nil {
 			return res, err
 		}
-		if err := checkCreate(tx, req.NewOperation, nil, req.Now); err != nil {
+		if err := checkCreate(tx, req.NewOperation.ID, "", req.Now); err != nil {
 			return res, err
 		}
 		if err := checkNewJob(tx, req.NewJob.ID); err != nil {
@@ -88,7 +100,7 @@ func join(tx *bolt.Tx, req writeback.JoinRequest) (writeback.JoinResult, error) 
 	res.Sealed = res.Size >= req.MaxSize
 
 	if res.Opened {
-		if err := putOperation(tx, req.NewOperation, nil); err != nil {
+		if err := putOperation(tx, newOpWrite(req.NewOperation), nil); err != nil {
 			return res, err
 		}
 	}
@@ -115,7 +127,7 @@ func join(tx *bolt.Tx, req writeback.JoinRequest) (writeback.JoinResult, error) 
 // start and stops at the first job not yet due, so its cost grows with the
 // jobs it claims, not with the queue. When nothing is due it answers
 // without a write transaction.
-func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) (jobs []writeback.Job, err error) {
+func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]writeback.Job, error) {
 	if limit < 1 {
 		return nil, ctx.Err()
 	}
@@ -127,11 +139,17 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 	}); err != nil || !due {
 		return nil, err
 	}
-	err = s.write(ctx, func(tx *bolt.Tx) error {
+	// jobs is read only once the committer has answered, as in Join.
+	var jobs []writeback.Job
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		var err error
 		jobs, err = claim(tx, now, leaseUntil, limit)
 		return err
 	})
-	return jobs, err
+	if err != nil {
+		return nil, err
+	}
+	return jobs, nil
 }
 
 // isDue reports whether a due-index key is at or before now.
@@ -197,8 +215,9 @@ func (s *Store) Members(ctx context.Context, jobID string) (out [][]byte, err er
 // [writeback.ErrNotFound], storing nothing, if the operation or the job does
 // not exist.
 func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jobID string, runAt time.Time) error {
+	w := newOpWrite(op)
 	return s.write(ctx, func(tx *bolt.Tx) error {
-		oldOp, err := getOperation(tx, op.ID)
+		oldOp, err := getOperation(tx, w.id)
 		if err != nil {
 			return err
 		}
@@ -206,7 +225,7 @@ func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jo
 		if err != nil {
 			return err
 		}
-		if err := putOperation(tx, op, &oldOp); err != nil {
+		if err := putOperation(tx, w, &oldOp); err != nil {
 			return err
 		}
 		old := job
@@ -219,8 +238,9 @@ func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jo
 // [writeback.ErrNotFound] if the operation does not exist; a job that is
 // already gone is not an error, so completing twice is harmless.
 func (s *Store) Complete(ctx context.Context, op writeback.OperationRecord, jobID string) error {
+	w := newOpWrite(op)
 	return s.write(ctx, func(tx *bolt.Tx) error {
-		oldOp, err := getOperation(tx, op.ID)
+		oldOp, err := getOperation(tx, w.id)
 		if err != nil {
 			return err
 		}
@@ -232,7 +252,7 @@ func (s *Store) Complete(ctx context.Context, op writeback.OperationRecord, jobI
 			}
 			job = &j
 		}
-		if err := putOperation(tx, op, &oldOp); err != nil {
+		if err := putOperation(tx, w, &oldOp); err != nil {
 			return err
 		}
 		if job == nil {
@@ -278,18 +298,24 @@ func getJob(tx *bolt.Tx, id string) (writeback.Job, error) {
 // putJob stores job, replacing old (nil for a new job), and moves its
 // due-index entry.
 func putJob(tx *bolt.Tx, job writeback.Job, old *writeback.Job) error {
+	return putJobValue(tx, job.ID, job.RunAt, encodeJob(job), old)
+}
+
+// putJobValue stores the encoded job id due at runAt, replacing old (nil
+// for a new job), and moves its due-index entry.
+func putJobValue(tx *bolt.Tx, id string, runAt time.Time, val []byte, old *writeback.Job) error {
 	due := tx.Bucket(bucketDue)
-	if old == nil || !old.RunAt.Equal(job.RunAt) {
+	if old == nil || !old.RunAt.Equal(runAt) {
 		if old != nil {
 			if err := del(due, dueKey(old.RunAt, old.ID)); err != nil {
 				return err
 			}
 		}
-		if err := put(due, dueKey(job.RunAt, job.ID), []byte{}); err != nil {
+		if err := put(due, dueKey(runAt, id), []byte{}); err != nil {
 			return err
 		}
 	}
-	return put(tx.Bucket(bucketJobs), []byte(job.ID), encodeJob(job))
+	return put(tx.Bucket(bucketJobs), []byte(id), val)
 }
 
 // deleteJob removes job, its due-index entry, its members and its open-group

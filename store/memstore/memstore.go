@@ -27,6 +27,7 @@ type Store struct {
 	keys       map[string]writeback.IdempotencyKey
 
 	jobs       map[string]*entry
+	due        dueHeap
 	openGroups map[string]string // group key -> job ID
 }
 
@@ -37,6 +38,7 @@ type groupRef struct{ integration, ref string }
 type entry struct {
 	job     writeback.Job
 	members [][]byte
+	index   int // in Store.due
 }
 
 var _ writeback.Store = (*Store)(nil)

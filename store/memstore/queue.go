@@ -1,11 +1,9 @@
 package memstore
 
 import (
-	"cmp"
+	"container/heap"
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/writebackhq/writeback"
@@ -32,7 +30,7 @@ func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job w
 	}
 	s.putOperation(op)
 	s.reserve(key)
-	s.jobs[job.ID] = &entry{job: cloneJob(job)}
+	s.addJob(job)
 	return nil
 }
 
@@ -61,7 +59,7 @@ func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.
 		}
 		s.putOperation(req.NewOperation)
 		id = req.NewJob.ID
-		s.jobs[id] = &entry{job: cloneJob(req.NewJob)}
+		s.addJob(req.NewJob)
 		s.openGroups[req.Group] = id
 		opened = true
 	}
@@ -71,35 +69,30 @@ func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.
 	if res.Size >= req.MaxSize {
 		delete(s.openGroups, req.Group)
 		e.job.RunAt = normTime(req.Now)
+		s.due.fix(e)
 		res.Sealed = true
 	}
 	return res, nil
 }
 
-// Claim implements [writeback.Queue]. It scans every job, which is fine for
-// the queue sizes an in-memory store holds.
+// Claim implements [writeback.Queue].
 func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]writeback.Job, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	var due []*entry
-	for _, e := range s.jobs {
-		if !e.job.RunAt.After(now) {
-			due = append(due, e)
-		}
+	var claimed []*entry
+	for len(claimed) < limit && len(s.due) > 0 && !s.due[0].job.RunAt.After(now) {
+		claimed = append(claimed, heap.Pop(&s.due).(*entry))
 	}
-	slices.SortFunc(due, func(a, b *entry) int {
-		return cmp.Or(a.job.RunAt.Compare(b.job.RunAt), strings.Compare(a.job.ID, b.job.ID))
-	})
-	due = due[:min(max(limit, 0), len(due))]
-	out := make([]writeback.Job, 0, len(due))
-	for _, e := range due {
+	out := make([]writeback.Job, 0, len(claimed))
+	for _, e := range claimed {
 		e.job.RunAt = normTime(leaseUntil)
 		e.job.Attempts++
 		if e.job.Group != "" && s.openGroups[e.job.Group] == e.job.ID {
 			delete(s.openGroups, e.job.Group)
 		}
+		s.due.add(e)
 		out = append(out, cloneJob(e.job))
 	}
 	return out, nil
@@ -140,6 +133,7 @@ func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jo
 	}
 	s.putOperation(op)
 	e.job.RunAt = normTime(runAt)
+	s.due.fix(e)
 	return nil
 }
 
@@ -160,6 +154,7 @@ func (s *Store) Complete(ctx context.Context, op writeback.OperationRecord, jobI
 			delete(s.openGroups, e.job.Group)
 		}
 		delete(s.jobs, jobID)
+		s.due.remove(e)
 	}
 	return nil
 }
@@ -170,14 +165,10 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, err
 	}
 	defer s.mu.Unlock()
-	var next time.Time
-	found := false
-	for _, e := range s.jobs {
-		if !found || e.job.RunAt.Before(next) {
-			next, found = e.job.RunAt, true
-		}
+	if len(s.due) == 0 {
+		return time.Time{}, false, nil
 	}
-	return next, found, nil
+	return s.due[0].job.RunAt, true, nil
 }
 
 // validateJoin checks a join request.
@@ -207,6 +198,13 @@ func validateNewGroup(req writeback.JoinRequest) error {
 // mismatchedJob reports a job whose ID is not its operation's.
 func mismatchedJob(field string) error {
 	return &writeback.ValidationError{Field: field, Reason: "must equal the operation ID", Err: writeback.ErrInvalidOptions}
+}
+
+// addJob queues a copy of job. s.mu is held.
+func (s *Store) addJob(job writeback.Job) {
+	e := &entry{job: cloneJob(job)}
+	s.jobs[job.ID] = e
+	s.due.add(e)
 }
 
 // cloneJob copies j so that it shares nothing with the caller.

@@ -21,6 +21,10 @@
 //     exist; completing a job that is already gone stores the record and
 //     succeeds, so completing twice is harmless.
 //   - An idempotency key is unexpired while now is before ExpiresAt.
+//   - Empty IDs, keys or group keys, a job whose ID is not its operation's,
+//     and a join with MaxSize below one fail with a
+//     [*writeback.ValidationError] and store nothing.
+//   - Claim with a limit below one claims nothing.
 package storetest
 
 import (

@@ -1,0 +1,278 @@
+package hubspot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/providers/internal/transport"
+)
+
+// ErrDailyReserve is wrapped by the error of a call refused without being
+// sent because the account's daily API budget is down to the reserve kept
+// for the customer's other integrations ([Config.Reserve]).
+var ErrDailyReserve = errors.New("hubspot: daily API budget down to the reserve")
+
+// apiError is HubSpot's error body; HubSpot says every field is optional.
+// It is also the shape of one errors[] entry of a multi-status response.
+type apiError struct {
+	Status        string          `json:"status"`
+	Message       string          `json:"message"`
+	CorrelationID string          `json:"correlationId"`
+	Category      string          `json:"category"`
+	SubCategory   json.RawMessage `json:"subCategory"`
+	PolicyName    string          `json:"policyName"`
+	Errors        []errorDetail   `json:"errors"`
+	Context       json.RawMessage `json:"context"`
+}
+
+// errorDetail is one entry of an error body's errors[].
+type errorDetail struct {
+	Message string          `json:"message"`
+	Code    string          `json:"code"`
+	In      string          `json:"in"`
+	Context json.RawMessage `json:"context"`
+}
+
+// contextValues returns the strings under key in a HubSpot error context,
+// which is usually {"key": ["v", ...]} but may hold single values (and in
+// some APIs is a string, which is ignored).
+func contextValues(raw json.RawMessage, key string) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	switch v := m[key].(type) {
+	case string:
+		return []string{v}
+	case float64:
+		return []string{fmt.Sprint(v)}
+	case []any:
+		var out []string
+		for _, x := range v {
+			switch s := x.(type) {
+			case string:
+				out = append(out, s)
+			case float64:
+				out = append(out, fmt.Sprint(s))
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// existingIDRE finds the record named in a CONFLICT message.
+var existingIDRE = regexp.MustCompile(`Existing ID: ?([0-9]+)`)
+
+// genericLocations are errors[].in values that locate no property.
+var genericLocations = []string{"", "body", "query", "path", "header", "associations", "inputs"}
+
+// fields returns the properties an error names: errors[].context.propertyName,
+// context.propertyName, or errors[].in when it names a property.
+func (e *apiError) fields() []string {
+	var out []string
+	add := func(names ...string) {
+		for _, n := range names {
+			if n != "" && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	add(contextValues(e.Context, "propertyName")...)
+	for _, d := range e.Errors {
+		add(contextValues(d.Context, "propertyName")...)
+		if !slices.Contains(genericLocations, strings.ToLower(d.In)) {
+			add(d.In)
+		}
+	}
+	return out
+}
+
+// classByCategory maps a HubSpot category to an error class, for the
+// errors[] of a multi-status response where no HTTP status is given.
+func classByCategory(category string) (writeback.ErrorClass, int) {
+	switch strings.ToUpper(category) {
+	case "VALIDATION_ERROR":
+		return writeback.ClassInvalid, http.StatusBadRequest
+	case "CONFLICT":
+		return writeback.ClassConflict, http.StatusConflict
+	case "OBJECT_NOT_FOUND":
+		return writeback.ClassNotFound, http.StatusNotFound
+	case "RATE_LIMITS":
+		return writeback.ClassRateLimited, 0
+	case "MISSING_SCOPES", "FORBIDDEN":
+		return writeback.ClassPermission, 0
+	}
+	return writeback.ClassInternal, 0
+}
+
+// batchItemError turns one errors[] entry of a multi-status response into
+// the error of record index.
+func batchItemError(e *apiError, index int) *writeback.ProviderError {
+	class, status := classByCategory(e.Category)
+	perr := &writeback.ProviderError{
+		Provider: Name, Class: class, StatusCode: status, Code: e.Category, Message: e.Message,
+		Fields: e.fields(), RecordIndex: index,
+	}
+	if class == writeback.ClassConflict {
+		perr.ExistingID = existingID(e)
+	}
+	return perr
+}
+
+// existingID returns the ID a conflict names, from context.existingId or
+// the message.
+func existingID(e *apiError) string {
+	if ids := contextValues(e.Context, "existingId"); len(ids) > 0 {
+		return ids[0]
+	}
+	if m := existingIDRE.FindStringSubmatch(e.Message); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// responseError classifies a non-success HTTP response of any call. The
+// error is about the whole request (RecordIndex NoRecord); callers that
+// know the record set it.
+func (p *Provider) responseError(resp *transport.Response) *writeback.ProviderError {
+	var e apiError
+	parsed := json.Unmarshal(resp.Body, &e) == nil
+	perr := &writeback.ProviderError{
+		Provider:      Name,
+		StatusCode:    resp.StatusCode,
+		Code:          e.Category,
+		Message:       e.Message,
+		CorrelationID: e.CorrelationID,
+		RecordIndex:   writeback.NoRecord,
+	}
+	if perr.Message == "" {
+		perr.Message = http.StatusText(resp.StatusCode)
+		if !parsed && len(resp.Body) > 0 {
+			perr.Message += ": " + truncate(string(resp.Body), 200)
+		}
+	}
+	now := p.now()
+	retryAfter, hasRetryAfter := transport.ParseRetryAfter(resp.Header, now)
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		policy := strings.ToUpper(e.PolicyName)
+		if policy != "" {
+			perr.Code = policy
+		}
+		if policy == "DAILY" {
+			perr.Class = writeback.ClassQuota
+			perr.RetryAfter = p.nextMidnight(now).Sub(now) + DailyResetMargin
+			if hasRetryAfter && retryAfter > perr.RetryAfter {
+				perr.RetryAfter = retryAfter
+			}
+		} else {
+			perr.Class = writeback.ClassRateLimited
+			perr.RetryAfter = p.rateWait
+			if hasRetryAfter {
+				perr.RetryAfter = retryAfter
+			}
+		}
+	case s == http.StatusUnauthorized:
+		perr.Class = writeback.ClassAuth
+	case s == http.StatusForbidden:
+		perr.Class = writeback.ClassPermission
+		if scopes := contextValues(e.Context, "requiredScopes"); len(scopes) > 0 {
+			perr.Message += " (required scopes: " + strings.Join(scopes, ", ") + ")"
+		}
+	case s == http.StatusNotFound:
+		perr.Class = writeback.ClassNotFound
+	case s == http.StatusConflict:
+		perr.Class = writeback.ClassConflict
+		perr.ExistingID = existingID(&e)
+	case s == http.StatusLocked:
+		// HubSpot holds a record lock for about 2 s on concurrent edits.
+		perr.Class = writeback.ClassUnavailable
+		perr.RetryAfter = 2 * time.Second
+	case s == 477 || s >= 500:
+		perr.Class = writeback.ClassUnavailable
+	case s >= 400:
+		perr.Class = writeback.ClassInvalid
+		perr.Fields = e.fields()
+	default:
+		perr.Class = writeback.ClassInternal
+		perr.Message = fmt.Sprintf("unexpected status %d: %s", s, perr.Message)
+	}
+	if hasRetryAfter && perr.Retryable() && perr.RetryAfter < retryAfter {
+		perr.RetryAfter = retryAfter
+	}
+	return perr
+}
+
+// callError classifies a call that got no HTTP response.
+func callError(err error, create bool) *writeback.ProviderError {
+	var re *transport.ReserveError
+	if errors.As(err, &re) {
+		return &writeback.ProviderError{
+			Provider: Name, Class: writeback.ClassQuota, Code: "DAILY_RESERVE",
+			Message:    re.Error() + "; nothing was sent",
+			RetryAfter: re.RetryAfter, RecordIndex: writeback.NoRecord,
+			Err: fmt.Errorf("%w: %w", ErrDailyReserve, re),
+		}
+	}
+	var se *transport.SendError
+	if errors.As(err, &se) {
+		if errors.Is(err, transport.ErrToken) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			return &writeback.ProviderError{
+				Provider: Name, Class: writeback.ClassAuth,
+				Message:     "the installation's token source gave no token; nothing was sent",
+				RecordIndex: writeback.NoRecord, Err: err,
+			}
+		}
+		perr := &writeback.ProviderError{
+			Provider: Name, Class: writeback.ClassUnavailable, Message: se.Error(),
+			RecordIndex: writeback.NoRecord, Err: err,
+		}
+		if se.Sent && create {
+			perr.Class = writeback.ClassUnknownOutcome
+			perr.Message = "the create was sent but no answer came back; the records may or may not exist: " + se.Error()
+		}
+		return perr
+	}
+	class := writeback.ClassInternal
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		class = writeback.ClassUnavailable
+	}
+	return &writeback.ProviderError{Provider: Name, Class: class, Message: err.Error(), RecordIndex: writeback.NoRecord, Err: err}
+}
+
+// recordCopy returns a copy of perr about record index.
+func recordCopy(perr *writeback.ProviderError, index int) *writeback.ProviderError {
+	cp := *perr
+	cp.Fields = slices.Clone(perr.Fields)
+	cp.RecordIndex = index
+	return &cp
+}
+
+// rolledBack is the error of a valid record not written because another
+// record of its all-or-nothing batch failed.
+func rolledBack(index int, cause *writeback.ProviderError) *writeback.ProviderError {
+	return &writeback.ProviderError{
+		Provider: Name, Class: writeback.ClassRolledBack, Code: "ROLLED_BACK",
+		Message:       "not written: another record of the all-or-nothing batch failed",
+		CorrelationID: cause.CorrelationID, RecordIndex: index,
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
