@@ -107,7 +107,9 @@ type AssociationType struct {
 // Header is a pass-through header sent with the provider call (Salesforce
 // only), such as Sforce-Auto-Assign: FALSE.
 type Header struct {
-	Key   string `json:"key"`
+	// Key is the header name, e.g. Sforce-Auto-Assign.
+	Key string `json:"key"`
+	// Value is the header value; it may not contain CR, LF or other control characters.
 	Value string `json:"value"`
 }
 

@@ -30,7 +30,10 @@ type request struct {
 // transaction half-written.
 type writeError struct{ err error }
 
+// Error implements error.
 func (e *writeError) Error() string { return "boltstore: write: " + e.err.Error() }
+
+// Unwrap returns bbolt's error.
 func (e *writeError) Unwrap() error { return e.err }
 
 // put writes k=v in b.
@@ -249,9 +252,12 @@ type faultError struct {
 	cause any
 }
 
+// Error implements error.
 func (e *faultError) Error() string {
 	return fmt.Sprintf("boltstore: %s: %v: %v", e.op, ErrCorrupt, e.cause)
 }
+
+// Unwrap returns [ErrCorrupt].
 func (e *faultError) Unwrap() error { return ErrCorrupt }
 
 // apply runs fn, turning a fault or panic into a *faultError.

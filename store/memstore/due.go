@@ -10,13 +10,16 @@ import (
 // cost O(log n) per job instead of a scan of the queue.
 type dueHeap []*entry
 
+// Len implements [heap.Interface].
 func (h dueHeap) Len() int { return len(h) }
 
+// Less implements [heap.Interface].
 func (h dueHeap) Less(i, j int) bool {
 	a, b := h[i].job, h[j].job
 	return cmp.Or(a.RunAt.Compare(b.RunAt), strings.Compare(a.ID, b.ID)) < 0
 }
 
+// Swap implements [heap.Interface].
 func (h dueHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index, h[j].index = i, j
