@@ -85,6 +85,37 @@
 // deadline (1 h by default, up to 48 h). Wait for the outcome with
 // [Writer.Wait] or get it through [Config.OnComplete].
 //
+// Async writes accept an idempotency key ([WriteOpts.IdempotencyKey]): the
+// same key within [Config.IdempotencyRetention] (24 h by default, across
+// restarts) returns the original operation instead of writing again, and
+// the same key with a different request is an [ErrIdempotencyMismatch]
+// error. Sync writes honour keys too.
+//
+// # Auto-batching
+//
+// An async single create or update with [WriteOpts.AutoBatch] joins a group
+// keyed by installation, object, write type and pass-through headers. The
+// record is on disk before the call returns, and every member gets the
+// group's master operation ID. The group is written as one provider batch
+// when it holds the provider's batch limit (100) or when
+// [AutoBatchPolicy.MaxDelay] (1 s to 24 h) has passed since its first
+// record, whichever comes first; the first record's policy sets the
+// group's delay and retry deadline. A retry deadline on the request itself is
+// ignored.
+//
+// The master operation is in_progress while the group accumulates and runs,
+// then success (possibly partial: each record's result, in join order, and
+// the successful IDs) or failure (for example when the retry deadline
+// passed). Groups are written in partial mode: records the provider rejects
+// are isolated so the good ones are written — from the provider's per-record
+// errors when it reports them, otherwise by bisecting the batch, so one bad
+// record in 100 costs at most 8 extra calls. Retryable failures retry the
+// group with backoff until its deadline. Open groups live in the store, so a
+// restart resumes them with their original deadlines, and a crash between
+// flush and result neither loses records nor writes them twice (a create
+// batch in flight at a crash is reported as an unknown outcome). Batches and
+// deletes cannot be auto-batched.
+//
 // # Shutdown
 //
 // [Writer.Start] resumes every unfinished operation left in the store;
