@@ -89,32 +89,62 @@
 // same key within [Config.IdempotencyRetention] (24 h by default, across
 // restarts) returns the original operation instead of writing again, and
 // the same key with a different request is an [ErrIdempotencyMismatch]
-// error. Sync writes honour keys too.
+// error. Sync writes honour keys too; auto-batched writes cannot carry one.
 //
 // # Auto-batching
 //
-// An async single create or update with [WriteOpts.AutoBatch] joins a group
-// keyed by installation, object, write type and pass-through headers. The
-// record is on disk before the call returns, and every member gets the
-// group's master operation ID. The group is written as one provider batch
-// when it holds the provider's batch limit (100) or when
-// [AutoBatchPolicy.MaxDelay] (1 s to 24 h) has passed since its first
-// record, whichever comes first; the first record's policy sets the
-// group's delay and retry deadline. A retry deadline on the request itself is
-// ignored.
+// An async single create or update with [WriteOpts.AutoBatch] is not sent on
+// its own: it joins a group of writes for the same installation, object and
+// write type — and the same pass-through headers, since one provider call
+// carries one set — and the group is written as one provider batch when it
+// holds the provider's batch limit (100, or [Capabilities.MaxBatchSize] if
+// smaller) or when [AutoBatchPolicy.MaxDelay] (1 s to 24 h) has passed since
+// its first record, whichever comes first. The first record's delay sets
+// the group's flush time: a later record with another delay joins the open
+// group without moving it. Creates and updates, installations and objects
+// never share a group.
 //
-// The master operation is in_progress while the group accumulates and runs,
-// then success (possibly partial: each record's result, in join order, and
-// the successful IDs) or failure (for example when the retry deadline
-// passed). Groups are written in partial mode: records the provider rejects
-// are isolated so the good ones are written — from the provider's per-record
-// errors when it reports them, otherwise by bisecting the batch, so one bad
-// record in 100 costs at most 8 extra calls. Retryable failures retry the
-// group with backoff until its deadline. Open groups live in the store, so a
-// restart resumes them with their original deadlines, and a crash between
-// flush and result neither loses records nor writes them twice (a create
-// batch in flight at a crash is reported as an unknown outcome). Batches and
-// deletes cannot be auto-batched.
+// Each record is stored durably as a member of its group before the call
+// returns, and every member gets the group's master operation ID
+// ([Operation.AutoBatch] is true). The master operation is in_progress while
+// the group accumulates and while it is written, then success — possibly
+// partial: Results holds each record's result in join order, and
+// SuccessfulRecordIDs the IDs written — or failure when no record was
+// written, for instance because the retry deadline passed. [Writer.Wait]
+// and [Config.OnComplete] report the group once.
+//
+// A record the provider rejects does not sink the others: groups are sent
+// as partial batches. Where the provider reports errors per record (HubSpot
+// batches with trace IDs, Salesforce with allOrNone false) the other records
+// are written in the same call. Where it rejects a whole batch without
+// naming a record, the engine splits it: it sends one half; if that half is
+// written, the fault is in the other half, which is split again without
+// being resent; if it fails, the search goes on in it and the other half is
+// sent once, at the end. One bad record among 100 costs at most 8 calls
+// after the rejected batch; if the records set aside fail too, the search
+// goes on testing both halves of every failing set, at most two calls per
+// record. A record found by elimination carries the error of the smallest
+// rejected batch that held it. A call in which every record
+// failed with one and the same error counts as a whole-batch rejection:
+// that is how the HubSpot adapter reports a batch update HubSpot refused
+// without naming a record. Two updates of one record in a group go out in
+// successive calls, in join order, and fields under the ifEmpty rule are
+// read once for the whole group.
+//
+// Retryable failures (rate limits, quota, unavailability) retry the records
+// still pending with exponential backoff until [AutoBatchPolicy.RetryDeadline]
+// (1 h by default, up to 48 h) after the group's first flush;
+// WriteOpts.RetryDeadline is ignored with auto-batching. Groups are jobs in
+// the store: a restarted Writer keeps filling the open ones and writes each
+// at its original flush time. A create batch interrupted by a crash after it
+// may have been sent is not sent again: its records are reported as
+// [ClassUnknownOutcome]. An interrupted update batch is sent again.
+//
+// Auto-batching needs a provider with batches and async mode, and cannot be
+// combined with [Writer.Batch], deletes or an idempotency key (the records
+// of a group share one master operation, so a key could not stand for one
+// record's write): these return a [*ValidationError] wrapping
+// [ErrUnsupported] (or [ErrInvalidOptions] for a policy out of range).
 //
 // # Shutdown
 //
