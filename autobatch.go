@@ -195,6 +195,10 @@ type groupRun struct {
 	retry *ProviderError
 	// stopped reports that ctx ended before every member was written.
 	stopped bool
+	// searched reports that the run searched a failed batch for bad
+	// records; budget is how many more calls its searches may make.
+	searched bool
+	budget   int
 	// err is a store error that aborts the run.
 	err error
 }
@@ -379,6 +383,7 @@ func (r *groupRun) plan(idx []int) *plan {
 // the other, in join order.
 func (r *groupRun) writePending(ctx context.Context, pending []int) {
 	send := r.applyCurrent(ctx, pending)
+	r.budget = len(send)
 	for _, round := range rounds(send, r.records) {
 		if r.halted() {
 			return
@@ -505,7 +510,32 @@ func (r *groupRun) call(ctx context.Context, idx []int) *outcome {
 		out = r.w.failAll(p, asProviderError(p.Provider, err))
 	}
 	r.state.InFlight = nil
+	if out.Err == nil && len(idx) > 1 {
+		out.Err = sharedRejection(out.Results)
+	}
 	return out
+}
+
+// sharedRejection returns the error of a batch whose records all failed
+// with one and the same error about the input, as a whole-batch error
+// naming no record: that is how an adapter reports a batch the provider
+// refused as a whole without saying which record was at fault (HubSpot's
+// batch update, for one). It returns nil otherwise.
+func sharedRejection(results []RecordResult) *ProviderError {
+	first := results[0].Err
+	if first == nil || !isolatable(&ProviderError{Class: first.Class, RecordIndex: NoRecord}) {
+		return nil
+	}
+	for _, r := range results[1:] {
+		e := r.Err
+		if e == nil || e.Class != first.Class || e.StatusCode != first.StatusCode || e.Code != first.Code ||
+			e.Message != first.Message || e.CorrelationID != first.CorrelationID || !slices.Equal(e.Fields, first.Fields) {
+			return nil
+		}
+	}
+	cp := *first
+	cp.RecordIndex = NoRecord
+	return &cp
 }
 
 // write writes the members idx as one batch and isolates the records that
@@ -576,20 +606,38 @@ func (r *groupRun) fail(idx []int, perr *ProviderError) {
 }
 
 // isolate finds the records that make a batch fail as a whole (perr, with
-// no record named) by bisection, writing the others. It sends one half:
-// if that half is written, the fault is in the other, which is split in
-// turn without being sent again; if it fails, the search goes on in it and
-// the other half is set aside, to be sent once, together, at the end. One
-// bad record among n costs ceil(log2 n) + 1 calls after the failed batch.
-// A record found by elimination gets the error of the smallest failed batch
-// that held it.
+// no record named) by bisection, writing the others.
+//
+// The first search of a run expects few bad records. It sends one half: if
+// that half is written, the fault is in the other, which is split in turn
+// without being sent again; if it fails, the search goes on in it and the
+// other half is set aside, to be sent once, together, at the end. One bad
+// record among n costs ceil(log2 n) + 1 calls after the failed batch. A
+// record found by elimination gets the error of the smallest failed batch
+// that held it. If the records set aside fail too, there are several bad
+// records, and later searches of the run test both halves of every failing
+// set (see split).
+//
+// The searches of a run make at most as many calls as the run writes
+// records, so isolating never costs more calls than writing every record
+// on its own; when that budget is spent, the records not yet isolated fail
+// with their batch's error.
 func (r *groupRun) isolate(ctx context.Context, s []int, perr *ProviderError) {
+	if r.searched {
+		r.split(ctx, s, perr)
+		return
+	}
+	r.searched = true
 	var untested []int
 	for len(s) > 1 {
 		left, right := s[:len(s)/2], s[len(s)/2:]
-		out := r.call(ctx, left)
-		if out == nil {
-			return
+		out, ok := r.probe(ctx, left, s, perr)
+		if !ok {
+			if r.halted() {
+				return
+			}
+			s = nil // the budget is spent: s was failed
+			break
 		}
 		if out.Err == nil {
 			again, failed := r.apply(left, out)
@@ -618,6 +666,50 @@ func (r *groupRun) isolate(ctx context.Context, s []int, perr *ProviderError) {
 	if len(untested) > 0 {
 		r.write(ctx, untested)
 	}
+}
+
+// split finds the bad records of s, which failed as a whole with perr, by
+// testing both halves of every failing set.
+func (r *groupRun) split(ctx context.Context, s []int, perr *ProviderError) {
+	if len(s) == 1 {
+		r.final(s[0], RecordResult{Err: perr})
+		return
+	}
+	for _, half := range [][]int{s[:len(s)/2], s[len(s)/2:]} {
+		out, ok := r.probe(ctx, half, half, perr)
+		switch {
+		case !ok:
+			if r.halted() {
+				return
+			}
+		case out.Err == nil:
+			if again, _ := r.apply(half, out); len(again) > 0 {
+				r.write(ctx, again)
+			}
+		case isolatable(out.Err) && len(half) > 1:
+			r.split(ctx, half, out.Err)
+		default:
+			r.reject(ctx, half, out.Err)
+		}
+	}
+}
+
+// probe makes one call of a search for bad records, sending the members
+// idx. When the run's search budget is spent it makes no call and fails
+// the members of s not yet settled with perr, the error of the batch they
+// failed in. ok is false when no call was made.
+func (r *groupRun) probe(ctx context.Context, idx, s []int, perr *ProviderError) (out *outcome, ok bool) {
+	if r.budget <= 0 {
+		if !r.halted() {
+			r.op.Logs = append(r.op.Logs, LogEntry{Time: r.w.now(), Severity: SeverityWarn, Error: perr,
+				Message: fmt.Sprintf("%d records not isolated: the search for bad records used its budget of calls", len(s))})
+			r.fail(s, perr)
+		}
+		return nil, false
+	}
+	r.budget--
+	out = r.call(ctx, idx)
+	return out, out != nil
 }
 
 // save stores the master operation with the group's progress.

@@ -517,6 +517,14 @@ func requirePoisonIsolated(t *testing.T, fake *providertest.Fake, op *writeback.
 	}
 }
 
+func allOf(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
 var poisonCases = []struct {
 	name string
 	n    int
@@ -528,8 +536,13 @@ var poisonCases = []struct {
 	{"FirstOf100", 100, []int{0}, 1 + 8},
 	{"MiddleOf100", 100, []int{37}, 1 + 8},
 	{"LastOf100", 100, []int{99}, 1 + 8},
-	{"TwoOf100", 100, []int{12, 81}, 1 + 2*8},
-	{"AllOf4", 4, []int{0, 1, 2, 3}, 1 + 4*3},
+	// With several bad records, the search after the first tests both
+	// halves of every failing set: at most 2*ceil(log2 n) more each.
+	{"TwoOf100", 100, []int{12, 81}, 1 + 8 + 2*7},
+	// Never more calls than records, plus the failed batch and the records
+	// set aside by the first search.
+	{"AllOf4", 4, []int{0, 1, 2, 3}, 1 + 4 + 1},
+	{"AllOf100", 100, allOf(100), 1 + 100 + 1},
 	{"NoneOf5", 5, nil, 1},
 }
 
@@ -542,7 +555,8 @@ func TestAutoBatchPoisonRecordsPerRecordErrors(t *testing.T) {
 				b := setup(t)
 				b.hub.FailRecords(func(_ *writeback.ProviderRequest, _ int, r writeback.Record) *writeback.ProviderError {
 					if isBad(r) {
-						return &writeback.ProviderError{Class: writeback.ClassInvalid, StatusCode: 400, Code: "VALIDATION_ERROR", Message: "bad name"}
+						return &writeback.ProviderError{Class: writeback.ClassInvalid, StatusCode: 400, Code: "VALIDATION_ERROR",
+							Message: fmt.Sprintf("bad name %q", r.Fields["name"])}
 					}
 					return nil
 				})
