@@ -655,6 +655,85 @@ func TestAutoBatchRetriesUntilSuccess(t *testing.T) {
 	})
 }
 
+func TestAutoBatchRetriesOnlyRecordsThatFailedRetryably(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t)
+		var once atomic.Bool
+		b.hub.FailRecords(func(_ *writeback.ProviderRequest, _ int, r writeback.Record) *writeback.ProviderError {
+			if r.Fields["name"] == "c2" && once.CompareAndSwap(false, true) {
+				return &writeback.ProviderError{Class: writeback.ClassUnavailable, StatusCode: 503, Message: "try again"}
+			}
+			return nil
+		})
+		startWriter(t, b.w)
+		id := requireSame(t, createCompanies(t, b.w, "c", 5, autoBatch(time.Second)))
+		op := waitOp(t, b.w, id)
+		require.Equal(t, writeback.OperationSuccess, op.Status)
+		requireCreated(t, b.hub, op, "c")
+		require.Equal(t, 5, b.hub.Count("companies"), "the records written at the first attempt are not sent again")
+		writes := b.hub.Writes()
+		require.Len(t, writes, 2)
+		require.Len(t, writes[0].Records, 5)
+		require.Len(t, writes[1].Records, 1)
+		require.Equal(t, "c2", writes[1].Records[0].Fields["name"])
+		require.Equal(t, 2, op.Attempts)
+	})
+}
+
+// blockFirst is a provider whose first Write waits until its context ends,
+// as a call in flight when the Writer stops does.
+type blockFirst struct {
+	*providertest.Fake
+	blocked atomic.Bool
+	entered chan struct{}
+}
+
+func (p *blockFirst) Write(ctx context.Context, req *writeback.ProviderRequest) (*writeback.ProviderResponse, error) {
+	if p.blocked.CompareAndSwap(false, true) {
+		close(p.entered)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return p.Fake.Write(ctx, req)
+}
+
+func TestAutoBatchStopCancelsCallInFlight(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t)
+		ctx := t.Context()
+		p := &blockFirst{Fake: b.hub, entered: make(chan struct{})}
+		w := rewire(t, b, p, b.sf)
+		startWriter(t, w)
+		var ids, existing []string
+		for i := range 3 {
+			existing = append(existing, b.hub.Seed("companies", map[string]any{"name": "old"}))
+			res, err := w.Update(ctx, crmTarget("companies"),
+				writeback.Record{ID: existing[i], Fields: map[string]any{"name": fmt.Sprintf("new%d", i)}}, autoBatch(time.Second))
+			require.NoError(t, err)
+			ids = append(ids, res.OperationID)
+		}
+		<-p.entered
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		require.ErrorIs(t, w.Stop(sctx), context.DeadlineExceeded)
+		op, err := w.Operation(ctx, requireSame(t, ids))
+		require.NoError(t, err)
+		require.Equal(t, writeback.OperationInProgress, op.Status, "a cancelled update batch is retried")
+
+		w2 := rewire(t, b, p, b.sf)
+		startWriter(t, w2)
+		op = waitOp(t, w2, ids[0])
+		require.Equal(t, writeback.OperationSuccess, op.Status)
+		require.Equal(t, existing, op.SuccessfulRecordIDs)
+		for i, id := range existing {
+			rec, _ := b.hub.Record("companies", id)
+			require.Equal(t, fmt.Sprintf("new%d", i), rec["name"])
+		}
+	})
+}
+
 func TestAutoBatchFailsAtRetryDeadline(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
