@@ -196,9 +196,8 @@ type groupRun struct {
 	// stopped reports that ctx ended before every member was written.
 	stopped bool
 	// searched reports that the run searched a failed batch for bad
-	// records; budget is how many more calls its searches may make.
+	// records.
 	searched bool
-	budget   int
 	// err is a store error that aborts the run.
 	err error
 }
@@ -383,7 +382,6 @@ func (r *groupRun) plan(idx []int) *plan {
 // the other, in join order.
 func (r *groupRun) writePending(ctx context.Context, pending []int) {
 	send := r.applyCurrent(ctx, pending)
-	r.budget = len(send)
 	for _, round := range rounds(send, r.records) {
 		if r.halted() {
 			return
@@ -616,12 +614,7 @@ func (r *groupRun) fail(idx []int, perr *ProviderError) {
 // record found by elimination gets the error of the smallest failed batch
 // that held it. If the records set aside fail too, there are several bad
 // records, and later searches of the run test both halves of every failing
-// set (see split).
-//
-// The searches of a run make at most as many calls as the run writes
-// records, so isolating never costs more calls than writing every record
-// on its own; when that budget is spent, the records not yet isolated fail
-// with their batch's error.
+// set (see split), which costs at most two calls per record searched.
 func (r *groupRun) isolate(ctx context.Context, s []int, perr *ProviderError) {
 	if r.searched {
 		r.split(ctx, s, perr)
@@ -631,13 +624,9 @@ func (r *groupRun) isolate(ctx context.Context, s []int, perr *ProviderError) {
 	var untested []int
 	for len(s) > 1 {
 		left, right := s[:len(s)/2], s[len(s)/2:]
-		out, ok := r.probe(ctx, left, s, perr)
-		if !ok {
-			if r.halted() {
-				return
-			}
-			s = nil // the budget is spent: s was failed
-			break
+		out := r.call(ctx, left)
+		if out == nil {
+			return
 		}
 		if out.Err == nil {
 			again, failed := r.apply(left, out)
@@ -676,12 +665,10 @@ func (r *groupRun) split(ctx context.Context, s []int, perr *ProviderError) {
 		return
 	}
 	for _, half := range [][]int{s[:len(s)/2], s[len(s)/2:]} {
-		out, ok := r.probe(ctx, half, half, perr)
+		out := r.call(ctx, half)
 		switch {
-		case !ok:
-			if r.halted() {
-				return
-			}
+		case out == nil:
+			return
 		case out.Err == nil:
 			if again, _ := r.apply(half, out); len(again) > 0 {
 				r.write(ctx, again)
@@ -692,24 +679,6 @@ func (r *groupRun) split(ctx context.Context, s []int, perr *ProviderError) {
 			r.reject(ctx, half, out.Err)
 		}
 	}
-}
-
-// probe makes one call of a search for bad records, sending the members
-// idx. When the run's search budget is spent it makes no call and fails
-// the members of s not yet settled with perr, the error of the batch they
-// failed in. ok is false when no call was made.
-func (r *groupRun) probe(ctx context.Context, idx, s []int, perr *ProviderError) (out *outcome, ok bool) {
-	if r.budget <= 0 {
-		if !r.halted() {
-			r.op.Logs = append(r.op.Logs, LogEntry{Time: r.w.now(), Severity: SeverityWarn, Error: perr,
-				Message: fmt.Sprintf("%d records not isolated: the search for bad records used its budget of calls", len(s))})
-			r.fail(s, perr)
-		}
-		return nil, false
-	}
-	r.budget--
-	out = r.call(ctx, idx)
-	return out, out != nil
 }
 
 // save stores the master operation with the group's progress.
