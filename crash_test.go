@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +22,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/providers/hubspot"
+	"github.com/writebackhq/writeback/providers/hubspot/hubspottest"
 	"github.com/writebackhq/writeback/store/boltstore"
 )
 
@@ -44,9 +44,11 @@ const (
 // and be delivered at most once.
 //
 // The child prints "ack <operation ID> <email>" after each async Create
-// returns. The provider is a HubSpot-like contacts endpoint in this process
-// (unique email, 409 CONFLICT on a duplicate, occasional 429s and slow
-// answers so that kills land mid-call).
+// returns. It writes through the HubSpot adapter to the HubSpot simulator,
+// which runs in this process: contact emails are unique there, so a create
+// delivered twice shows as a 409 CONFLICT. Each run injects a 429, a
+// connection dropped after the create took effect, and slow answers, so
+// that kills land mid-call.
 func TestCrashSafety(t *testing.T) {
 	if mode := os.Getenv(crashEnvMode); mode != "" {
 		asyncCrashChild(t, mode)
@@ -62,9 +64,9 @@ func TestCrashSafety(t *testing.T) {
 		kills, err = strconv.Atoi(s)
 		require.NoError(t, err)
 	}
-	sim := newContactSim()
-	srv := httptest.NewServer(sim)
+	srv := hubspottest.NewServer(hubspottest.Options{TenSecondLimit: -1, DailyLimit: -1})
 	defer srv.Close()
+	sim := hubspotSim{srv}
 	db := filepath.Join(t.TempDir(), "crash.db")
 
 	acks := map[string]string{} // operation ID -> email
@@ -88,10 +90,15 @@ func TestCrashSafety(t *testing.T) {
 		}}
 		cmd.Stderr = &output
 		cmd.WaitDelay = 5 * time.Second
+		if mode == "write" {
+			sim.faults()
+		} else {
+			srv.ClearFaults()
+		}
 		require.NoError(t, cmd.Start())
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
-		if kill > 0 {
+		if mode == "write" {
 			select {
 			case <-first:
 			case <-time.After(20 * time.Second):
@@ -103,20 +110,20 @@ func TestCrashSafety(t *testing.T) {
 		select {
 		case err = <-exited:
 		case <-time.After(60 * time.Second):
-			proc, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-			wchan, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", cmd.Process.Pid))
 			_ = cmd.Process.Kill()
-			t.Fatalf("run %d (%s) did not exit (wchan %s):\n%s\n%s", i, mode, wchan, proc, output.String())
+			t.Fatalf("run %d (%s) did not exit: %s", i, mode, output.String())
 		}
-		if kill == 0 {
+		if mode == "drain" {
 			require.NoError(t, err, "drain run: %s", output.String())
-		} else {
-			var exit *exec.ExitError
-			require.True(t, errors.As(err, &exit), "killed run %d: %v: %s", i, err, output.String())
+			return
 		}
+		var exit *exec.ExitError
+		require.True(t, errors.As(err, &exit), "killed run %d: %v: %s", i, err, output.String())
+		ws, ok := exit.Sys().(syscall.WaitStatus)
+		require.True(t, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL, "run %d ended by %v, not the kill: %s", i, err, output.String())
 	}
 	for i := range kills {
-		run("write", i, time.Duration(rand.IntN(250))*time.Millisecond)
+		run("write", i, time.Duration(1+rand.IntN(250))*time.Millisecond)
 	}
 	run("drain", kills, 0)
 
@@ -277,10 +284,10 @@ func asyncCrashWriter(t *testing.T, st writeback.Store, url string) *writeback.W
 	require.NoError(t, err)
 	w, err := writeback.NewWriter(&writeback.Config{
 		Manifest:  m,
-		Providers: []writeback.Provider{&contactClient{url: url, http: &http.Client{Timeout: 5 * time.Second}}},
+		Providers: []writeback.Provider{hubspot.New(hubspot.Config{BaseURL: url})},
 		Store:     st,
 		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), nil
+			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: hubspottest.DefaultToken}), nil
 		},
 		MaxConcurrency: 4,
 		// Work interrupted by a kill resumes quickly in the next run.
@@ -290,143 +297,49 @@ func asyncCrashWriter(t *testing.T, st writeback.Store, url string) *writeback.W
 	return w
 }
 
-// contactSim is a HubSpot-like contacts create endpoint: POST
-// /crm/v3/objects/contacts with {"properties":{...}}; email is unique (409
-// CONFLICT naming the existing ID); one contact in ten gets a 429 with
-// Retry-After first, and answers take up to 30 ms.
-type contactSim struct {
-	mu      sync.Mutex
-	nextID  int
-	ids     map[string]string // email -> ID
-	limited map[string]bool   // emails that got their 429
-	count   map[string]int    // email -> creates that succeeded or conflicted with themselves
+// hubspotSim is the HubSpot simulator with what the crash test counts.
+type hubspotSim struct{ *hubspottest.Server }
+
+// faults sets up a run's faults on contact creates: one 429 and one
+// connection dropped after the create took effect (an unknown outcome),
+// each at a random point, and slow answers (15 ms) after them, so that
+// kills land mid-call.
+func (s hubspotSim) faults() {
+	const path = "/crm/v3/objects/contacts"
+	s.ClearFaults()
+	s.InjectFault(hubspottest.Fault{Method: http.MethodPost, Path: path, Status: http.StatusTooManyRequests, Skip: rand.IntN(40)})
+	s.InjectFault(hubspottest.Fault{Method: http.MethodPost, Path: path, DropAfterProcessing: true, Skip: rand.IntN(40)})
+	s.InjectFault(hubspottest.Fault{Method: http.MethodPost, Path: path, Delay: 15 * time.Millisecond, Times: 1 << 30})
 }
 
-func newContactSim() *contactSim {
-	return &contactSim{nextID: 5000, ids: map[string]string{}, limited: map[string]bool{}, count: map[string]int{}}
-}
-
-func (s *contactSim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/crm/v3/objects/contacts" {
-		http.Error(w, `{"status":"error","category":"OBJECT_NOT_FOUND"}`, http.StatusNotFound)
-		return
+// created returns, per email, how many contact creates took effect: the
+// contact, plus every create refused with 409 CONFLICT because it already
+// existed (HubSpot's unique email hides a second delivery that way).
+func (s hubspotSim) created() map[string]int {
+	out := map[string]int{}
+	for _, r := range s.Records("contacts") {
+		out[r.Properties["email"]]++
 	}
-	var body struct {
-		Properties map[string]any `json:"properties"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		http.Error(w, `{"status":"error","category":"VALIDATION_ERROR"}`, http.StatusBadRequest)
-		return
-	}
-	time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
-	w.Header().Set("Content-Type", "application/json")
-	email, _ := body.Properties["email"].(string)
-	s.mu.Lock()
-	limit := !s.limited[email] && rand.IntN(10) == 0 // at most once per contact, so retries stay short
-	if limit {
-		s.limited[email] = true
-	}
-	s.mu.Unlock()
-	if limit {
-		w.Header().Set("Retry-After", "0")
-		w.WriteHeader(http.StatusTooManyRequests)
-		_, _ = io.WriteString(w, `{"status":"error","category":"RATE_LIMITS","policyName":"TEN_SECONDLY_ROLLING"}`)
-		return
-	}
-	s.mu.Lock()
-	id, exists := s.ids[email]
-	if !exists {
-		s.nextID++
-		id = strconv.Itoa(s.nextID)
-		s.ids[email] = id
-	}
-	s.count[email]++
-	s.mu.Unlock()
-	if exists {
-		w.WriteHeader(http.StatusConflict)
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "error", "category": "CONFLICT",
-			"message": "Contact already exists. Existing ID: " + id})
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "properties": body.Properties})
-}
-
-// created returns, per email, how many creates reached the simulator after
-// passing its rate limit: 1 is a delivery, 2 or more a duplicate.
-func (s *contactSim) created() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.count))
-	for k, v := range s.count {
-		out[k] = v
+	for _, c := range s.CallsTo(http.MethodPost, "/crm/v3/objects/contacts") {
+		if c.Status != http.StatusConflict {
+			continue
+		}
+		var body struct {
+			Properties map[string]string `json:"properties"`
+		}
+		if json.Unmarshal(c.Body, &body) == nil {
+			out[body.Properties["email"]]++
+		}
 	}
 	return out
 }
 
-func (s *contactSim) id(email string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ids[email]
-}
-
-// contactClient is a minimal HubSpot-like adapter for the simulator: single
-// contact creates only.
-type contactClient struct {
-	url  string
-	http *http.Client
-}
-
-func (c *contactClient) Name() string { return "hubspot" }
-
-func (c *contactClient) Capabilities() writeback.Capabilities { return writeback.Capabilities{} }
-
-func (c *contactClient) Read(context.Context, *writeback.ReadRequest) (map[string]map[string]any, error) {
-	return nil, writeback.ErrUnsupported
-}
-
-func (c *contactClient) Write(ctx context.Context, req *writeback.ProviderRequest) (*writeback.ProviderResponse, error) {
-	fail := func(class writeback.ErrorClass, status int, msg string) error {
-		return &writeback.ProviderError{Provider: "hubspot", Class: class, StatusCode: status, Message: msg, RecordIndex: writeback.NoRecord}
-	}
-	if req.Type != writeback.WriteTypeCreate || len(req.Records) != 1 {
-		return nil, fail(writeback.ClassInvalid, 0, "only single creates")
-	}
-	body, err := json.Marshal(map[string]any{"properties": req.Records[0].Fields})
-	if err != nil {
-		return nil, fail(writeback.ClassInvalid, 0, err.Error())
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/crm/v3/objects/"+req.Object, bytes.NewReader(body))
-	if err != nil {
-		return nil, fail(writeback.ClassInternal, 0, err.Error())
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(hr)
-	if err != nil {
-		// The request may have been sent.
-		return nil, fail(writeback.ClassUnknownOutcome, 0, err.Error())
-	}
-	defer resp.Body.Close()
-	var out struct {
-		ID      string `json:"id"`
-		Message string `json:"message"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	switch {
-	case resp.StatusCode == http.StatusCreated:
-		return &writeback.ProviderResponse{Results: []writeback.RecordResult{{ID: out.ID}}}, nil
-	case resp.StatusCode == http.StatusTooManyRequests:
-		perr := fail(writeback.ClassRateLimited, resp.StatusCode, "rate limited").(*writeback.ProviderError)
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		perr.RetryAfter = time.Duration(secs) * time.Second
-		return nil, perr
-	case resp.StatusCode == http.StatusConflict:
-		perr := &writeback.ProviderError{Provider: "hubspot", Class: writeback.ClassConflict, StatusCode: resp.StatusCode,
-			Code: "CONFLICT", Message: out.Message, RecordIndex: 0}
-		if i := strings.LastIndex(out.Message, ": "); i >= 0 {
-			perr.ExistingID = out.Message[i+2:]
+// id returns the ID of the contact with the given email.
+func (s hubspotSim) id(email string) string {
+	for _, r := range s.Records("contacts") {
+		if r.Properties["email"] == email {
+			return r.ID
 		}
-		return &writeback.ProviderResponse{Results: []writeback.RecordResult{{Err: perr}}}, nil
 	}
-	return nil, fail(writeback.ClassInternal, resp.StatusCode, "unexpected status")
+	return ""
 }
