@@ -85,6 +85,13 @@
 // deadline (1 h by default, up to 48 h). Wait for the outcome with
 // [Writer.Wait] or get it through [Config.OnComplete].
 //
+// Async writes are accepted whenever the Writer is not stopped: before
+// Start they wait in the store. A Retry-After longer than the time left is
+// cut to the deadline, and the last attempt runs at the deadline; then the
+// operation fails with the last error. A partial batch retries only the
+// records that failed retryably. OnComplete is called once per async
+// operation, also for operations resumed after a restart.
+//
 // Async writes accept an idempotency key ([WriteOpts.IdempotencyKey]): the
 // same key within [Config.IdempotencyRetention] (24 h by default, across
 // restarts) returns the original operation instead of writing again, and
@@ -151,7 +158,9 @@
 // [Writer.Start] resumes every unfinished operation left in the store;
 // [Writer.Stop] stops intake, waits for provider calls in flight and leaves
 // the rest durable for the next Start. Both are idempotent. The Writer never
-// closes its store.
+// closes its store. Work interrupted by a crash resumes when its lease ends
+// (5 min by default). If Stop's ctx ends first, calls in flight are
+// cancelled and their outcomes still saved.
 //
 // # Caveats
 //
