@@ -284,28 +284,29 @@ func validateRecord(field string, typ WriteType, rec Record, caps Capabilities, 
 }
 
 // deniedHeaders can never be set by a pass-through header: credentials,
-// framing, and hop-by-hop headers (RFC 9110 §7.6.1).
+// content negotiation and framing, and hop-by-hop headers (RFC 9110 §7.6.1).
+// Any Proxy-* header is denied too.
 var deniedHeaders = map[string]bool{
-	"Authorization":       true,
-	"Proxy-Authorization": true,
-	"Cookie":              true,
-	"Set-Cookie":          true,
-	"Host":                true,
-	"Content-Length":      true,
-	"Content-Type":        true,
-	"Content-Encoding":    true,
-	"Transfer-Encoding":   true,
-	"Connection":          true,
-	"Keep-Alive":          true,
-	"Proxy-Connection":    true,
-	"Proxy-Authenticate":  true,
-	"Te":                  true,
-	"Trailer":             true,
-	"Upgrade":             true,
+	"Accept":            true,
+	"Accept-Encoding":   true,
+	"Authorization":     true,
+	"Connection":        true,
+	"Content-Encoding":  true,
+	"Content-Length":    true,
+	"Content-Type":      true,
+	"Cookie":            true,
+	"Expect":            true,
+	"Host":              true,
+	"Keep-Alive":        true,
+	"Set-Cookie":        true,
+	"Te":                true,
+	"Trailer":           true,
+	"Transfer-Encoding": true,
+	"Upgrade":           true,
 }
 
 // validateHeaders checks pass-through headers against the provider's
-// capabilities, the denylist and the header syntax.
+// capabilities, then with [ValidateHeaders].
 func validateHeaders(hs []Header, caps Capabilities, provider string) error {
 	if len(hs) == 0 {
 		return nil
@@ -313,16 +314,28 @@ func validateHeaders(hs []Header, caps Capabilities, provider string) error {
 	if !caps.Headers {
 		return invalid(ErrUnsupported, "headers", "provider %s does not support pass-through headers", provider)
 	}
+	return ValidateHeaders(hs)
+}
+
+// ValidateHeaders checks pass-through headers: each name must be an RFC 9110
+// token and not one that carries credentials, frames the message or belongs
+// to one connection (Authorization, Cookie, Host, Content-Length,
+// Content-Type, Transfer-Encoding, hop-by-hop and Proxy-* headers, ...), and
+// no value may hold a control character such as CR or LF. The error is a
+// [*ValidationError] wrapping [ErrInvalidHeader]. The engine calls it before
+// anything is sent; adapters call it again before they set a header.
+func ValidateHeaders(hs []Header) error {
 	for i, h := range hs {
 		field := fmt.Sprintf("headers[%d]", i)
 		if !validHeaderName(h.Key) {
 			return invalid(ErrInvalidHeader, field+".key", "%q is not a valid header name", h.Key)
 		}
-		if deniedHeaders[http.CanonicalHeaderKey(h.Key)] {
-			return invalid(ErrInvalidHeader, field+".key", "%s cannot be passed through", http.CanonicalHeaderKey(h.Key))
+		name := http.CanonicalHeaderKey(h.Key)
+		if deniedHeaders[name] || strings.HasPrefix(name, "Proxy-") {
+			return invalid(ErrInvalidHeader, field+".key", "%s cannot be passed through", name)
 		}
-		for _, c := range h.Value {
-			if c == '\r' || c == '\n' || c == 0 || (c < ' ' && c != '\t') || c == 0x7f {
+		for i := 0; i < len(h.Value); i++ {
+			if c := h.Value[i]; (c < ' ' && c != '\t') || c == 0x7f {
 				return invalid(ErrInvalidHeader, field+".value", "contains a control character")
 			}
 		}

@@ -110,6 +110,8 @@ func TestBadInput(t *testing.T) {
 		{"header transfer-encoding", sfCreate(writeback.Header{Key: "Transfer-Encoding", Value: "chunked"}), writeback.ErrInvalidHeader, "headers[0].key"},
 		{"header connection", sfCreate(writeback.Header{Key: "Connection", Value: "close"}), writeback.ErrInvalidHeader, "headers[0].key"},
 		{"header upgrade", sfCreate(writeback.Header{Key: "Sforce-Auto-Assign", Value: "FALSE"}, writeback.Header{Key: "Upgrade", Value: "h2c"}), writeback.ErrInvalidHeader, "headers[1].key"},
+		{"header proxy-*", sfCreate(writeback.Header{Key: "Proxy-Anything", Value: "x"}), writeback.ErrInvalidHeader, "headers[0].key"},
+		{"header accept-encoding", sfCreate(writeback.Header{Key: "accept-encoding", Value: "gzip"}), writeback.ErrInvalidHeader, "headers[0].key"},
 		{"header value CRLF", sfCreate(writeback.Header{Key: "Sforce-Auto-Assign", Value: "FALSE\r\nX-Evil: 1"}), writeback.ErrInvalidHeader, "headers[0].value"},
 		{"header value LF", sfCreate(writeback.Header{Key: "Sforce-Auto-Assign", Value: "FALSE\nX"}), writeback.ErrInvalidHeader, "headers[0].value"},
 		{"header name with space", sfCreate(writeback.Header{Key: "Sforce Auto", Value: "x"}), writeback.ErrInvalidHeader, "headers[0].key"},
