@@ -11,8 +11,8 @@ import (
 
 // InsertInstallation implements [writeback.InstallationStore].
 func (s *Store) InsertInstallation(ctx context.Context, rec writeback.InstallationRecord) error {
-	if rec.ID == "" {
-		return emptyField("rec.ID")
+	if err := rec.Validate(); err != nil {
+		return err
 	}
 	val := encodeInstallation(rec)
 	return s.write(ctx, func(tx *bolt.Tx) error {
@@ -121,9 +121,4 @@ func getInstallation(tx *bolt.Tx, id string) (writeback.InstallationRecord, erro
 		return writeback.InstallationRecord{}, fmt.Errorf("boltstore: installation %s: %w", id, writeback.ErrNotFound)
 	}
 	return decodeInstallation([]byte(id), v)
-}
-
-// emptyField reports an empty key field.
-func emptyField(field string) error {
-	return &writeback.ValidationError{Field: field, Reason: "must not be empty", Err: writeback.ErrMissingID}
 }

@@ -13,7 +13,7 @@ import (
 
 // CreateOperation implements [writeback.OperationStore].
 func (s *Store) CreateOperation(ctx context.Context, rec writeback.OperationRecord, key *writeback.IdempotencyKey, now time.Time) error {
-	if err := validateCreate(rec, key); err != nil {
+	if err := writeback.ValidateNewOperation(rec, key); err != nil {
 		return err
 	}
 	w, k := newOpWrite(rec), newKeyWrite(key)
@@ -89,17 +89,6 @@ func (s *Store) IdempotencyKey(ctx context.Context, key string, now time.Time) (
 		return err
 	})
 	return k, err
-}
-
-// validateCreate checks the fields a new operation must have.
-func validateCreate(rec writeback.OperationRecord, key *writeback.IdempotencyKey) error {
-	if rec.ID == "" {
-		return emptyField("op.ID")
-	}
-	if key != nil && key.Key == "" {
-		return emptyField("key.Key")
-	}
-	return nil
 }
 
 // opWrite is an operation record encoded by its caller, before it is

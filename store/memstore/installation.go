@@ -11,8 +11,8 @@ import (
 
 // InsertInstallation implements [writeback.InstallationStore].
 func (s *Store) InsertInstallation(ctx context.Context, rec writeback.InstallationRecord) error {
-	if rec.ID == "" {
-		return emptyField("rec.ID")
+	if err := rec.Validate(); err != nil {
+		return err
 	}
 	if err := s.lock(ctx); err != nil {
 		return err

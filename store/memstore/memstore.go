@@ -80,8 +80,3 @@ func normTime(t time.Time) time.Time {
 	}
 	return t.UTC().Round(0)
 }
-
-// emptyField reports an empty key field.
-func emptyField(field string) error {
-	return &writeback.ValidationError{Field: field, Reason: "must not be empty", Err: writeback.ErrMissingID}
-}

@@ -11,7 +11,7 @@ import (
 
 // CreateOperation implements [writeback.OperationStore].
 func (s *Store) CreateOperation(ctx context.Context, rec writeback.OperationRecord, key *writeback.IdempotencyKey, now time.Time) error {
-	if err := validateCreate(rec, key); err != nil {
+	if err := writeback.ValidateNewOperation(rec, key); err != nil {
 		return err
 	}
 	if err := s.lock(ctx); err != nil {
@@ -85,17 +85,6 @@ func (s *Store) IdempotencyKey(ctx context.Context, key string, now time.Time) (
 		return writeback.IdempotencyKey{}, fmt.Errorf("memstore: idempotency key: %w", writeback.ErrNotFound)
 	}
 	return k, nil
-}
-
-// validateCreate checks the fields a new operation must have.
-func validateCreate(rec writeback.OperationRecord, key *writeback.IdempotencyKey) error {
-	if rec.ID == "" {
-		return emptyField("op.ID")
-	}
-	if key != nil && key.Key == "" {
-		return emptyField("key.Key")
-	}
-	return nil
 }
 
 // checkCreate reports why rec and key cannot be stored: an unexpired

@@ -12,11 +12,8 @@ import (
 // Enqueue implements [writeback.Queue]. The job's ID must equal the
 // operation's.
 func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job writeback.Job, key *writeback.IdempotencyKey, now time.Time) error {
-	if err := validateCreate(op, key); err != nil {
+	if err := writeback.ValidateEnqueue(op, job, key); err != nil {
 		return err
-	}
-	if job.ID != op.ID {
-		return mismatchedJob("job.ID")
 	}
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -38,7 +35,7 @@ func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job w
 // whose job does not match its operation and key, fails with a
 // [*writeback.ValidationError].
 func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.JoinResult, error) {
-	if err := validateJoin(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return writeback.JoinResult{}, err
 	}
 	if err := s.lock(ctx); err != nil {
@@ -48,7 +45,7 @@ func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.
 	opened := false
 	id, ok := s.openGroups[req.Group]
 	if !ok {
-		if err := validateNewGroup(req); err != nil {
+		if err := req.ValidateNewGroup(); err != nil {
 			return writeback.JoinResult{}, err
 		}
 		if err := s.checkCreate(req.NewOperation, nil, req.Now); err != nil {
@@ -169,35 +166,6 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, nil
 	}
 	return s.due[0].job.RunAt, true, nil
-}
-
-// validateJoin checks a join request.
-func validateJoin(req writeback.JoinRequest) error {
-	switch {
-	case req.Group == "":
-		return emptyField("req.Group")
-	case req.MaxSize < 1:
-		return &writeback.ValidationError{Field: "req.MaxSize", Reason: "must be at least 1", Err: writeback.ErrInvalidOptions}
-	}
-	return nil
-}
-
-// validateNewGroup checks the operation and job of a group a join opens.
-func validateNewGroup(req writeback.JoinRequest) error {
-	switch {
-	case req.NewOperation.ID == "":
-		return emptyField("req.NewOperation.ID")
-	case req.NewJob.ID != req.NewOperation.ID:
-		return mismatchedJob("req.NewJob.ID")
-	case req.NewJob.Group != req.Group:
-		return &writeback.ValidationError{Field: "req.NewJob.Group", Reason: "must equal the group key", Err: writeback.ErrInvalidOptions}
-	}
-	return nil
-}
-
-// mismatchedJob reports a job whose ID is not its operation's.
-func mismatchedJob(field string) error {
-	return &writeback.ValidationError{Field: field, Reason: "must equal the operation ID", Err: writeback.ErrInvalidOptions}
 }
 
 // addJob queues a copy of job. s.mu is held.
