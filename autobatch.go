@@ -502,7 +502,7 @@ func (r *groupRun) call(ctx context.Context, idx []int) *outcome {
 	}
 	p := r.plan(idx)
 	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-	out, err := r.w.execute(actx, p)
+	out, err := r.w.execute(actx, p, nil)
 	cancel()
 	if err != nil {
 		out = r.w.failAll(p, asProviderError(p.Provider, err))

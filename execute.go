@@ -37,11 +37,15 @@ func (p *plan) providerRequest(inst *Installation, records []Record) *ProviderRe
 
 // execute runs a plan once against its provider: it reads current values
 // for ifEmpty rules (one read for the whole plan), drops records left with
-// nothing to write, and writes the rest in one provider call.
-func (w *Writer) execute(ctx context.Context, p *plan) (*outcome, error) {
-	inst, err := w.Installation(ctx, p.InstallationID)
-	if err != nil {
-		return nil, fmt.Errorf("load installation %s: %w", p.InstallationID, err)
+// nothing to write, and writes the rest in one provider call. inst is the
+// plan's installation when the caller has it at hand (a sync write, just
+// validated), and nil to load it (queued work, which runs later).
+func (w *Writer) execute(ctx context.Context, p *plan, inst *Installation) (*outcome, error) {
+	if inst == nil {
+		var err error
+		if inst, err = w.Installation(ctx, p.InstallationID); err != nil {
+			return nil, fmt.Errorf("load installation %s: %w", p.InstallationID, err)
+		}
 	}
 	prov, ok := w.providers[p.Provider]
 	if !ok {

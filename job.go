@@ -117,7 +117,7 @@ func (w *Writer) runJob(ctx context.Context, job Job) {
 	pending := pendingRecords(p, op)
 	sub := p.subset(pending)
 	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-	subOut, err := w.execute(actx, sub)
+	subOut, err := w.execute(actx, sub, nil)
 	cancel()
 	if err != nil {
 		// execute fails before sending anything (installation, provider).

@@ -43,7 +43,7 @@ func (w *Writer) write(ctx context.Context, t Target, typ WriteType, records []R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, _, err := w.prepare(ctx, t, typ, records, batch, opts)
+	p, tg, err := w.prepare(ctx, t, typ, records, batch, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -62,11 +62,12 @@ func (w *Writer) write(ctx context.Context, t Target, typ WriteType, records []R
 	if opts.Mode == ModeAsync {
 		return w.submitAsync(ctx, p, opts, key)
 	}
-	return w.runSync(ctx, p, key)
+	return w.runSync(ctx, p, tg.inst, key)
 }
 
-// runSync executes a plan now and records its operation.
-func (w *Writer) runSync(ctx context.Context, p *plan, key *IdempotencyKey) (*Result, error) {
+// runSync executes a plan now, for the installation it was prepared
+// against, and records its operation.
+func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *IdempotencyKey) (*Result, error) {
 	now := w.now()
 	op := p.newOperation(newID(now), ModeSync, now)
 	if key != nil {
@@ -86,7 +87,7 @@ func (w *Writer) runSync(ctx context.Context, p *plan, key *IdempotencyKey) (*Re
 		}
 	}
 
-	out, err := w.execute(ctx, p)
+	out, err := w.execute(ctx, p, inst)
 	if err != nil {
 		out = w.failAll(p, asProviderError(p.Provider, err))
 	}
