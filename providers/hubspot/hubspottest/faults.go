@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/writebackhq/writeback/providers/internal/simhttp"
 )
 
 // Fault is a failure injected into the next matching requests. Faults
@@ -108,7 +110,7 @@ func (f *Fault) before(w http.ResponseWriter, r *http.Request, s *Server) bool {
 	}
 	switch {
 	case f.Drop:
-		hijackClose(w)
+		simhttp.HijackClose(w)
 		return false
 	case f.Status != 0:
 		e := apiError{Category: f.Category, Message: f.Message}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/writebackhq/writeback/providers/internal/simhttp"
 )
 
 // Defaults of [Options].
@@ -88,7 +90,7 @@ type Server struct {
 	window    []time.Time // counted requests in the rolling window
 	day       string      // the day dailyUsed counts, in loc
 	dailyUsed int
-	calls     []*Call
+	log       simhttp.Log
 	faults    []*Fault
 }
 
@@ -190,9 +192,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	c := s.logCall(r, body)
-	rec := &statusRecorder{ResponseWriter: w}
-	defer func() { s.setStatus(c, rec.status) }()
+	c := s.log.Add(r, body, s.now())
+	rec := &simhttp.StatusRecorder{ResponseWriter: w}
+	defer func() { s.log.SetStatus(c, rec.Status) }()
 
 	f := s.takeFault(r)
 	if f != nil && !f.before(rec, r, s) {
@@ -206,7 +208,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if f != nil && f.DropAfterProcessing {
 		s.route(httptest.NewRecorder(), r, body)
-		hijackClose(w)
+		simhttp.HijackClose(w)
 		return
 	}
 	s.route(rec, r, body)
@@ -280,41 +282,4 @@ func (s *Server) object(name string) *objectState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.objects[strings.ToLower(name)]
-}
-
-// statusRecorder remembers the status written.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader records the status and writes it.
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// Write records an implicit 200 and writes b.
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// hijackClose closes the connection without an answer.
-func hijackClose(w http.ResponseWriter) {
-	if sr, ok := w.(*statusRecorder); ok {
-		w = sr.ResponseWriter
-	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("hubspottest: connection cannot be hijacked")
-	}
-	conn, _, err := hj.Hijack()
-	if err == nil {
-		conn.Close()
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/writebackhq/writeback/providers/internal/simhttp"
 )
 
 // Fault is a failure injected into the next matching requests. Faults
@@ -110,7 +112,7 @@ func (f *Fault) apply(w http.ResponseWriter, r *http.Request, rec http.ResponseW
 	}
 	switch {
 	case f.Drop:
-		hijackClose(w)
+		simhttp.HijackClose(w)
 		return false
 	case f.Status != 0:
 		code, msg := f.ErrorCode, f.Message

@@ -2,85 +2,25 @@ package salesforcetest
 
 import (
 	"maps"
-	"net/http"
 	"strings"
 	"time"
+
+	"github.com/writebackhq/writeback/providers/internal/simhttp"
 )
 
 // Call is one request the server received.
-type Call struct {
-	// Method is the HTTP method.
-	Method string
-	// Path is the URL path.
-	Path string
-	// Query is the raw query string.
-	Query string
-	// Header holds the request headers as received, Authorization included.
-	Header http.Header
-	// Body is the request body.
-	Body []byte
-	// Status is the HTTP status answered, or 0 when the connection was
-	// dropped without an answer.
-	Status int
-	// Time is when the request arrived, by the server's clock.
-	Time time.Time
-}
-
-// logCall records a request as it arrives.
-func (s *Server) logCall(r *http.Request, body []byte) *Call {
-	c := &Call{
-		Method: r.Method,
-		Path:   r.URL.Path,
-		Query:  r.URL.RawQuery,
-		Header: r.Header.Clone(),
-		Body:   body,
-		Time:   s.now(),
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, c)
-	return c
-}
-
-// setStatus records the status answered to c.
-func (s *Server) setStatus(c *Call, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c.Status = status
-}
+type Call = simhttp.Call
 
 // Calls returns copies of every request received so far, oldest first.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, len(s.calls))
-	for i, c := range s.calls {
-		out[i] = *c
-		out[i].Header = c.Header.Clone()
-		out[i].Body = append([]byte(nil), c.Body...)
-	}
-	return out
-}
+func (s *Server) Calls() []Call { return s.log.Calls() }
 
 // CallsTo returns the requests with the given method (empty means any)
 // whose path contains path.
-func (s *Server) CallsTo(method, path string) []Call {
-	var out []Call
-	for _, c := range s.Calls() {
-		if (method == "" || strings.EqualFold(method, c.Method)) && strings.Contains(c.Path, path) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func (s *Server) CallsTo(method, path string) []Call { return s.log.CallsTo(method, path) }
 
 // CallCount returns the number of requests received, token requests
 // included.
-func (s *Server) CallCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.calls)
-}
+func (s *Server) CallCount() int { return s.log.Len() }
 
 // HeaderValues returns the values of a request header across all REST API
 // requests received, in order.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/writebackhq/writeback/providers/internal/simhttp"
 )
 
 // Defaults of [Options].
@@ -88,7 +90,7 @@ type Server struct {
 	baseUsed     int
 	baseAt       time.Time
 	usage        []time.Time
-	calls        []*Call
+	log          simhttp.Log
 	faults       []*Fault
 	tokenCalls   int
 }
@@ -153,24 +155,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad body", http.StatusBadRequest)
 		return
 	}
-	c := s.logCall(r, body)
-	rec := &statusRecorder{ResponseWriter: w}
+	c := s.log.Add(r, body, s.now())
+	rec := &simhttp.StatusRecorder{ResponseWriter: w}
 	f := s.takeFault(r)
 	if f != nil {
 		if !f.apply(w, r, rec, s) {
-			s.setStatus(c, rec.status)
+			s.log.SetStatus(c, rec.Status)
 			return
 		}
 	}
 	if f != nil && f.DropAfterProcessing {
 		buf := httptest.NewRecorder()
 		s.route(buf, r, body, f)
-		s.setStatus(c, buf.Code)
-		hijackClose(w)
+		s.log.SetStatus(c, buf.Code)
+		simhttp.HijackClose(w)
 		return
 	}
 	s.route(rec, r, body, f)
-	s.setStatus(c, rec.status)
+	s.log.SetStatus(c, rec.Status)
 }
 
 // route dispatches a request after faults.
@@ -386,38 +388,4 @@ func writeJSON(w http.ResponseWriter, status int, limitInfo string, v any) {
 func writeNoContent(w http.ResponseWriter, limitInfo string) {
 	w.Header().Set("Sforce-Limit-Info", limitInfo)
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// statusRecorder remembers the status written.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader implements http.ResponseWriter.
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// Write implements http.ResponseWriter.
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// hijackClose closes the client's connection without an answer.
-func hijackClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("salesforcetest: connection cannot be hijacked")
-	}
-	conn, _, err := hj.Hijack()
-	if err == nil {
-		_ = conn.Close()
-	}
 }
