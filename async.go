@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // submitAsync stores an async write durably, with its idempotency key if
@@ -11,7 +13,7 @@ import (
 // writes are accepted whenever the Writer is not stopped: before Start they
 // wait in the store and run once it is started (like river's insert-only
 // client); after Stop they fail with [ErrStopped].
-func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key *IdempotencyKey) (*Result, error) {
+func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key *store.IdempotencyKey) (*Result, error) {
 	if !w.async.accepting() {
 		return nil, fmt.Errorf("writeback: async write: %w", ErrStopped)
 	}
@@ -34,12 +36,12 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 	if err != nil {
 		return nil, err
 	}
-	job := Job{ID: op.ID, InstallationID: p.InstallationID, Provider: p.Provider, RunAt: now, Payload: payload}
+	job := store.Job{ID: op.ID, InstallationID: p.InstallationID, Provider: p.Provider, RunAt: now, Payload: payload}
 	if key != nil {
 		key.OperationID = op.ID
 	}
 	if err := w.store.Enqueue(ctx, rec, job, key, now); err != nil {
-		var kerr *KeyExistsError
+		var kerr *store.KeyExistsError
 		if key != nil && errors.As(err, &kerr) {
 			// A concurrent twin with the same key won: it is the write.
 			return w.replayExisting(ctx, key, kerr.Existing)

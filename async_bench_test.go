@@ -17,6 +17,7 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
+	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 )
 
@@ -125,7 +126,7 @@ func BenchmarkAsyncEnqueue(b *testing.B) {
 
 // newAsyncEnvB is newAsyncEnv for benchmarks: a Writer on st with the
 // installation created.
-func newAsyncEnvB(b *testing.B, st writeback.Store, p writeback.Provider) *writeback.Writer {
+func newAsyncEnvB(b *testing.B, st store.Interface, p writeback.Provider) *writeback.Writer {
 	b.Helper()
 	m, err := writeback.ParseManifest([]byte(asyncManifest))
 	require.NoError(b, err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
+	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 	"github.com/writebackhq/writeback/store/memstore"
 )
@@ -38,8 +39,8 @@ var async = &writeback.WriteOpts{Mode: writeback.ModeAsync}
 // asyncEnv is a Writer on a store with one installation, recording its
 // OnComplete calls.
 type asyncEnv struct {
-	w     *writeback.Writer
-	store writeback.Store
+	w  *writeback.Writer
+	st store.Interface
 
 	mu   sync.Mutex
 	done map[string]int // OnComplete calls per operation ID
@@ -48,15 +49,15 @@ type asyncEnv struct {
 
 // newAsyncEnv builds a Writer on store with provider p, creating the
 // installation unless the store has it. mutate may change the config.
-func newAsyncEnv(t *testing.T, store writeback.Store, p writeback.Provider, mutate func(*writeback.Config)) *asyncEnv {
+func newAsyncEnv(t *testing.T, st store.Interface, p writeback.Provider, mutate func(*writeback.Config)) *asyncEnv {
 	t.Helper()
 	m, err := writeback.ParseManifest([]byte(asyncManifest))
 	require.NoError(t, err)
-	e := &asyncEnv{store: store, done: map[string]int{}, last: map[string]*writeback.Operation{}}
+	e := &asyncEnv{st: st, done: map[string]int{}, last: map[string]*writeback.Operation{}}
 	cfg := &writeback.Config{
 		Manifest:  m,
 		Providers: []writeback.Provider{p},
-		Store:     store,
+		Store:     st,
 		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
 			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}), nil
 		},

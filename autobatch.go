@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // Auto-batching: an async single create or update with [WriteOpts.AutoBatch]
@@ -89,7 +91,7 @@ func groupKey(p *plan) (string, error) {
 // submitAutoBatch adds an async single write to the open group of its key,
 // opening one if there is none, and returns the group's master operation in
 // progress. The record is stored durably before it returns.
-func (w *Writer) submitAutoBatch(ctx context.Context, p *plan, opts *WriteOpts, key *IdempotencyKey) (*Result, error) {
+func (w *Writer) submitAutoBatch(ctx context.Context, p *plan, opts *WriteOpts, key *store.IdempotencyKey) (*Result, error) {
 	if key != nil {
 		return nil, invalid(ErrUnsupported, "idempotencyKey", "cannot be combined with auto-batching: the records of a group share one master operation")
 	}
@@ -147,13 +149,13 @@ func (w *Writer) submitAutoBatch(ctx context.Context, p *plan, opts *WriteOpts, 
 		return nil, err
 	}
 
-	res, err := w.store.Join(ctx, JoinRequest{
+	res, err := w.store.Join(ctx, store.JoinRequest{
 		Group:        group,
 		Member:       member,
 		MaxSize:      size,
 		Now:          now,
 		NewOperation: rec,
-		NewJob: Job{
+		NewJob: store.Job{
 			ID:             id,
 			InstallationID: p.InstallationID,
 			Provider:       p.Provider,
@@ -174,7 +176,7 @@ func (w *Writer) submitAutoBatch(ctx context.Context, p *plan, opts *WriteOpts, 
 
 // runGroup writes a claimed auto-batch group. Errors of the store leave the
 // job leased: it is due again when the lease expires.
-func (w *Writer) runGroup(ctx context.Context, job Job) {
+func (w *Writer) runGroup(ctx context.Context, job store.Job) {
 	if err := w.flushGroup(ctx, job); err != nil {
 		w.log.Error("writeback: run auto-batch group", "operation", job.ID, "err", err)
 	}
@@ -183,7 +185,7 @@ func (w *Writer) runGroup(ctx context.Context, job Job) {
 // groupRun is one run of a claimed group.
 type groupRun struct {
 	w       *Writer
-	job     Job
+	job     store.Job
 	spec    groupSpec
 	op      *Operation
 	state   *groupState
@@ -204,7 +206,7 @@ type groupRun struct {
 
 // flushGroup runs a claimed group: it writes its pending members, then
 // completes the master operation or schedules the next attempt.
-func (w *Writer) flushGroup(ctx context.Context, job Job) error {
+func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 	// Store writes outlive ctx: progress, once made, is always saved.
 	sctx := context.WithoutCancel(ctx)
 	r, err := w.loadGroup(sctx, job)
@@ -273,7 +275,7 @@ func (w *Writer) flushGroup(ctx context.Context, job Job) error {
 }
 
 // loadGroup reads a claimed group's master operation, spec and members.
-func (w *Writer) loadGroup(ctx context.Context, job Job) (*groupRun, error) {
+func (w *Writer) loadGroup(ctx context.Context, job store.Job) (*groupRun, error) {
 	r := &groupRun{w: w, job: job}
 	if err := json.Unmarshal(job.Payload, &r.spec); err != nil {
 		return nil, fmt.Errorf("writeback: decode auto-batch group %s: %w", job.ID, err)
@@ -687,7 +689,7 @@ func (r *groupRun) save(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("writeback: encode operation %s: %w", r.op.ID, err)
 	}
-	rec := OperationRecord{ID: r.op.ID, InstallationID: r.op.InstallationID, Data: data}
+	rec := store.Operation{ID: r.op.ID, InstallationID: r.op.InstallationID, Data: data}
 	if err := r.w.store.UpdateOperation(ctx, rec); err != nil {
 		return fmt.Errorf("writeback: save auto-batch group %s: %w", r.op.ID, err)
 	}
@@ -701,7 +703,7 @@ func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 	if err != nil {
 		return fmt.Errorf("writeback: encode operation %s: %w", r.op.ID, err)
 	}
-	rec := OperationRecord{ID: r.op.ID, InstallationID: r.op.InstallationID, Data: data}
+	rec := store.Operation{ID: r.op.ID, InstallationID: r.op.InstallationID, Data: data}
 	if err := r.w.store.Reschedule(ctx, rec, r.job.ID, at); err != nil {
 		return fmt.Errorf("writeback: reschedule auto-batch group %s: %w", r.op.ID, err)
 	}
@@ -711,7 +713,7 @@ func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 // releaseGroup gives back a claimed group that was not started because the
 // Writer is stopping: it is due again at once, so the next Start runs it.
 // Its master operation is stored back as it is, with the group's progress.
-func (w *Writer) releaseGroup(job Job) {
+func (w *Writer) releaseGroup(job store.Job) {
 	ctx := context.Background()
 	rec, err := w.store.Operation(ctx, job.ID)
 	if err == nil {

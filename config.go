@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/writebackhq/writeback/store"
 	"golang.org/x/oauth2"
 )
 
@@ -19,7 +20,7 @@ type Config struct {
 	Providers []Provider
 	// Store keeps installations, operations and the async queue. Required.
 	// The Writer never closes it.
-	Store Store
+	Store store.Interface
 	// TokenSource returns the credentials for an installation. It is asked
 	// for every provider call (so it should cache, e.g. with
 	// oauth2.ReuseTokenSource) and again after a restart, so async work can

@@ -24,6 +24,7 @@ import (
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/hubspot"
 	"github.com/writebackhq/writeback/providers/hubspot/hubspottest"
+	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 )
 
@@ -279,7 +280,7 @@ func asyncCrashChild(t *testing.T, mode string) {
 }
 
 // asyncCrashWriter returns a Writer on st writing to the contacts simulator at url.
-func asyncCrashWriter(t *testing.T, st writeback.Store, url string) *writeback.Writer {
+func asyncCrashWriter(t *testing.T, st store.Interface, url string) *writeback.Writer {
 	m, err := writeback.ParseManifest([]byte(asyncManifest))
 	require.NoError(t, err)
 	w, err := writeback.NewWriter(&writeback.Config{

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // defaultLease is how long a claimed job stays leased. A crash leaves the
@@ -296,7 +298,7 @@ func (d *dispatcher) room() int {
 
 // dispatch starts a claimed job on its own goroutine, which waits for a
 // slot of the job's provider and runs it.
-func (w *Writer) dispatch(ctx, work context.Context, job Job) {
+func (w *Writer) dispatch(ctx, work context.Context, job store.Job) {
 	d := &w.async
 	d.mu.Lock()
 	if c, ok := d.active[job.ID]; ok {
@@ -347,7 +349,7 @@ func (w *Writer) dispatch(ctx, work context.Context, job Job) {
 // claim is accounted for in the operation record (it sent nothing), unless
 // an earlier claim is unaccounted for: that evidence of an interrupted
 // attempt is kept for the next run to act on.
-func (w *Writer) release(job Job) {
+func (w *Writer) release(job store.Job) {
 	if job.Group != "" {
 		w.releaseGroup(job)
 		return

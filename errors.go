@@ -3,18 +3,21 @@ package writeback
 import (
 	"errors"
 	"fmt"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // Sentinel errors. Every error the package returns for bad input wraps one of
 // these, so callers can branch with [errors.Is]; most arrive inside a
 // [*ValidationError] that also names the offending field.
 var (
-	// ErrNotFound reports that an installation, operation or record does not exist.
-	ErrNotFound = errors.New("writeback: not found")
+	// ErrNotFound reports that an installation, operation or record does
+	// not exist. It is [store.ErrNotFound], so a store's answer matches it.
+	ErrNotFound = store.ErrNotFound
 	// ErrConflict reports that a create collided with an existing entry, such
 	// as a second installation for the same integration and groupRef, or that
-	// a concurrent change won a race.
-	ErrConflict = errors.New("writeback: conflict")
+	// a concurrent change won a race. It is [store.ErrConflict].
+	ErrConflict = store.ErrConflict
 
 	// ErrInvalidConfig reports a [Config] that [NewWriter] cannot accept.
 	ErrInvalidConfig = errors.New("writeback: invalid config")
@@ -59,8 +62,9 @@ var (
 
 	// ErrStopped reports async work offered to a Writer that is stopped.
 	ErrStopped = errors.New("writeback: writer stopped")
-	// ErrStoreClosed reports a store that is closed or unusable.
-	ErrStoreClosed = errors.New("writeback: store closed")
+	// ErrStoreClosed reports a store that is closed or unusable. It is
+	// [store.ErrClosed].
+	ErrStoreClosed = store.ErrClosed
 )
 
 // ValidationError describes bad input: which field, what is wrong with it,

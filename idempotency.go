@@ -7,13 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // idempotencyKey returns the store reservation for a write's idempotency
 // key, or nil when the write has none. Keys are scoped by installation, and
 // the request hash covers the planned provider request, so the same key
 // with a different request is detected.
-func (w *Writer) idempotencyKey(p *plan, opts *WriteOpts) (*IdempotencyKey, error) {
+func (w *Writer) idempotencyKey(p *plan, opts *WriteOpts) (*store.IdempotencyKey, error) {
 	if opts.IdempotencyKey == "" {
 		return nil, nil
 	}
@@ -29,7 +31,7 @@ func (w *Writer) idempotencyKey(p *plan, opts *WriteOpts) (*IdempotencyKey, erro
 	}{p, opts.Mode, opts.AutoBatch, int64(opts.RetryDeadline)}); err != nil {
 		return nil, fmt.Errorf("writeback: hash request: %w", err)
 	}
-	return &IdempotencyKey{
+	return &store.IdempotencyKey{
 		Key:         p.InstallationID + "\x00" + opts.IdempotencyKey,
 		RequestHash: hex.EncodeToString(h.Sum(nil)),
 		ExpiresAt:   w.now().Add(w.cfg.IdempotencyRetention),
@@ -38,7 +40,7 @@ func (w *Writer) idempotencyKey(p *plan, opts *WriteOpts) (*IdempotencyKey, erro
 
 // replay returns the operation an unexpired key already leads to, with
 // found true, or found false when the key is free.
-func (w *Writer) replay(ctx context.Context, key *IdempotencyKey) (*Result, bool, error) {
+func (w *Writer) replay(ctx context.Context, key *store.IdempotencyKey) (*Result, bool, error) {
 	existing, err := w.store.IdempotencyKey(ctx, key.Key, w.now())
 	if errors.Is(err, ErrNotFound) {
 		return nil, false, nil
@@ -52,7 +54,7 @@ func (w *Writer) replay(ctx context.Context, key *IdempotencyKey) (*Result, bool
 
 // replayExisting returns the result of the operation a reservation leads
 // to, or an [ErrIdempotencyMismatch] error if the request differs.
-func (w *Writer) replayExisting(ctx context.Context, key *IdempotencyKey, existing IdempotencyKey) (*Result, error) {
+func (w *Writer) replayExisting(ctx context.Context, key *store.IdempotencyKey, existing store.IdempotencyKey) (*Result, error) {
 	if existing.RequestHash != key.RequestHash {
 		return nil, invalid(ErrIdempotencyMismatch, "idempotencyKey", "already used by operation %s for a different request", existing.OperationID)
 	}

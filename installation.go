@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // Installation is one customer's install of an integration: which account to
@@ -618,12 +620,12 @@ func checkReadObject(in *Integration, name string, o *ReadObject) error {
 }
 
 // installationRecord encodes an installation for the store.
-func installationRecord(inst *Installation) (InstallationRecord, error) {
+func installationRecord(inst *Installation) (store.Installation, error) {
 	data, err := encodeInstallation(inst)
 	if err != nil {
-		return InstallationRecord{}, err
+		return store.Installation{}, err
 	}
-	return InstallationRecord{
+	return store.Installation{
 		ID:          inst.ID,
 		Integration: inst.Integration,
 		GroupRef:    inst.GroupRef,

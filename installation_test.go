@@ -16,6 +16,7 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
+	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 	"github.com/writebackhq/writeback/store/memstore"
 )
@@ -54,12 +55,12 @@ func (c *testClock) now() time.Time {
 // newInstallWriter returns a Writer over store (a new memstore when nil)
 // with the installManifest, a full-featured HubSpot fake and a Salesforce
 // fake without ifEmpty.
-func newInstallWriter(t testing.TB, store writeback.Store) (*writeback.Writer, writeback.Store) {
+func newInstallWriter(t testing.TB, st store.Interface) (*writeback.Writer, store.Interface) {
 	t.Helper()
 	m, err := writeback.ParseManifest([]byte(installManifest))
 	require.NoError(t, err)
-	if store == nil {
-		store = memstore.New()
+	if st == nil {
+		st = memstore.New()
 	}
 	clock := &testClock{}
 	w, err := writeback.NewWriter(&writeback.Config{
@@ -68,14 +69,14 @@ func newInstallWriter(t testing.TB, store writeback.Store) (*writeback.Writer, w
 			providertest.NewFake("hubspot", writeback.Capabilities{}),
 			providertest.NewFake("salesforce", writeback.Capabilities{MaxBatchSize: 200, Delete: true, Headers: true}),
 		},
-		Store: store,
+		Store: st,
 		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
 			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "token"}), nil
 		},
 		Test: writeback.TestConfig{NowFunc: clock.now},
 	})
 	require.NoError(t, err)
-	return w, store
+	return w, st
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -523,14 +524,14 @@ func TestUpdateInstallationInvalid(t *testing.T) {
 // racingStore runs race once, just before the first ReplaceInstallation
 // reaches the store, and can make every replace fail with a conflict.
 type racingStore struct {
-	writeback.Store
+	store.Interface
 	raced        atomic.Bool
 	race         func()
 	alwaysLosing bool
 	replaces     atomic.Int64
 }
 
-func (s *racingStore) ReplaceInstallation(ctx context.Context, rec writeback.InstallationRecord) error {
+func (s *racingStore) ReplaceInstallation(ctx context.Context, rec store.Installation) error {
 	s.replaces.Add(1)
 	if s.alwaysLosing {
 		return fmt.Errorf("racing: %w", writeback.ErrConflict)
@@ -538,13 +539,13 @@ func (s *racingStore) ReplaceInstallation(ctx context.Context, rec writeback.Ins
 	if s.race != nil && !s.raced.Swap(true) {
 		s.race()
 	}
-	return s.Store.ReplaceInstallation(ctx, rec)
+	return s.Interface.ReplaceInstallation(ctx, rec)
 }
 
 func TestUpdateInstallationConcurrentChangeIsKept(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	rs := &racingStore{Store: memstore.New()}
+	rs := &racingStore{Interface: memstore.New()}
 	w, _ := newInstallWriter(t, rs)
 	before, err := w.CreateInstallation(ctx, validInstallation("g"))
 	require.NoError(t, err)
@@ -570,7 +571,7 @@ func TestUpdateInstallationConcurrentChangeIsKept(t *testing.T) {
 func TestUpdateInstallationGivesUpOnEndlessConflicts(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	rs := &racingStore{Store: memstore.New(), alwaysLosing: true}
+	rs := &racingStore{Interface: memstore.New(), alwaysLosing: true}
 	w, _ := newInstallWriter(t, rs)
 	before, err := w.CreateInstallation(ctx, validInstallation("g"))
 	require.NoError(t, err)
@@ -626,9 +627,9 @@ func TestInstallationsSurviveReopen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "writeback.db")
 
-	store, err := boltstore.Open(path, nil)
+	st, err := boltstore.Open(path, nil)
 	require.NoError(t, err)
-	w, _ := newInstallWriter(t, store)
+	w, _ := newInstallWriter(t, st)
 	a, err := w.CreateInstallation(ctx, validInstallation("a"))
 	require.NoError(t, err)
 	b, err := w.CreateInstallation(ctx, &writeback.Installation{Integration: "sf", GroupRef: "b", Connection: writeback.Connection{InstanceURL: "https://example.my.salesforce.com"}})
@@ -638,12 +639,12 @@ func TestInstallationsSurviveReopen(t *testing.T) {
 	a, err = w.PatchInstallationObject(ctx, a.ID, writeback.PatchWrite, "companies", []byte(`[{"op":"add","path":"/deletionSettings","value":{"enabled":true}}]`))
 	require.NoError(t, err)
 	require.NoError(t, w.DeleteInstallation(ctx, gone.ID))
-	require.NoError(t, store.Close())
+	require.NoError(t, st.Close())
 
-	store, err = boltstore.Open(path, nil)
+	st, err = boltstore.Open(path, nil)
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, store.Close()) })
-	w, _ = newInstallWriter(t, store)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	w, _ = newInstallWriter(t, st)
 	all, err := w.Installations(ctx, "")
 	require.NoError(t, err)
 	require.Equal(t, []*writeback.Installation{a, b}, all)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // jobPayload is what a plain async job stores: the validated, transformed
@@ -53,7 +55,7 @@ const attemptTimeout = 2 * time.Minute
 // resent but reported as an unknown outcome ([ClassUnknownOutcome]). That
 // includes a create claimed but still waiting for its provider's slot at
 // the crash, which sent nothing: the record cannot tell the two apart.
-func (w *Writer) runJob(ctx context.Context, job Job) {
+func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	// Store writes outlive ctx: an outcome, once known, is always saved.
 	sctx := context.WithoutCancel(ctx)
 	rec, err := w.store.Operation(sctx, job.ID)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // newOperation returns the in-progress operation of a plan.
@@ -116,16 +118,16 @@ func pastTense(t WriteType) string {
 }
 
 // encodeOperation encodes an operation for the store.
-func encodeOperation(o *Operation) (OperationRecord, error) {
+func encodeOperation(o *Operation) (store.Operation, error) {
 	data, err := json.Marshal(o)
 	if err != nil {
-		return OperationRecord{}, fmt.Errorf("writeback: encode operation %s: %w", o.ID, err)
+		return store.Operation{}, fmt.Errorf("writeback: encode operation %s: %w", o.ID, err)
 	}
-	return OperationRecord{ID: o.ID, InstallationID: o.InstallationID, Data: data}, nil
+	return store.Operation{ID: o.ID, InstallationID: o.InstallationID, Data: data}, nil
 }
 
 // decodeOperation decodes a stored operation.
-func decodeOperation(rec OperationRecord) (*Operation, error) {
+func decodeOperation(rec store.Operation) (*Operation, error) {
 	var o Operation
 	if err := json.Unmarshal(rec.Data, &o); err != nil {
 		return nil, fmt.Errorf("writeback: decode operation %s: %w", rec.ID, err)

@@ -84,7 +84,7 @@ type WriteOpts struct {
 	// AutoBatch groups an async single create or update with others of the
 	// same installation, object and write type into one provider batch.
 	AutoBatch *AutoBatchPolicy
-	// IdempotencyKey, when set, makes a repeat of the same request within
+	// store.IdempotencyKey, when set, makes a repeat of the same request within
 	// [Config.IdempotencyRetention] return the original operation instead
 	// of writing again; reusing it for a different request is an error
 	// wrapping [ErrIdempotencyMismatch].

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // Create writes a new record. The record must carry fields and no ID.
@@ -67,7 +69,7 @@ func (w *Writer) write(ctx context.Context, t Target, typ WriteType, records []R
 
 // runSync executes a plan now, for the installation it was prepared
 // against, and records its operation.
-func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *IdempotencyKey) (*Result, error) {
+func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *store.IdempotencyKey) (*Result, error) {
 	now := w.now()
 	op := p.newOperation(newID(now), ModeSync, now)
 	if key != nil {
@@ -79,7 +81,7 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 			return nil, err
 		}
 		if err := w.store.CreateOperation(ctx, rec, key, now); err != nil {
-			var kerr *KeyExistsError
+			var kerr *store.KeyExistsError
 			if errors.As(err, &kerr) {
 				return w.replayExisting(ctx, key, kerr.Existing)
 			}

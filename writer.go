@@ -3,6 +3,8 @@ package writeback
 import (
 	"log/slog"
 	"time"
+
+	"github.com/writebackhq/writeback/store"
 )
 
 // Writer writes records into customers' SaaS accounts, through their
@@ -14,7 +16,7 @@ import (
 type Writer struct {
 	cfg       *Config
 	manifest  *Manifest
-	store     Store
+	store     store.Interface
 	providers map[string]Provider
 	log       *slog.Logger
 	now       func() time.Time

@@ -12,21 +12,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/writebackhq/writeback/store"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/writebackhq/writeback"
 )
 
 var benchNow = time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
 
 // benchOp and benchJob are one queued write: a 200-byte operation record
 // and a job with the given payload size, due now.
-func benchOp(id string) writeback.OperationRecord {
-	return writeback.OperationRecord{ID: id, InstallationID: "inst-1", Data: make([]byte, 200)}
+func benchOp(id string) store.Operation {
+	return store.Operation{ID: id, InstallationID: "inst-1", Data: make([]byte, 200)}
 }
 
-func benchJob(id string, payload int) writeback.Job {
-	return writeback.Job{ID: id, InstallationID: "inst-1", Provider: "hubspot", RunAt: benchNow, Payload: make([]byte, payload)}
+func benchJob(id string, payload int) store.Job {
+	return store.Job{ID: id, InstallationID: "inst-1", Provider: "hubspot", RunAt: benchNow, Payload: make([]byte, payload)}
 }
 
 // enqueueRun is the outcome of enqueueing n jobs from callers goroutines.

@@ -1,4 +1,4 @@
-// Package boltstore keeps a [writeback.Store] in a bbolt file: installations,
+// Package boltstore keeps a [store.Interface] in a bbolt file: installations,
 // operation records and the durable async queue of a single process.
 //
 // Every write is fsync'd before its method returns (the file is never opened
@@ -6,7 +6,7 @@
 // goroutine takes every call waiting at the moment the previous commit
 // finished, applies them in one bbolt transaction and commits once (group
 // commit), so many callers pay for one fsync. A call that fails (say with a
-// [*writeback.KeyExistsError]) writes nothing and fails alone; the others in
+// [*store.KeyExistsError]) writes nothing and fails alone; the others in
 // its transaction are unaffected.
 //
 // Every method checks its ctx before it starts. A caller whose ctx ends while
@@ -18,7 +18,7 @@
 //
 // If a commit fails (a failed fsync leaves the file's state uncertain) or a
 // damaged page is met while writing, the store refuses every later write
-// with an error wrapping [writeback.ErrStoreClosed]; close and reopen it.
+// with an error wrapping [store.ErrClosed]; close and reopen it.
 //
 // Only one process may open a file at a time; a second [Open] fails with
 // [ErrLocked] after [Options.LockTimeout]. A file that is not a store, or
@@ -35,10 +35,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/writebackhq/writeback/store"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/writebackhq/writeback"
 )
 
 var (
@@ -69,7 +68,7 @@ type Options struct {
 	noGroupCommit bool
 }
 
-// Store is a [writeback.Store] in a bbolt file. It is safe for concurrent
+// Store is a [store.Interface] in a bbolt file. It is safe for concurrent
 // use. Close it when done; a Writer never closes the store it was given.
 type Store struct {
 	db   *bolt.DB
@@ -86,7 +85,7 @@ type Store struct {
 	stopped chan struct{}
 }
 
-var _ writeback.Store = (*Store)(nil)
+var _ store.Interface = (*Store)(nil)
 
 // Bucket names.
 var (
@@ -294,7 +293,7 @@ func probe(tx *bolt.Tx, verify bool) error {
 func pair(k, v []byte) [2][]byte { return [2][]byte{k, v} }
 
 // Close stops the committer, fails the calls still waiting for it with
-// [writeback.ErrStoreClosed], and closes the file. Calls after Close fail
+// [store.ErrClosed], and closes the file. Calls after Close fail
 // with ErrStoreClosed; closing again does nothing.
 func (s *Store) Close() error {
 	s.mu.Lock()

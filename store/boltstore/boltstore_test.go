@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 	"github.com/writebackhq/writeback/store/storetest"
 )
@@ -27,8 +27,8 @@ func open(t *testing.T) *boltstore.Store {
 
 func TestStore(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) writeback.Store { return open(t) })
-	storetest.RunReopen(t, func(t *testing.T, path string) (writeback.Store, func() error) {
+	storetest.Run(t, func(t *testing.T) store.Interface { return open(t) })
+	storetest.RunReopen(t, func(t *testing.T, path string) (store.Interface, func() error) {
 		s, err := boltstore.Open(path, &boltstore.Options{Verify: true})
 		require.NoError(t, err)
 		return s, s.Close

@@ -7,9 +7,8 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/writebackhq/writeback/store"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/writebackhq/writeback"
 )
 
 // maxBatch caps how many calls share one transaction.
@@ -62,7 +61,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return writeback.ErrStoreClosed
+		return store.ErrClosed
 	}
 	select {
 	case s.reqs <- r:
@@ -89,7 +88,7 @@ func (s *Store) read(ctx context.Context, fn func(tx *bolt.Tx) error) (err error
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return writeback.ErrStoreClosed
+		return store.ErrClosed
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -114,7 +113,7 @@ func (s *Store) commitLoop() {
 			for {
 				select {
 				case r := <-s.reqs:
-					r.done <- writeback.ErrStoreClosed
+					r.done <- store.ErrClosed
 				default:
 					return
 				}
@@ -242,7 +241,7 @@ func (s *Store) fail(batch []*request, err error) error {
 	for _, r := range batch {
 		r.done <- err
 	}
-	return fmt.Errorf("%w: %w", writeback.ErrStoreClosed, err)
+	return fmt.Errorf("%w: %w", store.ErrClosed, err)
 }
 
 // faultError is a fault or panic inside bbolt, from a damaged page; it

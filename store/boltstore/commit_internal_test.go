@@ -8,17 +8,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/writebackhq/writeback/store"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/writebackhq/writeback"
 )
 
 // enqueueRequest builds the committer request of an Enqueue of id.
 func enqueueRequest(ctx context.Context, id string) *request {
 	now := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
-	op := writeback.OperationRecord{ID: id, InstallationID: "inst-1"}
-	job := writeback.Job{ID: id, RunAt: now}
+	op := store.Operation{ID: id, InstallationID: "inst-1"}
+	job := store.Job{ID: id, RunAt: now}
 	return &request{ctx: ctx, done: make(chan error, 1), fn: func(tx *bolt.Tx) error {
 		if err := checkCreate(tx, op.ID, "", now); err != nil {
 			return err
@@ -36,7 +35,7 @@ func TestCommitIsolatesFailures(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "store.db"), nil)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, s.Close()) }()
-	require.NoError(t, s.CreateOperation(ctx, writeback.OperationRecord{ID: "taken"}, nil, time.Time{}))
+	require.NoError(t, s.CreateOperation(ctx, store.Operation{ID: "taken"}, nil, time.Time{}))
 
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -55,12 +54,12 @@ func TestCommitIsolatesFailures(t *testing.T) {
 		errs[i] = <-r.done
 	}
 	require.NoError(t, errs[0])
-	require.ErrorIs(t, errs[1], writeback.ErrConflict)
+	require.ErrorIs(t, errs[1], store.ErrConflict)
 	require.ErrorIs(t, errs[2], context.Canceled)
 	require.ErrorIs(t, errs[3], berrors.ErrKeyTooLarge)
 	require.NoError(t, errs[4])
 
-	for id, want := range map[string]error{"a": nil, "c": writeback.ErrNotFound, "e": nil} {
+	for id, want := range map[string]error{"a": nil, "c": store.ErrNotFound, "e": nil} {
 		_, err := s.Operation(ctx, id)
 		if want == nil {
 			require.NoError(t, err, id)
@@ -86,14 +85,14 @@ func TestWriteWaitHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		op := writeback.OperationRecord{ID: "op-1", InstallationID: "inst-1"}
+		op := store.Operation{ID: "op-1", InstallationID: "inst-1"}
 		done <- s.CreateOperation(ctx, op, nil, time.Time{})
 	}()
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled, "the caller stops waiting")
 
 	require.NoError(t, blocker.Rollback())
-	require.NoError(t, s.CreateOperation(t.Context(), writeback.OperationRecord{ID: "op-2"}, nil, time.Time{}))
+	require.NoError(t, s.CreateOperation(t.Context(), store.Operation{ID: "op-2"}, nil, time.Time{}))
 	_, err = s.Operation(t.Context(), "op-1")
-	require.ErrorIs(t, err, writeback.ErrNotFound, "a call whose ctx ended before its transaction began is not applied")
+	require.ErrorIs(t, err, store.ErrNotFound, "a call whose ctx ended before its transaction began is not applied")
 }

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 )
 
@@ -29,8 +29,8 @@ func ExampleOpen() {
 	// The Writer enqueues async work; here the queue is used directly.
 	ctx := context.Background()
 	now := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
-	op := writeback.OperationRecord{ID: "op-1", InstallationID: "inst-1"}
-	job := writeback.Job{ID: "op-1", InstallationID: "inst-1", Provider: "hubspot", RunAt: now}
+	op := store.Operation{ID: "op-1", InstallationID: "inst-1"}
+	job := store.Job{ID: "op-1", InstallationID: "inst-1", Provider: "hubspot", RunAt: now}
 	if err := s.Enqueue(ctx, op, job, nil, now); err != nil {
 		log.Fatal(err)
 	}

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/writebackhq/writeback/store"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/writebackhq/writeback"
 )
 
-// InsertInstallation implements [writeback.InstallationStore].
-func (s *Store) InsertInstallation(ctx context.Context, rec writeback.InstallationRecord) error {
+// InsertInstallation implements [store.Installations].
+func (s *Store) InsertInstallation(ctx context.Context, rec store.Installation) error {
 	if err := rec.Validate(); err != nil {
 		return err
 	}
@@ -18,11 +17,11 @@ func (s *Store) InsertInstallation(ctx context.Context, rec writeback.Installati
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		insts, groups := tx.Bucket(bucketInstallations), tx.Bucket(bucketGroupRefs)
 		if insts.Get([]byte(rec.ID)) != nil {
-			return fmt.Errorf("boltstore: installation %s: %w", rec.ID, writeback.ErrConflict)
+			return fmt.Errorf("boltstore: installation %s: %w", rec.ID, store.ErrConflict)
 		}
 		gk := pairKey(rec.Integration, rec.GroupRef)
 		if id := groups.Get(gk); id != nil {
-			return fmt.Errorf("boltstore: installation of %s for group %s exists as %s: %w", rec.Integration, rec.GroupRef, id, writeback.ErrConflict)
+			return fmt.Errorf("boltstore: installation of %s for group %s exists as %s: %w", rec.Integration, rec.GroupRef, id, store.ErrConflict)
 		}
 		if err := put(insts, []byte(rec.ID), val); err != nil {
 			return err
@@ -31,38 +30,38 @@ func (s *Store) InsertInstallation(ctx context.Context, rec writeback.Installati
 	})
 }
 
-// ReplaceInstallation implements [writeback.InstallationStore]. Changing
-// Integration or GroupRef fails with a [*writeback.ValidationError] wrapping
-// [writeback.ErrInvalidInstallation].
-func (s *Store) ReplaceInstallation(ctx context.Context, rec writeback.InstallationRecord) error {
+// ReplaceInstallation implements [store.Installations]. Changing
+// Integration or GroupRef fails with a [*store.InputError]
+// (integration and groupRef cannot change).
+func (s *Store) ReplaceInstallation(ctx context.Context, rec store.Installation) error {
 	val := encodeInstallation(rec)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		insts := tx.Bucket(bucketInstallations)
 		v := insts.Get([]byte(rec.ID))
 		if v == nil {
-			return fmt.Errorf("boltstore: installation %s: %w", rec.ID, writeback.ErrNotFound)
+			return fmt.Errorf("boltstore: installation %s: %w", rec.ID, store.ErrNotFound)
 		}
 		old, err := decodeInstallation([]byte(rec.ID), v)
 		if err != nil {
 			return err
 		}
 		if old.Integration != rec.Integration || old.GroupRef != rec.GroupRef {
-			return &writeback.ValidationError{Field: "rec", Reason: "integration and groupRef cannot change", Err: writeback.ErrInvalidInstallation}
+			return &store.InputError{Field: "rec", Reason: "integration and groupRef cannot change"}
 		}
 		if old.Revision != rec.Revision-1 {
-			return fmt.Errorf("boltstore: installation %s is at revision %d, not %d: %w", rec.ID, old.Revision, rec.Revision-1, writeback.ErrConflict)
+			return fmt.Errorf("boltstore: installation %s is at revision %d, not %d: %w", rec.ID, old.Revision, rec.Revision-1, store.ErrConflict)
 		}
 		return put(insts, []byte(rec.ID), val)
 	})
 }
 
-// DeleteInstallation implements [writeback.InstallationStore].
+// DeleteInstallation implements [store.Installations].
 func (s *Store) DeleteInstallation(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		insts := tx.Bucket(bucketInstallations)
 		v := insts.Get([]byte(id))
 		if v == nil {
-			return fmt.Errorf("boltstore: installation %s: %w", id, writeback.ErrNotFound)
+			return fmt.Errorf("boltstore: installation %s: %w", id, store.ErrNotFound)
 		}
 		old, err := decodeInstallation([]byte(id), v)
 		if err != nil {
@@ -75,8 +74,8 @@ func (s *Store) DeleteInstallation(ctx context.Context, id string) error {
 	})
 }
 
-// Installation implements [writeback.InstallationStore].
-func (s *Store) Installation(ctx context.Context, id string) (rec writeback.InstallationRecord, err error) {
+// Installation implements [store.Installations].
+func (s *Store) Installation(ctx context.Context, id string) (rec store.Installation, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		rec, err = getInstallation(tx, id)
 		return err
@@ -84,12 +83,12 @@ func (s *Store) Installation(ctx context.Context, id string) (rec writeback.Inst
 	return rec, err
 }
 
-// InstallationByGroup implements [writeback.InstallationStore].
-func (s *Store) InstallationByGroup(ctx context.Context, integration, groupRef string) (rec writeback.InstallationRecord, err error) {
+// InstallationByGroup implements [store.Installations].
+func (s *Store) InstallationByGroup(ctx context.Context, integration, groupRef string) (rec store.Installation, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketGroupRefs).Get(pairKey(integration, groupRef))
 		if id == nil {
-			return fmt.Errorf("boltstore: installation of %s for group %s: %w", integration, groupRef, writeback.ErrNotFound)
+			return fmt.Errorf("boltstore: installation of %s for group %s: %w", integration, groupRef, store.ErrNotFound)
 		}
 		rec, err = getInstallation(tx, string(id))
 		return err
@@ -97,8 +96,8 @@ func (s *Store) InstallationByGroup(ctx context.Context, integration, groupRef s
 	return rec, err
 }
 
-// Installations implements [writeback.InstallationStore].
-func (s *Store) Installations(ctx context.Context, integration string) (out []writeback.InstallationRecord, err error) {
+// Installations implements [store.Installations].
+func (s *Store) Installations(ctx context.Context, integration string) (out []store.Installation, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketInstallations).ForEach(func(k, v []byte) error {
 			rec, err := decodeInstallation(k, v)
@@ -115,10 +114,10 @@ func (s *Store) Installations(ctx context.Context, integration string) (out []wr
 }
 
 // getInstallation reads installation id.
-func getInstallation(tx *bolt.Tx, id string) (writeback.InstallationRecord, error) {
+func getInstallation(tx *bolt.Tx, id string) (store.Installation, error) {
 	v := tx.Bucket(bucketInstallations).Get([]byte(id))
 	if v == nil {
-		return writeback.InstallationRecord{}, fmt.Errorf("boltstore: installation %s: %w", id, writeback.ErrNotFound)
+		return store.Installation{}, fmt.Errorf("boltstore: installation %s: %w", id, store.ErrNotFound)
 	}
 	return decodeInstallation([]byte(id), v)
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 )
 
@@ -29,8 +29,8 @@ func enqueueMany(t *testing.T, s *boltstore.Store, n int) {
 			for i := c; i < n; i += 16 {
 				id := fmt.Sprintf("op-%06d", i)
 				errs <- s.Enqueue(t.Context(),
-					writeback.OperationRecord{ID: id, InstallationID: "inst-1", Data: []byte("op " + id)},
-					writeback.Job{ID: id, InstallationID: "inst-1", RunAt: t0.Add(time.Duration(i) * time.Second), Payload: make([]byte, 1024)},
+					store.Operation{ID: id, InstallationID: "inst-1", Data: []byte("op " + id)},
+					store.Job{ID: id, InstallationID: "inst-1", RunAt: t0.Add(time.Duration(i) * time.Second), Payload: make([]byte, 1024)},
 					nil, t0)
 			}
 		})
@@ -171,11 +171,11 @@ func TestClosed(t *testing.T) {
 	require.NoError(t, s.Close(), "closing again does nothing")
 
 	ctx := t.Context()
-	op := writeback.OperationRecord{ID: "op-1", InstallationID: "inst-1"}
-	job := writeback.Job{ID: "op-1"}
+	op := store.Operation{ID: "op-1", InstallationID: "inst-1"}
+	job := store.Job{ID: "op-1"}
 	for name, call := range map[string]func() error{
 		"InsertInstallation": func() error {
-			return s.InsertInstallation(ctx, writeback.InstallationRecord{ID: "inst-1"})
+			return s.InsertInstallation(ctx, store.Installation{ID: "inst-1"})
 		},
 		"Installation":    func() error { _, err := s.Installation(ctx, "inst-1"); return err },
 		"Installations":   func() error { _, err := s.Installations(ctx, ""); return err },
@@ -185,7 +185,7 @@ func TestClosed(t *testing.T) {
 		"IdempotencyKey":  func() error { _, err := s.IdempotencyKey(ctx, "k", t0); return err },
 		"Enqueue":         func() error { return s.Enqueue(ctx, op, job, nil, t0) },
 		"Join": func() error {
-			_, err := s.Join(ctx, writeback.JoinRequest{Group: "g", MaxSize: 2, NewOperation: op, NewJob: writeback.Job{ID: "op-1", Group: "g"}})
+			_, err := s.Join(ctx, store.JoinRequest{Group: "g", MaxSize: 2, NewOperation: op, NewJob: store.Job{ID: "op-1", Group: "g"}})
 			return err
 		},
 		"Claim":      func() error { _, err := s.Claim(ctx, t0, t0, 10); return err },
@@ -194,7 +194,7 @@ func TestClosed(t *testing.T) {
 		"Complete":   func() error { return s.Complete(ctx, op, "op-1") },
 		"NextDue":    func() error { _, _, err := s.NextDue(ctx); return err },
 	} {
-		require.ErrorIs(t, call(), writeback.ErrStoreClosed, name)
+		require.ErrorIs(t, call(), store.ErrClosed, name)
 	}
 }
 
@@ -217,10 +217,10 @@ func TestCloseDuringWrites(t *testing.T) {
 			for i := range each {
 				id := fmt.Sprintf("op-%02d-%03d", c, i)
 				err := s.Enqueue(context.Background(),
-					writeback.OperationRecord{ID: id, InstallationID: "inst-1"},
-					writeback.Job{ID: id, RunAt: t0}, nil, t0)
+					store.Operation{ID: id, InstallationID: "inst-1"},
+					store.Job{ID: id, RunAt: t0}, nil, t0)
 				if err != nil {
-					require.ErrorIs(t, err, writeback.ErrStoreClosed)
+					require.ErrorIs(t, err, store.ErrClosed)
 					return
 				}
 				mu.Lock()

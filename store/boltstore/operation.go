@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/writebackhq/writeback/store"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/writebackhq/writeback"
 )
 
-// CreateOperation implements [writeback.OperationStore].
-func (s *Store) CreateOperation(ctx context.Context, rec writeback.OperationRecord, key *writeback.IdempotencyKey, now time.Time) error {
-	if err := writeback.ValidateNewOperation(rec, key); err != nil {
+// CreateOperation implements [store.Operations].
+func (s *Store) CreateOperation(ctx context.Context, rec store.Operation, key *store.IdempotencyKey, now time.Time) error {
+	if err := store.ValidateNewOperation(rec, key); err != nil {
 		return err
 	}
 	w, k := newOpWrite(rec), newKeyWrite(key)
@@ -28,8 +27,8 @@ func (s *Store) CreateOperation(ctx context.Context, rec writeback.OperationReco
 	})
 }
 
-// UpdateOperation implements [writeback.OperationStore].
-func (s *Store) UpdateOperation(ctx context.Context, rec writeback.OperationRecord) error {
+// UpdateOperation implements [store.Operations].
+func (s *Store) UpdateOperation(ctx context.Context, rec store.Operation) error {
 	w := newOpWrite(rec)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		old, err := getOperation(tx, w.id)
@@ -40,8 +39,8 @@ func (s *Store) UpdateOperation(ctx context.Context, rec writeback.OperationReco
 	})
 }
 
-// Operation implements [writeback.OperationStore].
-func (s *Store) Operation(ctx context.Context, id string) (rec writeback.OperationRecord, err error) {
+// Operation implements [store.Operations].
+func (s *Store) Operation(ctx context.Context, id string) (rec store.Operation, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		rec, err = getOperation(tx, id)
 		return err
@@ -49,9 +48,9 @@ func (s *Store) Operation(ctx context.Context, id string) (rec writeback.Operati
 	return rec, err
 }
 
-// Operations implements [writeback.OperationStore]. A limit below one
+// Operations implements [store.Operations]. A limit below one
 // returns no records.
-func (s *Store) Operations(ctx context.Context, installationID, after string, limit int) (out []writeback.OperationRecord, err error) {
+func (s *Store) Operations(ctx context.Context, installationID, after string, limit int) (out []store.Operation, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		ops := tx.Bucket(bucketOperations)
 		prefix := pairKey(installationID, "")
@@ -78,13 +77,13 @@ func (s *Store) Operations(ctx context.Context, installationID, after string, li
 	return out, err
 }
 
-// IdempotencyKey implements [writeback.OperationStore].
-func (s *Store) IdempotencyKey(ctx context.Context, key string, now time.Time) (k writeback.IdempotencyKey, err error) {
+// IdempotencyKey implements [store.Operations].
+func (s *Store) IdempotencyKey(ctx context.Context, key string, now time.Time) (k store.IdempotencyKey, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		var ok bool
 		k, ok, err = liveKey(tx, key, now)
 		if err == nil && !ok {
-			err = fmt.Errorf("boltstore: idempotency key: %w", writeback.ErrNotFound)
+			err = fmt.Errorf("boltstore: idempotency key: %w", store.ErrNotFound)
 		}
 		return err
 	})
@@ -99,7 +98,7 @@ type opWrite struct {
 	val                []byte
 }
 
-func newOpWrite(rec writeback.OperationRecord) opWrite {
+func newOpWrite(rec store.Operation) opWrite {
 	return opWrite{id: rec.ID, installationID: rec.InstallationID, val: encodeOperation(rec)}
 }
 
@@ -110,7 +109,7 @@ type keyWrite struct {
 	val []byte
 }
 
-func newKeyWrite(key *writeback.IdempotencyKey) keyWrite {
+func newKeyWrite(key *store.IdempotencyKey) keyWrite {
 	if key == nil {
 		return keyWrite{}
 	}
@@ -126,24 +125,24 @@ func checkCreate(tx *bolt.Tx, id, key string, now time.Time) error {
 			return err
 		}
 		if ok {
-			return &writeback.KeyExistsError{Existing: k}
+			return &store.KeyExistsError{Existing: k}
 		}
 	}
 	if tx.Bucket(bucketOperations).Get([]byte(id)) != nil {
-		return fmt.Errorf("boltstore: operation %s: %w", id, writeback.ErrConflict)
+		return fmt.Errorf("boltstore: operation %s: %w", id, store.ErrConflict)
 	}
 	return nil
 }
 
 // liveKey reads the reservation of key if it is unexpired at now.
-func liveKey(tx *bolt.Tx, key string, now time.Time) (writeback.IdempotencyKey, bool, error) {
+func liveKey(tx *bolt.Tx, key string, now time.Time) (store.IdempotencyKey, bool, error) {
 	v := tx.Bucket(bucketKeys).Get([]byte(key))
 	if v == nil {
-		return writeback.IdempotencyKey{}, false, nil
+		return store.IdempotencyKey{}, false, nil
 	}
 	k, err := decodeKey([]byte(key), v)
 	if err != nil || !now.Before(k.ExpiresAt) {
-		return writeback.IdempotencyKey{}, false, err
+		return store.IdempotencyKey{}, false, err
 	}
 	return k, true, nil
 }
@@ -157,17 +156,17 @@ func reserve(tx *bolt.Tx, k keyWrite) error {
 }
 
 // getOperation reads operation id.
-func getOperation(tx *bolt.Tx, id string) (writeback.OperationRecord, error) {
+func getOperation(tx *bolt.Tx, id string) (store.Operation, error) {
 	v := tx.Bucket(bucketOperations).Get([]byte(id))
 	if v == nil {
-		return writeback.OperationRecord{}, fmt.Errorf("boltstore: operation %s: %w", id, writeback.ErrNotFound)
+		return store.Operation{}, fmt.Errorf("boltstore: operation %s: %w", id, store.ErrNotFound)
 	}
 	return decodeOperation([]byte(id), v)
 }
 
 // putOperation stores w, replacing old (nil for a new record), and keeps
 // the per-installation index.
-func putOperation(tx *bolt.Tx, w opWrite, old *writeback.OperationRecord) error {
+func putOperation(tx *bolt.Tx, w opWrite, old *store.Operation) error {
 	idx := tx.Bucket(bucketOpIndex)
 	if old == nil || old.InstallationID != w.installationID {
 		if old != nil {

@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/writebackhq/writeback/store"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/writebackhq/writeback"
 )
 
-// Enqueue implements [writeback.Queue]. The job's ID must equal the
+// Enqueue implements [store.Queue]. The job's ID must equal the
 // operation's.
-func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job writeback.Job, key *writeback.IdempotencyKey, now time.Time) error {
-	if err := writeback.ValidateEnqueue(op, job, key); err != nil {
+func (s *Store) Enqueue(ctx context.Context, op store.Operation, job store.Job, key *store.IdempotencyKey, now time.Time) error {
+	if err := store.ValidateEnqueue(op, job, key); err != nil {
 		return err
 	}
 	w, k := newOpWrite(op), newKeyWrite(key)
@@ -37,39 +36,39 @@ func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job w
 	})
 }
 
-// Join implements [writeback.Queue]. A MaxSize below one, or a new group
+// Join implements [store.Queue]. A MaxSize below one, or a new group
 // whose job does not match its operation and key, fails with a
-// [*writeback.ValidationError].
-func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.JoinResult, error) {
+// [*store.InputError].
+func (s *Store) Join(ctx context.Context, req store.JoinRequest) (store.JoinResult, error) {
 	if err := req.Validate(); err != nil {
-		return writeback.JoinResult{}, err
+		return store.JoinResult{}, err
 	}
 	// The committer may run the closure after a caller whose ctx ended has
 	// returned: it works on copies, and res is read only once it answered.
 	req.Member = bytes.Clone(req.Member)
 	req.NewOperation.Data = bytes.Clone(req.NewOperation.Data)
 	req.NewJob.Payload = bytes.Clone(req.NewJob.Payload)
-	var res writeback.JoinResult
+	var res store.JoinResult
 	err := s.write(ctx, func(tx *bolt.Tx) error {
 		var err error
 		res, err = join(tx, req)
 		return err
 	})
 	if err != nil {
-		return writeback.JoinResult{}, err
+		return store.JoinResult{}, err
 	}
 	return res, nil
 }
 
 // join adds req's member to its group, opening one if none is open.
-func join(tx *bolt.Tx, req writeback.JoinRequest) (writeback.JoinResult, error) {
+func join(tx *bolt.Tx, req store.JoinRequest) (store.JoinResult, error) {
 	groups := tx.Bucket(bucketOpenGroups)
 	gk := []byte(req.Group)
 	var (
-		job  writeback.Job
-		old  *writeback.Job
+		job  store.Job
+		old  *store.Job
 		size uint64
-		res  writeback.JoinResult
+		res  store.JoinResult
 	)
 	if v := groups.Get(gk); v != nil {
 		n, id, err := decodeOpenGroup(gk, v)
@@ -120,11 +119,11 @@ func join(tx *bolt.Tx, req writeback.JoinRequest) (writeback.JoinResult, error) 
 	return res, nil
 }
 
-// Claim implements [writeback.Queue]. It reads the due index from its
+// Claim implements [store.Queue]. It reads the due index from its
 // start and stops at the first job not yet due, so its cost grows with the
 // jobs it claims, not with the queue. When nothing is due it answers
 // without a write transaction.
-func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]writeback.Job, error) {
+func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.Job, error) {
 	if limit < 1 {
 		return nil, ctx.Err()
 	}
@@ -137,7 +136,7 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 		return nil, err
 	}
 	// jobs is read only once the committer has answered, as in Join.
-	var jobs []writeback.Job
+	var jobs []store.Job
 	err := s.write(ctx, func(tx *bolt.Tx) error {
 		var err error
 		jobs, err = claim(tx, now, leaseUntil, limit)
@@ -155,13 +154,13 @@ func isDue(k []byte, now time.Time) bool {
 }
 
 // claim leases up to limit due jobs.
-func claim(tx *bolt.Tx, now, leaseUntil time.Time, limit int) ([]writeback.Job, error) {
+func claim(tx *bolt.Tx, now, leaseUntil time.Time, limit int) ([]store.Job, error) {
 	var ids []string
 	c := tx.Bucket(bucketDue).Cursor()
 	for k, _ := c.First(); k != nil && isDue(k, now) && len(ids) < limit; k, _ = c.Next() {
 		ids = append(ids, string(k[8:]))
 	}
-	jobs := make([]writeback.Job, 0, len(ids))
+	jobs := make([]store.Job, 0, len(ids))
 	for _, id := range ids {
 		job, err := getJob(tx, id)
 		if err != nil {
@@ -190,12 +189,12 @@ func claim(tx *bolt.Tx, now, leaseUntil time.Time, limit int) ([]writeback.Job, 
 	return jobs, nil
 }
 
-// Members implements [writeback.Queue]. It fails with
-// [writeback.ErrNotFound] if the job does not exist.
+// Members implements [store.Queue]. It fails with
+// [store.ErrNotFound] if the job does not exist.
 func (s *Store) Members(ctx context.Context, jobID string) (out [][]byte, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketJobs).Get([]byte(jobID)) == nil {
-			return fmt.Errorf("boltstore: job %s: %w", jobID, writeback.ErrNotFound)
+			return fmt.Errorf("boltstore: job %s: %w", jobID, store.ErrNotFound)
 		}
 		out = [][]byte{}
 		prefix := pairKey(jobID, "")
@@ -208,10 +207,10 @@ func (s *Store) Members(ctx context.Context, jobID string) (out [][]byte, err er
 	return out, err
 }
 
-// Reschedule implements [writeback.Queue]. It fails with
-// [writeback.ErrNotFound], storing nothing, if the operation or the job does
+// Reschedule implements [store.Queue]. It fails with
+// [store.ErrNotFound], storing nothing, if the operation or the job does
 // not exist.
-func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jobID string, runAt time.Time) error {
+func (s *Store) Reschedule(ctx context.Context, op store.Operation, jobID string, runAt time.Time) error {
 	w := newOpWrite(op)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		oldOp, err := getOperation(tx, w.id)
@@ -231,17 +230,17 @@ func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jo
 	})
 }
 
-// Complete implements [writeback.Queue]. It fails with
-// [writeback.ErrNotFound] if the operation does not exist; a job that is
+// Complete implements [store.Queue]. It fails with
+// [store.ErrNotFound] if the operation does not exist; a job that is
 // already gone is not an error, so completing twice is harmless.
-func (s *Store) Complete(ctx context.Context, op writeback.OperationRecord, jobID string) error {
+func (s *Store) Complete(ctx context.Context, op store.Operation, jobID string) error {
 	w := newOpWrite(op)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		oldOp, err := getOperation(tx, w.id)
 		if err != nil {
 			return err
 		}
-		var job *writeback.Job
+		var job *store.Job
 		if tx.Bucket(bucketJobs).Get([]byte(jobID)) != nil {
 			j, err := getJob(tx, jobID)
 			if err != nil {
@@ -259,7 +258,7 @@ func (s *Store) Complete(ctx context.Context, op writeback.OperationRecord, jobI
 	})
 }
 
-// NextDue implements [writeback.Queue].
+// NextDue implements [store.Queue].
 func (s *Store) NextDue(ctx context.Context) (next time.Time, ok bool, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		k, _ := tx.Bucket(bucketDue).Cursor().First()
@@ -278,29 +277,29 @@ func (s *Store) NextDue(ctx context.Context) (next time.Time, ok bool, err error
 // checkNewJob fails if job id exists.
 func checkNewJob(tx *bolt.Tx, id string) error {
 	if tx.Bucket(bucketJobs).Get([]byte(id)) != nil {
-		return fmt.Errorf("boltstore: job %s: %w", id, writeback.ErrConflict)
+		return fmt.Errorf("boltstore: job %s: %w", id, store.ErrConflict)
 	}
 	return nil
 }
 
 // getJob reads job id.
-func getJob(tx *bolt.Tx, id string) (writeback.Job, error) {
+func getJob(tx *bolt.Tx, id string) (store.Job, error) {
 	v := tx.Bucket(bucketJobs).Get([]byte(id))
 	if v == nil {
-		return writeback.Job{}, fmt.Errorf("boltstore: job %s: %w", id, writeback.ErrNotFound)
+		return store.Job{}, fmt.Errorf("boltstore: job %s: %w", id, store.ErrNotFound)
 	}
 	return decodeJob([]byte(id), v)
 }
 
 // putJob stores job, replacing old (nil for a new job), and moves its
 // due-index entry.
-func putJob(tx *bolt.Tx, job writeback.Job, old *writeback.Job) error {
+func putJob(tx *bolt.Tx, job store.Job, old *store.Job) error {
 	return putJobValue(tx, job.ID, job.RunAt, encodeJob(job), old)
 }
 
 // putJobValue stores the encoded job id due at runAt, replacing old (nil
 // for a new job), and moves its due-index entry.
-func putJobValue(tx *bolt.Tx, id string, runAt time.Time, val []byte, old *writeback.Job) error {
+func putJobValue(tx *bolt.Tx, id string, runAt time.Time, val []byte, old *store.Job) error {
 	due := tx.Bucket(bucketDue)
 	if old == nil || !old.RunAt.Equal(runAt) {
 		if old != nil {
@@ -317,7 +316,7 @@ func putJobValue(tx *bolt.Tx, id string, runAt time.Time, val []byte, old *write
 
 // deleteJob removes job, its due-index entry, its members and its open-group
 // entry.
-func deleteJob(tx *bolt.Tx, job writeback.Job) error {
+func deleteJob(tx *bolt.Tx, job store.Job) error {
 	if err := del(tx.Bucket(bucketDue), dueKey(job.RunAt, job.ID)); err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
 // Records are stored as a format byte, length-prefixed strings, fixed or
@@ -137,7 +137,7 @@ func codeTime(c uint64) time.Time {
 	return time.Unix(0, int64(c^1<<63)).UTC()
 }
 
-func encodeInstallation(r writeback.InstallationRecord) []byte {
+func encodeInstallation(r store.Installation) []byte {
 	e := newEncoder(len(r.ID) + len(r.Integration) + len(r.GroupRef) + len(r.Data))
 	e.str(r.ID)
 	e.str(r.Integration)
@@ -146,26 +146,26 @@ func encodeInstallation(r writeback.InstallationRecord) []byte {
 	return e.rest(r.Data)
 }
 
-func decodeInstallation(key, b []byte) (writeback.InstallationRecord, error) {
+func decodeInstallation(key, b []byte) (store.Installation, error) {
 	d := newDecoder(b)
-	r := writeback.InstallationRecord{ID: d.str(), Integration: d.str(), GroupRef: d.str(), Revision: d.varint(), Data: d.rest()}
+	r := store.Installation{ID: d.str(), Integration: d.str(), GroupRef: d.str(), Revision: d.varint(), Data: d.rest()}
 	return r, d.done("installation", key)
 }
 
-func encodeOperation(r writeback.OperationRecord) []byte {
+func encodeOperation(r store.Operation) []byte {
 	e := newEncoder(len(r.ID) + len(r.InstallationID) + len(r.Data))
 	e.str(r.ID)
 	e.str(r.InstallationID)
 	return e.rest(r.Data)
 }
 
-func decodeOperation(key, b []byte) (writeback.OperationRecord, error) {
+func decodeOperation(key, b []byte) (store.Operation, error) {
 	d := newDecoder(b)
-	r := writeback.OperationRecord{ID: d.str(), InstallationID: d.str(), Data: d.rest()}
+	r := store.Operation{ID: d.str(), InstallationID: d.str(), Data: d.rest()}
 	return r, d.done("operation", key)
 }
 
-func encodeKey(k writeback.IdempotencyKey) []byte {
+func encodeKey(k store.IdempotencyKey) []byte {
 	e := newEncoder(len(k.RequestHash) + len(k.OperationID) + 8)
 	e.str(k.RequestHash)
 	e.str(k.OperationID)
@@ -173,13 +173,13 @@ func encodeKey(k writeback.IdempotencyKey) []byte {
 	return e.b
 }
 
-func decodeKey(key, b []byte) (writeback.IdempotencyKey, error) {
+func decodeKey(key, b []byte) (store.IdempotencyKey, error) {
 	d := newDecoder(b)
-	k := writeback.IdempotencyKey{Key: string(key), RequestHash: d.str(), OperationID: d.str(), ExpiresAt: codeTime(d.u64())}
+	k := store.IdempotencyKey{Key: string(key), RequestHash: d.str(), OperationID: d.str(), ExpiresAt: codeTime(d.u64())}
 	return k, d.done("idempotency key", key)
 }
 
-func encodeJob(j writeback.Job) []byte {
+func encodeJob(j store.Job) []byte {
 	e := newEncoder(len(j.ID) + len(j.InstallationID) + len(j.Provider) + len(j.Group) + len(j.Payload) + 16)
 	e.str(j.ID)
 	e.str(j.InstallationID)
@@ -190,9 +190,9 @@ func encodeJob(j writeback.Job) []byte {
 	return e.rest(j.Payload)
 }
 
-func decodeJob(key, b []byte) (writeback.Job, error) {
+func decodeJob(key, b []byte) (store.Job, error) {
 	d := newDecoder(b)
-	j := writeback.Job{
+	j := store.Job{
 		ID:             d.str(),
 		InstallationID: d.str(),
 		Provider:       d.str(),

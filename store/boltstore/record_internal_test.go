@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
 func TestTimeCodeOrder(t *testing.T) {
@@ -35,7 +34,7 @@ func TestTimeCodeOrder(t *testing.T) {
 }
 
 func FuzzDecodeJob(f *testing.F) {
-	f.Add(encodeJob(writeback.Job{ID: "op-1", InstallationID: "inst-1", Provider: "hubspot", Group: "g", RunAt: time.Unix(5, 6), Attempts: 3, Payload: []byte("p")}))
+	f.Add(encodeJob(store.Job{ID: "op-1", InstallationID: "inst-1", Provider: "hubspot", Group: "g", RunAt: time.Unix(5, 6), Attempts: 3, Payload: []byte("p")}))
 	f.Add([]byte{recordFormat, 0xff, 0xff, 0xff})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {

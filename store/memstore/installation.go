@@ -6,11 +6,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
-// InsertInstallation implements [writeback.InstallationStore].
-func (s *Store) InsertInstallation(ctx context.Context, rec writeback.InstallationRecord) error {
+// InsertInstallation implements [store.Installations].
+func (s *Store) InsertInstallation(ctx context.Context, rec store.Installation) error {
 	if err := rec.Validate(); err != nil {
 		return err
 	}
@@ -19,11 +19,11 @@ func (s *Store) InsertInstallation(ctx context.Context, rec writeback.Installati
 	}
 	defer s.mu.Unlock()
 	if _, ok := s.installations[rec.ID]; ok {
-		return fmt.Errorf("memstore: installation %s: %w", rec.ID, writeback.ErrConflict)
+		return fmt.Errorf("memstore: installation %s: %w", rec.ID, store.ErrConflict)
 	}
 	g := groupRef{rec.Integration, rec.GroupRef}
 	if id, ok := s.groupRefs[g]; ok {
-		return fmt.Errorf("memstore: installation of %s for group %s exists as %s: %w", rec.Integration, rec.GroupRef, id, writeback.ErrConflict)
+		return fmt.Errorf("memstore: installation of %s for group %s exists as %s: %w", rec.Integration, rec.GroupRef, id, store.ErrConflict)
 	}
 	rec.Data = cloneBytes(rec.Data)
 	s.installations[rec.ID] = rec
@@ -31,30 +31,30 @@ func (s *Store) InsertInstallation(ctx context.Context, rec writeback.Installati
 	return nil
 }
 
-// ReplaceInstallation implements [writeback.InstallationStore]. Changing
-// Integration or GroupRef fails with a [*writeback.ValidationError] wrapping
-// [writeback.ErrInvalidInstallation].
-func (s *Store) ReplaceInstallation(ctx context.Context, rec writeback.InstallationRecord) error {
+// ReplaceInstallation implements [store.Installations]. Changing
+// Integration or GroupRef fails with a [*store.InputError]
+// (integration and groupRef cannot change).
+func (s *Store) ReplaceInstallation(ctx context.Context, rec store.Installation) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
 	old, ok := s.installations[rec.ID]
 	if !ok {
-		return fmt.Errorf("memstore: installation %s: %w", rec.ID, writeback.ErrNotFound)
+		return fmt.Errorf("memstore: installation %s: %w", rec.ID, store.ErrNotFound)
 	}
 	if old.Integration != rec.Integration || old.GroupRef != rec.GroupRef {
-		return &writeback.ValidationError{Field: "rec", Reason: "integration and groupRef cannot change", Err: writeback.ErrInvalidInstallation}
+		return &store.InputError{Field: "rec", Reason: "integration and groupRef cannot change"}
 	}
 	if old.Revision != rec.Revision-1 {
-		return fmt.Errorf("memstore: installation %s is at revision %d, not %d: %w", rec.ID, old.Revision, rec.Revision-1, writeback.ErrConflict)
+		return fmt.Errorf("memstore: installation %s is at revision %d, not %d: %w", rec.ID, old.Revision, rec.Revision-1, store.ErrConflict)
 	}
 	rec.Data = cloneBytes(rec.Data)
 	s.installations[rec.ID] = rec
 	return nil
 }
 
-// DeleteInstallation implements [writeback.InstallationStore].
+// DeleteInstallation implements [store.Installations].
 func (s *Store) DeleteInstallation(ctx context.Context, id string) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -62,55 +62,55 @@ func (s *Store) DeleteInstallation(ctx context.Context, id string) error {
 	defer s.mu.Unlock()
 	old, ok := s.installations[id]
 	if !ok {
-		return fmt.Errorf("memstore: installation %s: %w", id, writeback.ErrNotFound)
+		return fmt.Errorf("memstore: installation %s: %w", id, store.ErrNotFound)
 	}
 	delete(s.installations, id)
 	delete(s.groupRefs, groupRef{old.Integration, old.GroupRef})
 	return nil
 }
 
-// Installation implements [writeback.InstallationStore].
-func (s *Store) Installation(ctx context.Context, id string) (writeback.InstallationRecord, error) {
+// Installation implements [store.Installations].
+func (s *Store) Installation(ctx context.Context, id string) (store.Installation, error) {
 	if err := s.lock(ctx); err != nil {
-		return writeback.InstallationRecord{}, err
+		return store.Installation{}, err
 	}
 	defer s.mu.Unlock()
 	rec, ok := s.installations[id]
 	if !ok {
-		return writeback.InstallationRecord{}, fmt.Errorf("memstore: installation %s: %w", id, writeback.ErrNotFound)
+		return store.Installation{}, fmt.Errorf("memstore: installation %s: %w", id, store.ErrNotFound)
 	}
 	rec.Data = cloneBytes(rec.Data)
 	return rec, nil
 }
 
-// InstallationByGroup implements [writeback.InstallationStore].
-func (s *Store) InstallationByGroup(ctx context.Context, integration, ref string) (writeback.InstallationRecord, error) {
+// InstallationByGroup implements [store.Installations].
+func (s *Store) InstallationByGroup(ctx context.Context, integration, ref string) (store.Installation, error) {
 	if err := s.lock(ctx); err != nil {
-		return writeback.InstallationRecord{}, err
+		return store.Installation{}, err
 	}
 	defer s.mu.Unlock()
 	id, ok := s.groupRefs[groupRef{integration, ref}]
 	if !ok {
-		return writeback.InstallationRecord{}, fmt.Errorf("memstore: installation of %s for group %s: %w", integration, ref, writeback.ErrNotFound)
+		return store.Installation{}, fmt.Errorf("memstore: installation of %s for group %s: %w", integration, ref, store.ErrNotFound)
 	}
 	rec := s.installations[id]
 	rec.Data = cloneBytes(rec.Data)
 	return rec, nil
 }
 
-// Installations implements [writeback.InstallationStore].
-func (s *Store) Installations(ctx context.Context, integration string) ([]writeback.InstallationRecord, error) {
+// Installations implements [store.Installations].
+func (s *Store) Installations(ctx context.Context, integration string) ([]store.Installation, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	var out []writeback.InstallationRecord
+	var out []store.Installation
 	for _, rec := range s.installations {
 		if integration == "" || rec.Integration == integration {
 			rec.Data = cloneBytes(rec.Data)
 			out = append(out, rec)
 		}
 	}
-	slices.SortFunc(out, func(a, b writeback.InstallationRecord) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b store.Installation) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }

@@ -1,4 +1,4 @@
-// Package memstore keeps a [writeback.Store] in memory: installations,
+// Package memstore keeps a [store.Interface] in memory: installations,
 // operation records and the async queue, lost when the process exits. It
 // suits tests (it starts no goroutines and uses no timers, so it works inside
 // testing/synctest bubbles) and sync-only use. For durable async work use
@@ -10,21 +10,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
-// Store is an in-memory [writeback.Store]. It is safe for concurrent use.
+// Store is an in-memory [store.Interface]. It is safe for concurrent use.
 // Byte slices are copied in and out, so callers never alias stored data.
 // Times come back in UTC without a monotonic reading.
 type Store struct {
 	mu sync.Mutex
 
-	installations map[string]writeback.InstallationRecord
+	installations map[string]store.Installation
 	groupRefs     map[groupRef]string // (integration, groupRef) -> installation ID
 
-	operations map[string]writeback.OperationRecord
+	operations map[string]store.Operation
 	opsByInst  map[string][]string // installation ID -> operation IDs, sorted
-	keys       map[string]writeback.IdempotencyKey
+	keys       map[string]store.IdempotencyKey
 
 	jobs       map[string]*entry
 	due        dueHeap
@@ -36,21 +36,21 @@ type groupRef struct{ integration, ref string }
 
 // entry is a queued job and, for a group job, its members in join order.
 type entry struct {
-	job     writeback.Job
+	job     store.Job
 	members [][]byte
 	index   int // in Store.due
 }
 
-var _ writeback.Store = (*Store)(nil)
+var _ store.Interface = (*Store)(nil)
 
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		installations: make(map[string]writeback.InstallationRecord),
+		installations: make(map[string]store.Installation),
 		groupRefs:     make(map[groupRef]string),
-		operations:    make(map[string]writeback.OperationRecord),
+		operations:    make(map[string]store.Operation),
 		opsByInst:     make(map[string][]string),
-		keys:          make(map[string]writeback.IdempotencyKey),
+		keys:          make(map[string]store.IdempotencyKey),
 		jobs:          make(map[string]*entry),
 		openGroups:    make(map[string]string),
 	}

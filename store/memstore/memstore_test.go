@@ -7,14 +7,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/memstore"
 	"github.com/writebackhq/writeback/store/storetest"
 )
 
 func TestStore(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(*testing.T) writeback.Store { return memstore.New() })
+	storetest.Run(t, func(*testing.T) store.Interface { return memstore.New() })
 }
 
 func TestStoreInBubble(t *testing.T) {
@@ -23,8 +23,8 @@ func TestStoreInBubble(t *testing.T) {
 		ctx := t.Context()
 		s := memstore.New()
 		now := time.Now()
-		op := writeback.OperationRecord{ID: "op-1", InstallationID: "inst-1"}
-		job := writeback.Job{ID: "op-1", InstallationID: "inst-1", RunAt: now.Add(time.Second)}
+		op := store.Operation{ID: "op-1", InstallationID: "inst-1"}
+		job := store.Job{ID: "op-1", InstallationID: "inst-1", RunAt: now.Add(time.Second)}
 		require.NoError(t, s.Enqueue(ctx, op, job, nil, now))
 		next, ok, err := s.NextDue(ctx)
 		require.NoError(t, err)

@@ -6,12 +6,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
-// CreateOperation implements [writeback.OperationStore].
-func (s *Store) CreateOperation(ctx context.Context, rec writeback.OperationRecord, key *writeback.IdempotencyKey, now time.Time) error {
-	if err := writeback.ValidateNewOperation(rec, key); err != nil {
+// CreateOperation implements [store.Operations].
+func (s *Store) CreateOperation(ctx context.Context, rec store.Operation, key *store.IdempotencyKey, now time.Time) error {
+	if err := store.ValidateNewOperation(rec, key); err != nil {
 		return err
 	}
 	if err := s.lock(ctx); err != nil {
@@ -26,36 +26,36 @@ func (s *Store) CreateOperation(ctx context.Context, rec writeback.OperationReco
 	return nil
 }
 
-// UpdateOperation implements [writeback.OperationStore].
-func (s *Store) UpdateOperation(ctx context.Context, rec writeback.OperationRecord) error {
+// UpdateOperation implements [store.Operations].
+func (s *Store) UpdateOperation(ctx context.Context, rec store.Operation) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
 	if _, ok := s.operations[rec.ID]; !ok {
-		return fmt.Errorf("memstore: operation %s: %w", rec.ID, writeback.ErrNotFound)
+		return fmt.Errorf("memstore: operation %s: %w", rec.ID, store.ErrNotFound)
 	}
 	s.putOperation(rec)
 	return nil
 }
 
-// Operation implements [writeback.OperationStore].
-func (s *Store) Operation(ctx context.Context, id string) (writeback.OperationRecord, error) {
+// Operation implements [store.Operations].
+func (s *Store) Operation(ctx context.Context, id string) (store.Operation, error) {
 	if err := s.lock(ctx); err != nil {
-		return writeback.OperationRecord{}, err
+		return store.Operation{}, err
 	}
 	defer s.mu.Unlock()
 	rec, ok := s.operations[id]
 	if !ok {
-		return writeback.OperationRecord{}, fmt.Errorf("memstore: operation %s: %w", id, writeback.ErrNotFound)
+		return store.Operation{}, fmt.Errorf("memstore: operation %s: %w", id, store.ErrNotFound)
 	}
 	rec.Data = cloneBytes(rec.Data)
 	return rec, nil
 }
 
-// Operations implements [writeback.OperationStore]. A limit below one
+// Operations implements [store.Operations]. A limit below one
 // returns no records.
-func (s *Store) Operations(ctx context.Context, installationID, after string, limit int) ([]writeback.OperationRecord, error) {
+func (s *Store) Operations(ctx context.Context, installationID, after string, limit int) ([]store.Operation, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (s *Store) Operations(ctx context.Context, installationID, after string, li
 	if found {
 		i++
 	}
-	var out []writeback.OperationRecord
+	var out []store.Operation
 	for ; i < len(ids) && len(out) < limit; i++ {
 		rec := s.operations[ids[i]]
 		rec.Data = cloneBytes(rec.Data)
@@ -74,35 +74,35 @@ func (s *Store) Operations(ctx context.Context, installationID, after string, li
 	return out, nil
 }
 
-// IdempotencyKey implements [writeback.OperationStore].
-func (s *Store) IdempotencyKey(ctx context.Context, key string, now time.Time) (writeback.IdempotencyKey, error) {
+// IdempotencyKey implements [store.Operations].
+func (s *Store) IdempotencyKey(ctx context.Context, key string, now time.Time) (store.IdempotencyKey, error) {
 	if err := s.lock(ctx); err != nil {
-		return writeback.IdempotencyKey{}, err
+		return store.IdempotencyKey{}, err
 	}
 	defer s.mu.Unlock()
 	k, ok := s.keys[key]
 	if !ok || !now.Before(k.ExpiresAt) {
-		return writeback.IdempotencyKey{}, fmt.Errorf("memstore: idempotency key: %w", writeback.ErrNotFound)
+		return store.IdempotencyKey{}, fmt.Errorf("memstore: idempotency key: %w", store.ErrNotFound)
 	}
 	return k, nil
 }
 
 // checkCreate reports why rec and key cannot be stored: an unexpired
 // reservation of the key, or an existing operation ID. s.mu is held.
-func (s *Store) checkCreate(rec writeback.OperationRecord, key *writeback.IdempotencyKey, now time.Time) error {
+func (s *Store) checkCreate(rec store.Operation, key *store.IdempotencyKey, now time.Time) error {
 	if key != nil {
 		if k, ok := s.keys[key.Key]; ok && now.Before(k.ExpiresAt) {
-			return &writeback.KeyExistsError{Existing: k}
+			return &store.KeyExistsError{Existing: k}
 		}
 	}
 	if _, ok := s.operations[rec.ID]; ok {
-		return fmt.Errorf("memstore: operation %s: %w", rec.ID, writeback.ErrConflict)
+		return fmt.Errorf("memstore: operation %s: %w", rec.ID, store.ErrConflict)
 	}
 	return nil
 }
 
 // putOperation stores rec and keeps the per-installation index. s.mu is held.
-func (s *Store) putOperation(rec writeback.OperationRecord) {
+func (s *Store) putOperation(rec store.Operation) {
 	if old, ok := s.operations[rec.ID]; ok && old.InstallationID != rec.InstallationID {
 		ids := s.opsByInst[old.InstallationID]
 		if i, found := slices.BinarySearch(ids, rec.ID); found {
@@ -118,7 +118,7 @@ func (s *Store) putOperation(rec writeback.OperationRecord) {
 }
 
 // reserve stores key, if any. s.mu is held.
-func (s *Store) reserve(key *writeback.IdempotencyKey) {
+func (s *Store) reserve(key *store.IdempotencyKey) {
 	if key == nil {
 		return
 	}

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
-// Enqueue implements [writeback.Queue]. The job's ID must equal the
+// Enqueue implements [store.Queue]. The job's ID must equal the
 // operation's.
-func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job writeback.Job, key *writeback.IdempotencyKey, now time.Time) error {
-	if err := writeback.ValidateEnqueue(op, job, key); err != nil {
+func (s *Store) Enqueue(ctx context.Context, op store.Operation, job store.Job, key *store.IdempotencyKey, now time.Time) error {
+	if err := store.ValidateEnqueue(op, job, key); err != nil {
 		return err
 	}
 	if err := s.lock(ctx); err != nil {
@@ -23,7 +23,7 @@ func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job w
 		return err
 	}
 	if _, ok := s.jobs[job.ID]; ok {
-		return fmt.Errorf("memstore: job %s: %w", job.ID, writeback.ErrConflict)
+		return fmt.Errorf("memstore: job %s: %w", job.ID, store.ErrConflict)
 	}
 	s.putOperation(op)
 	s.reserve(key)
@@ -31,28 +31,28 @@ func (s *Store) Enqueue(ctx context.Context, op writeback.OperationRecord, job w
 	return nil
 }
 
-// Join implements [writeback.Queue]. A MaxSize below one, or a new group
+// Join implements [store.Queue]. A MaxSize below one, or a new group
 // whose job does not match its operation and key, fails with a
-// [*writeback.ValidationError].
-func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.JoinResult, error) {
+// [*store.InputError].
+func (s *Store) Join(ctx context.Context, req store.JoinRequest) (store.JoinResult, error) {
 	if err := req.Validate(); err != nil {
-		return writeback.JoinResult{}, err
+		return store.JoinResult{}, err
 	}
 	if err := s.lock(ctx); err != nil {
-		return writeback.JoinResult{}, err
+		return store.JoinResult{}, err
 	}
 	defer s.mu.Unlock()
 	opened := false
 	id, ok := s.openGroups[req.Group]
 	if !ok {
 		if err := req.ValidateNewGroup(); err != nil {
-			return writeback.JoinResult{}, err
+			return store.JoinResult{}, err
 		}
 		if err := s.checkCreate(req.NewOperation, nil, req.Now); err != nil {
-			return writeback.JoinResult{}, err
+			return store.JoinResult{}, err
 		}
 		if _, ok := s.jobs[req.NewJob.ID]; ok {
-			return writeback.JoinResult{}, fmt.Errorf("memstore: job %s: %w", req.NewJob.ID, writeback.ErrConflict)
+			return store.JoinResult{}, fmt.Errorf("memstore: job %s: %w", req.NewJob.ID, store.ErrConflict)
 		}
 		s.putOperation(req.NewOperation)
 		id = req.NewJob.ID
@@ -62,7 +62,7 @@ func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.
 	}
 	e := s.jobs[id]
 	e.members = append(e.members, cloneBytes(req.Member))
-	res := writeback.JoinResult{JobID: id, Size: len(e.members), Opened: opened}
+	res := store.JoinResult{JobID: id, Size: len(e.members), Opened: opened}
 	if res.Size >= req.MaxSize {
 		delete(s.openGroups, req.Group)
 		e.job.RunAt = normTime(req.Now)
@@ -72,8 +72,8 @@ func (s *Store) Join(ctx context.Context, req writeback.JoinRequest) (writeback.
 	return res, nil
 }
 
-// Claim implements [writeback.Queue].
-func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]writeback.Job, error) {
+// Claim implements [store.Queue].
+func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.Job, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 	for len(claimed) < limit && len(s.due) > 0 && !s.due[0].job.RunAt.After(now) {
 		claimed = append(claimed, heap.Pop(&s.due).(*entry))
 	}
-	out := make([]writeback.Job, 0, len(claimed))
+	out := make([]store.Job, 0, len(claimed))
 	for _, e := range claimed {
 		e.job.RunAt = normTime(leaseUntil)
 		e.job.Attempts++
@@ -95,8 +95,8 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 	return out, nil
 }
 
-// Members implements [writeback.Queue]. It fails with
-// [writeback.ErrNotFound] if the job does not exist.
+// Members implements [store.Queue]. It fails with
+// [store.ErrNotFound] if the job does not exist.
 func (s *Store) Members(ctx context.Context, jobID string) ([][]byte, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (s *Store) Members(ctx context.Context, jobID string) ([][]byte, error) {
 	defer s.mu.Unlock()
 	e, ok := s.jobs[jobID]
 	if !ok {
-		return nil, fmt.Errorf("memstore: job %s: %w", jobID, writeback.ErrNotFound)
+		return nil, fmt.Errorf("memstore: job %s: %w", jobID, store.ErrNotFound)
 	}
 	out := make([][]byte, len(e.members))
 	for i, m := range e.members {
@@ -113,20 +113,20 @@ func (s *Store) Members(ctx context.Context, jobID string) ([][]byte, error) {
 	return out, nil
 }
 
-// Reschedule implements [writeback.Queue]. It fails with
-// [writeback.ErrNotFound], storing nothing, if the operation or the job does
+// Reschedule implements [store.Queue]. It fails with
+// [store.ErrNotFound], storing nothing, if the operation or the job does
 // not exist.
-func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jobID string, runAt time.Time) error {
+func (s *Store) Reschedule(ctx context.Context, op store.Operation, jobID string, runAt time.Time) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
 	if _, ok := s.operations[op.ID]; !ok {
-		return fmt.Errorf("memstore: operation %s: %w", op.ID, writeback.ErrNotFound)
+		return fmt.Errorf("memstore: operation %s: %w", op.ID, store.ErrNotFound)
 	}
 	e, ok := s.jobs[jobID]
 	if !ok {
-		return fmt.Errorf("memstore: job %s: %w", jobID, writeback.ErrNotFound)
+		return fmt.Errorf("memstore: job %s: %w", jobID, store.ErrNotFound)
 	}
 	s.putOperation(op)
 	e.job.RunAt = normTime(runAt)
@@ -134,16 +134,16 @@ func (s *Store) Reschedule(ctx context.Context, op writeback.OperationRecord, jo
 	return nil
 }
 
-// Complete implements [writeback.Queue]. It fails with
-// [writeback.ErrNotFound] if the operation does not exist; a job that is
+// Complete implements [store.Queue]. It fails with
+// [store.ErrNotFound] if the operation does not exist; a job that is
 // already gone is not an error, so completing twice is harmless.
-func (s *Store) Complete(ctx context.Context, op writeback.OperationRecord, jobID string) error {
+func (s *Store) Complete(ctx context.Context, op store.Operation, jobID string) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
 	if _, ok := s.operations[op.ID]; !ok {
-		return fmt.Errorf("memstore: operation %s: %w", op.ID, writeback.ErrNotFound)
+		return fmt.Errorf("memstore: operation %s: %w", op.ID, store.ErrNotFound)
 	}
 	s.putOperation(op)
 	if e, ok := s.jobs[jobID]; ok {
@@ -156,7 +156,7 @@ func (s *Store) Complete(ctx context.Context, op writeback.OperationRecord, jobI
 	return nil
 }
 
-// NextDue implements [writeback.Queue].
+// NextDue implements [store.Queue].
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	if err := s.lock(ctx); err != nil {
 		return time.Time{}, false, err
@@ -169,14 +169,14 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // addJob queues a copy of job. s.mu is held.
-func (s *Store) addJob(job writeback.Job) {
+func (s *Store) addJob(job store.Job) {
 	e := &entry{job: cloneJob(job)}
 	s.jobs[job.ID] = e
 	s.due.add(e)
 }
 
 // cloneJob copies j so that it shares nothing with the caller.
-func cloneJob(j writeback.Job) writeback.Job {
+func cloneJob(j store.Job) store.Job {
 	j.RunAt = normTime(j.RunAt)
 	j.Payload = cloneBytes(j.Payload)
 	return j

@@ -8,12 +8,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
 var concurrencyTests = []test{
-	{"Enqueue", func(t *testing.T, s writeback.Store) {
+	{"Enqueue", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		const callers, each = 32, 20
 		var wg sync.WaitGroup
@@ -22,7 +21,7 @@ var concurrencyTests = []test{
 			wg.Go(func() {
 				for i := range each {
 					id := opID(c*each + i)
-					key := writeback.IdempotencyKey{Key: "k-" + id, OperationID: id, ExpiresAt: at(60)}
+					key := store.IdempotencyKey{Key: "k-" + id, OperationID: id, ExpiresAt: at(60)}
 					errs <- s.Enqueue(ctx, newOp(id, "inst-1"), newJob(id, at(i)), &key, t0)
 				}
 			})
@@ -38,7 +37,7 @@ var concurrencyTests = []test{
 		require.Len(t, slices.Compact(ids), callers*each, "every job once")
 		require.Len(t, listAll(t, s, "inst-1", callers*each)[0], callers*each)
 	}},
-	{"SameKey", func(t *testing.T, s writeback.Store) {
+	{"SameKey", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		const callers = 16
 		var wg sync.WaitGroup
@@ -46,7 +45,7 @@ var concurrencyTests = []test{
 		for c := range callers {
 			wg.Go(func() {
 				id := opID(c)
-				key := writeback.IdempotencyKey{Key: "shared", OperationID: id, ExpiresAt: at(60)}
+				key := store.IdempotencyKey{Key: "shared", OperationID: id, ExpiresAt: at(60)}
 				errs[c] = s.Enqueue(ctx, newOp(id, "inst-1"), newJob(id, t0), &key, t0)
 			})
 		}
@@ -57,7 +56,7 @@ var concurrencyTests = []test{
 				winners++
 				continue
 			}
-			var exists *writeback.KeyExistsError
+			var exists *store.KeyExistsError
 			require.ErrorAs(t, err, &exists)
 		}
 		require.Equal(t, 1, winners, "one reservation wins; the others are refused alone")
@@ -65,11 +64,11 @@ var concurrencyTests = []test{
 		require.NoError(t, err)
 		require.Equal(t, []string{got.OperationID}, claimIDs(t, s, t0, at(60), callers))
 	}},
-	{"Join", func(t *testing.T, s writeback.Store) {
+	{"Join", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		const callers, each, maxSize = 8, 25, 50
 		var wg sync.WaitGroup
-		results := make(chan writeback.JoinResult, callers*each)
+		results := make(chan store.JoinResult, callers*each)
 		errs := make(chan error, callers*each)
 		for c := range callers {
 			wg.Go(func() {
@@ -115,7 +114,7 @@ var concurrencyTests = []test{
 }
 
 var contractTests = []test{
-	{"NoAliasing", func(t *testing.T, s writeback.Store) {
+	{"NoAliasing", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		inst := newInstallation("inst-1", "crm", "acme")
 		op := newOp(opID(1), "inst-1")
@@ -165,7 +164,7 @@ var contractTests = []test{
 		require.Equal(t, "g-1", jobs[0].ID, "equal RunAt: ID order")
 		require.Equal(t, "payload of "+opID(1), string(jobs[1].Payload))
 	}},
-	{"CanceledContext", func(t *testing.T, s writeback.Store) {
+	{"CanceledContext", func(t *testing.T, s store.Interface) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		inst := newInstallation("inst-1", "crm", "acme")
@@ -197,14 +196,14 @@ var contractTests = []test{
 		require.Empty(t, all, "nothing was stored")
 		requireNextDue(t, s, t0, false)
 	}},
-	{"EmptyKeys", func(t *testing.T, s writeback.Store) {
+	{"EmptyKeys", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
-		var ve *writeback.ValidationError
+		var ve *store.InputError
 		require.ErrorAs(t, s.InsertInstallation(ctx, newInstallation("", "crm", "acme")), &ve)
 		require.ErrorAs(t, s.CreateOperation(ctx, newOp("", "inst-1"), nil, t0), &ve)
 		require.ErrorAs(t, s.Enqueue(ctx, newOp("", "inst-1"), newJob("", t0), nil, t0), &ve)
 		require.ErrorAs(t, s.Enqueue(ctx, newOp("a", "inst-1"), newJob("b", t0), nil, t0), &ve, "job ID differs")
-		empty := &writeback.IdempotencyKey{OperationID: "a", ExpiresAt: at(60)}
+		empty := &store.IdempotencyKey{OperationID: "a", ExpiresAt: at(60)}
 		require.ErrorAs(t, s.CreateOperation(ctx, newOp("a", "inst-1"), empty, t0), &ve)
 		_, err := s.Join(ctx, joinRequest("", "m", "g-1", 10, t0))
 		require.ErrorAs(t, err, &ve)
@@ -214,7 +213,7 @@ var contractTests = []test{
 		require.ErrorAs(t, err, &ve)
 
 		_, err = s.Operation(ctx, "a")
-		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
 		requireNextDue(t, s, t0, false)
 	}},
 }

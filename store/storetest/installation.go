@@ -4,13 +4,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
 // newInstallation returns an installation record at revision 1.
-func newInstallation(id, integration, groupRef string) writeback.InstallationRecord {
-	return writeback.InstallationRecord{
+func newInstallation(id, integration, groupRef string) store.Installation {
+	return store.Installation{
 		ID:          id,
 		Integration: integration,
 		GroupRef:    groupRef,
@@ -20,7 +19,7 @@ func newInstallation(id, integration, groupRef string) writeback.InstallationRec
 }
 
 var installationTests = []test{
-	{"InsertAndGet", func(t *testing.T, s writeback.Store) {
+	{"InsertAndGet", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		rec := newInstallation("inst-1", "crm", "acme")
 		require.NoError(t, s.InsertInstallation(ctx, rec))
@@ -34,26 +33,26 @@ var installationTests = []test{
 		requireInstallation(t, rec, got)
 
 		_, err = s.Installation(ctx, "inst-2")
-		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
 		_, err = s.InstallationByGroup(ctx, "crm", "globex")
-		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
 		_, err = s.InstallationByGroup(ctx, "marketing", "acme")
-		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
 	}},
-	{"InsertConflicts", func(t *testing.T, s writeback.Store) {
+	{"InsertConflicts", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		first := newInstallation("inst-1", "crm", "acme")
 		require.NoError(t, s.InsertInstallation(ctx, first))
 
 		sameID := newInstallation("inst-1", "crm", "globex")
-		require.ErrorIs(t, s.InsertInstallation(ctx, sameID), writeback.ErrConflict)
+		require.ErrorIs(t, s.InsertInstallation(ctx, sameID), store.ErrConflict)
 		_, err := s.InstallationByGroup(ctx, "crm", "globex")
-		require.ErrorIs(t, err, writeback.ErrNotFound, "a failed insert stores nothing")
+		require.ErrorIs(t, err, store.ErrNotFound, "a failed insert stores nothing")
 
 		sameGroup := newInstallation("inst-2", "crm", "acme")
-		require.ErrorIs(t, s.InsertInstallation(ctx, sameGroup), writeback.ErrConflict)
+		require.ErrorIs(t, s.InsertInstallation(ctx, sameGroup), store.ErrConflict)
 		_, err = s.Installation(ctx, "inst-2")
-		require.ErrorIs(t, err, writeback.ErrNotFound, "a failed insert stores nothing")
+		require.ErrorIs(t, err, store.ErrNotFound, "a failed insert stores nothing")
 
 		otherIntegration := newInstallation("inst-3", "marketing", "acme")
 		require.NoError(t, s.InsertInstallation(ctx, otherIntegration), "groupRef is unique per integration only")
@@ -62,7 +61,7 @@ var installationTests = []test{
 		require.NoError(t, err)
 		requireInstallation(t, first, got)
 	}},
-	{"Replace", func(t *testing.T, s writeback.Store) {
+	{"Replace", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		rec := newInstallation("inst-1", "crm", "acme")
 		require.NoError(t, s.InsertInstallation(ctx, rec))
@@ -75,9 +74,9 @@ var installationTests = []test{
 
 		stale := rec
 		stale.Data = []byte("lost update")
-		require.ErrorIs(t, s.ReplaceInstallation(ctx, stale), writeback.ErrConflict, "revision 2 again")
+		require.ErrorIs(t, s.ReplaceInstallation(ctx, stale), store.ErrConflict, "revision 2 again")
 		stale.Revision = 5
-		require.ErrorIs(t, s.ReplaceInstallation(ctx, stale), writeback.ErrConflict, "revision skipped")
+		require.ErrorIs(t, s.ReplaceInstallation(ctx, stale), store.ErrConflict, "revision skipped")
 
 		moved := rec
 		moved.Revision, moved.GroupRef = 3, "globex"
@@ -89,19 +88,19 @@ var installationTests = []test{
 
 		missing := newInstallation("inst-9", "crm", "initech")
 		missing.Revision = 2
-		require.ErrorIs(t, s.ReplaceInstallation(ctx, missing), writeback.ErrNotFound)
+		require.ErrorIs(t, s.ReplaceInstallation(ctx, missing), store.ErrNotFound)
 	}},
-	{"Delete", func(t *testing.T, s writeback.Store) {
+	{"Delete", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		require.NoError(t, s.InsertInstallation(ctx, newInstallation("inst-1", "crm", "acme")))
 		require.NoError(t, s.InsertInstallation(ctx, newInstallation("inst-2", "crm", "globex")))
 
 		require.NoError(t, s.DeleteInstallation(ctx, "inst-1"))
 		_, err := s.Installation(ctx, "inst-1")
-		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
 		_, err = s.InstallationByGroup(ctx, "crm", "acme")
-		require.ErrorIs(t, err, writeback.ErrNotFound)
-		require.ErrorIs(t, s.DeleteInstallation(ctx, "inst-1"), writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
+		require.ErrorIs(t, s.DeleteInstallation(ctx, "inst-1"), store.ErrNotFound)
 
 		_, err = s.Installation(ctx, "inst-2")
 		require.NoError(t, err, "other installations stay")
@@ -112,13 +111,13 @@ var installationTests = []test{
 		require.NoError(t, err)
 		requireInstallation(t, again, got)
 	}},
-	{"List", func(t *testing.T, s writeback.Store) {
+	{"List", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		all, err := s.Installations(ctx, "")
 		require.NoError(t, err)
 		require.Empty(t, all)
 
-		recs := []writeback.InstallationRecord{
+		recs := []store.Installation{
 			newInstallation("inst-c", "crm", "acme"),
 			newInstallation("inst-a", "marketing", "acme"),
 			newInstallation("inst-b", "crm", "globex"),
@@ -130,7 +129,7 @@ var installationTests = []test{
 		crm, err := s.Installations(ctx, "crm")
 		require.NoError(t, err)
 		require.Len(t, crm, 3)
-		for i, want := range []writeback.InstallationRecord{recs[2], recs[0], recs[3]} {
+		for i, want := range []store.Installation{recs[2], recs[0], recs[3]} {
 			requireInstallation(t, want, crm[i])
 		}
 

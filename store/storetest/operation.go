@@ -6,13 +6,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
 // listAll pages through an installation's operations with the given page
 // size and returns the IDs of each page.
-func listAll(t *testing.T, s writeback.Store, inst string, limit int) [][]string {
+func listAll(t *testing.T, s store.Interface, inst string, limit int) [][]string {
 	t.Helper()
 	var pages [][]string
 	after := ""
@@ -34,25 +33,25 @@ func listAll(t *testing.T, s writeback.Store, inst string, limit int) [][]string
 }
 
 var operationTests = []test{
-	{"CreateGetUpdate", func(t *testing.T, s writeback.Store) {
+	{"CreateGetUpdate", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		rec := newOp(opID(1), "inst-1")
 		require.NoError(t, s.CreateOperation(ctx, rec, nil, t0))
 		requireOp(t, s, rec)
 
 		dup := newOp(opID(1), "inst-2")
-		require.ErrorIs(t, s.CreateOperation(ctx, dup, nil, t0), writeback.ErrConflict)
+		require.ErrorIs(t, s.CreateOperation(ctx, dup, nil, t0), store.ErrConflict)
 		requireOp(t, s, rec)
 
 		rec.Data = []byte("finished")
 		require.NoError(t, s.UpdateOperation(ctx, rec))
 		requireOp(t, s, rec)
 
-		require.ErrorIs(t, s.UpdateOperation(ctx, newOp(opID(2), "inst-1")), writeback.ErrNotFound)
+		require.ErrorIs(t, s.UpdateOperation(ctx, newOp(opID(2), "inst-1")), store.ErrNotFound)
 		_, err := s.Operation(ctx, opID(2))
-		require.ErrorIs(t, err, writeback.ErrNotFound, "a failed update creates nothing")
+		require.ErrorIs(t, err, store.ErrNotFound, "a failed update creates nothing")
 	}},
-	{"ListPages", func(t *testing.T, s writeback.Store) {
+	{"ListPages", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		const n = 25
 		order := rand.Perm(n)
@@ -78,7 +77,7 @@ var operationTests = []test{
 		require.NoError(t, err)
 		require.Len(t, page, n)
 		for i, r := range page {
-			requireOps(t, []writeback.OperationRecord{newOp(want[i], "inst-a")}, []writeback.OperationRecord{r})
+			requireOps(t, []store.Operation{newOp(want[i], "inst-a")}, []store.Operation{r})
 		}
 
 		page, err = s.Operations(ctx, "inst-a", want[n-1], 10)
@@ -96,7 +95,7 @@ var operationTests = []test{
 		require.NoError(t, err)
 		require.Empty(t, page)
 	}},
-	{"UpdateMovesInstallation", func(t *testing.T, s writeback.Store) {
+	{"UpdateMovesInstallation", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		rec := newOp(opID(1), "inst-a")
 		require.NoError(t, s.CreateOperation(ctx, rec, nil, t0))
@@ -105,50 +104,50 @@ var operationTests = []test{
 		require.Equal(t, [][]string{{}}, listAll(t, s, "inst-a", 10))
 		require.Equal(t, [][]string{{opID(1)}}, listAll(t, s, "inst-b", 10))
 	}},
-	{"IdempotencyKey", func(t *testing.T, s writeback.Store) {
+	{"IdempotencyKey", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
-		key := writeback.IdempotencyKey{Key: "inst-1/k1", RequestHash: "h1", OperationID: opID(1), ExpiresAt: at(3600)}
+		key := store.IdempotencyKey{Key: "inst-1/k1", RequestHash: "h1", OperationID: opID(1), ExpiresAt: at(3600)}
 		_, err := s.IdempotencyKey(ctx, key.Key, t0)
-		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
 
 		require.NoError(t, s.CreateOperation(ctx, newOp(opID(1), "inst-1"), &key, t0))
 		got, err := s.IdempotencyKey(ctx, key.Key, at(10))
 		require.NoError(t, err)
 		requireKey(t, key, got)
 
-		second := writeback.IdempotencyKey{Key: key.Key, RequestHash: "h2", OperationID: opID(2), ExpiresAt: at(7200)}
+		second := store.IdempotencyKey{Key: key.Key, RequestHash: "h2", OperationID: opID(2), ExpiresAt: at(7200)}
 		err = s.CreateOperation(ctx, newOp(opID(2), "inst-1"), &second, at(20))
-		require.ErrorIs(t, err, writeback.ErrConflict)
-		var exists *writeback.KeyExistsError
+		require.ErrorIs(t, err, store.ErrConflict)
+		var exists *store.KeyExistsError
 		require.ErrorAs(t, err, &exists)
 		requireKey(t, key, exists.Existing)
 		_, err = s.Operation(ctx, opID(2))
-		require.ErrorIs(t, err, writeback.ErrNotFound, "a refused reservation stores no operation")
+		require.ErrorIs(t, err, store.ErrNotFound, "a refused reservation stores no operation")
 
 		_, err = s.IdempotencyKey(ctx, key.Key, at(3600))
-		require.ErrorIs(t, err, writeback.ErrNotFound, "expired at ExpiresAt")
+		require.ErrorIs(t, err, store.ErrNotFound, "expired at ExpiresAt")
 		got, err = s.IdempotencyKey(ctx, key.Key, at(3599))
 		require.NoError(t, err)
 		requireKey(t, key, got)
 
-		third := writeback.IdempotencyKey{Key: key.Key, RequestHash: "h3", OperationID: opID(3), ExpiresAt: at(9000)}
+		third := store.IdempotencyKey{Key: key.Key, RequestHash: "h3", OperationID: opID(3), ExpiresAt: at(9000)}
 		require.NoError(t, s.CreateOperation(ctx, newOp(opID(3), "inst-1"), &third, at(3600)), "an expired key may be reserved again")
 		got, err = s.IdempotencyKey(ctx, key.Key, at(3600))
 		require.NoError(t, err)
 		requireKey(t, third, got)
 
-		other := writeback.IdempotencyKey{Key: "inst-1/k2", RequestHash: "h4", OperationID: opID(4), ExpiresAt: at(100)}
+		other := store.IdempotencyKey{Key: "inst-1/k2", RequestHash: "h4", OperationID: opID(4), ExpiresAt: at(100)}
 		require.NoError(t, s.CreateOperation(ctx, newOp(opID(4), "inst-1"), &other, t0), "keys are independent")
 	}},
-	{"IdempotencyKeyWithIDConflict", func(t *testing.T, s writeback.Store) {
+	{"IdempotencyKeyWithIDConflict", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		require.NoError(t, s.CreateOperation(ctx, newOp(opID(1), "inst-1"), nil, t0))
-		key := writeback.IdempotencyKey{Key: "k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(60)}
+		key := store.IdempotencyKey{Key: "k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(60)}
 		err := s.CreateOperation(ctx, newOp(opID(1), "inst-1"), &key, t0)
-		require.ErrorIs(t, err, writeback.ErrConflict)
-		var exists *writeback.KeyExistsError
+		require.ErrorIs(t, err, store.ErrConflict)
+		var exists *store.KeyExistsError
 		require.False(t, errors.As(err, &exists), "the key was free; the ID was not")
 		_, err = s.IdempotencyKey(ctx, "k", t0)
-		require.ErrorIs(t, err, writeback.ErrNotFound, "a failed create reserves nothing")
+		require.ErrorIs(t, err, store.ErrNotFound, "a failed create reserves nothing")
 	}},
 }

@@ -5,12 +5,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
 // enqueue stores a plain job due at runAt with its operation.
-func enqueue(t *testing.T, s writeback.Store, id string, runAt time.Time) writeback.Job {
+func enqueue(t *testing.T, s store.Interface, id string, runAt time.Time) store.Job {
 	t.Helper()
 	job := newJob(id, runAt)
 	require.NoError(t, s.Enqueue(t.Context(), newOp(id, "inst-1"), job, nil, t0))
@@ -18,7 +17,7 @@ func enqueue(t *testing.T, s writeback.Store, id string, runAt time.Time) writeb
 }
 
 var queueTests = []test{
-	{"ClaimOrder", func(t *testing.T, s writeback.Store) {
+	{"ClaimOrder", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		c := enqueue(t, s, "c", at(3))
 		b := enqueue(t, s, "b", at(1))
@@ -29,10 +28,10 @@ var queueTests = []test{
 		lease := at(65)
 		jobs, err := s.Claim(ctx, at(5), lease, 10)
 		require.NoError(t, err)
-		for _, j := range []*writeback.Job{&a, &b, &c} {
+		for _, j := range []*store.Job{&a, &b, &c} {
 			j.RunAt, j.Attempts = lease, 1
 		}
-		requireJobs(t, []writeback.Job{a, b, c}, jobs)
+		requireJobs(t, []store.Job{a, b, c}, jobs)
 		requireNextDue(t, s, at(10), true)
 
 		require.Empty(t, claimIDs(t, s, at(5), at(100), 10), "leased jobs are not due")
@@ -44,9 +43,9 @@ var queueTests = []test{
 		a.RunAt, a.Attempts = at(200), 2
 		b.RunAt, b.Attempts = at(200), 2
 		c.RunAt, c.Attempts = at(200), 2
-		requireJobs(t, []writeback.Job{later, a, b, c}, jobs)
+		requireJobs(t, []store.Job{later, a, b, c}, jobs)
 	}},
-	{"ClaimBoundaryAndLimit", func(t *testing.T, s writeback.Store) {
+	{"ClaimBoundaryAndLimit", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		for i := range 5 {
 			enqueue(t, s, opID(i), at(10))
@@ -58,10 +57,10 @@ var queueTests = []test{
 		require.NoError(t, err)
 		require.Empty(t, jobs)
 	}},
-	{"EnqueueStoresOperation", func(t *testing.T, s writeback.Store) {
+	{"EnqueueStoresOperation", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		op := newOp(opID(1), "inst-1")
-		key := writeback.IdempotencyKey{Key: "k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(60)}
+		key := store.IdempotencyKey{Key: "k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(60)}
 		require.NoError(t, s.Enqueue(ctx, op, newJob(opID(1), t0), &key, t0))
 		requireOp(t, s, op)
 		got, err := s.IdempotencyKey(ctx, "k", t0)
@@ -70,29 +69,29 @@ var queueTests = []test{
 		require.Equal(t, [][]string{{opID(1)}}, listAll(t, s, "inst-1", 10))
 		requireMembers(t, s, opID(1))
 	}},
-	{"EnqueueRefused", func(t *testing.T, s writeback.Store) {
+	{"EnqueueRefused", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
-		key := writeback.IdempotencyKey{Key: "k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(60)}
+		key := store.IdempotencyKey{Key: "k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(60)}
 		require.NoError(t, s.Enqueue(ctx, newOp(opID(1), "inst-1"), newJob(opID(1), t0), &key, t0))
 
 		second := key
 		second.OperationID = opID(2)
 		err := s.Enqueue(ctx, newOp(opID(2), "inst-1"), newJob(opID(2), t0), &second, at(30))
-		var exists *writeback.KeyExistsError
+		var exists *store.KeyExistsError
 		require.ErrorAs(t, err, &exists)
 		require.Equal(t, opID(1), exists.Existing.OperationID)
-		require.ErrorIs(t, err, writeback.ErrConflict)
+		require.ErrorIs(t, err, store.ErrConflict)
 
 		err = s.Enqueue(ctx, newOp(opID(1), "inst-1"), newJob(opID(1), at(-5)), nil, t0)
-		require.ErrorIs(t, err, writeback.ErrConflict, "the ID exists")
+		require.ErrorIs(t, err, store.ErrConflict, "the ID exists")
 
 		_, err = s.Operation(ctx, opID(2))
-		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
 		require.Equal(t, []string{opID(1)}, claimIDs(t, s, at(1000), at(2000), 10), "refused enqueues queued nothing")
 
 		require.NoError(t, s.Enqueue(ctx, newOp(opID(3), "inst-1"), newJob(opID(3), t0), &second, at(60)), "expired key")
 	}},
-	{"Reschedule", func(t *testing.T, s writeback.Store) {
+	{"Reschedule", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		job := enqueue(t, s, opID(1), t0)
 		enqueue(t, s, opID(2), at(50))
@@ -108,16 +107,16 @@ var queueTests = []test{
 		jobs, err := s.Claim(ctx, at(100), at(130), 10)
 		require.NoError(t, err)
 		job.RunAt, job.Attempts = at(130), 2
-		requireJobs(t, []writeback.Job{job}, jobs)
+		requireJobs(t, []store.Job{job}, jobs)
 
-		require.ErrorIs(t, s.Reschedule(ctx, newOp(opID(9), "inst-1"), opID(9), t0), writeback.ErrNotFound)
+		require.ErrorIs(t, s.Reschedule(ctx, newOp(opID(9), "inst-1"), opID(9), t0), store.ErrNotFound)
 		require.NoError(t, s.CreateOperation(ctx, newOp(opID(8), "inst-1"), nil, t0))
 		stale := newOp(opID(8), "inst-1")
 		stale.Data = []byte("not stored")
-		require.ErrorIs(t, s.Reschedule(ctx, stale, opID(8), t0), writeback.ErrNotFound, "no job")
+		require.ErrorIs(t, s.Reschedule(ctx, stale, opID(8), t0), store.ErrNotFound, "no job")
 		requireOp(t, s, newOp(opID(8), "inst-1"))
 	}},
-	{"Complete", func(t *testing.T, s writeback.Store) {
+	{"Complete", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		enqueue(t, s, opID(1), t0)
 		enqueue(t, s, opID(2), at(5))
@@ -129,20 +128,20 @@ var queueTests = []test{
 		requireOp(t, s, op)
 		requireNextDue(t, s, at(5), true)
 		_, err := s.Members(ctx, opID(1))
-		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
 		require.Equal(t, []string{opID(2)}, claimIDs(t, s, at(1000), at(2000), 10), "the lease of a completed job never expires")
 
 		op.Data = []byte("success again")
 		require.NoError(t, s.Complete(ctx, op, opID(1)), "completing twice is harmless")
 		requireOp(t, s, op)
 
-		require.ErrorIs(t, s.Complete(ctx, newOp(opID(9), "inst-1"), opID(2)), writeback.ErrNotFound)
+		require.ErrorIs(t, s.Complete(ctx, newOp(opID(9), "inst-1"), opID(2)), store.ErrNotFound)
 		require.Equal(t, []string{opID(2)}, claimIDs(t, s, at(2000), at(3000), 10), "a refused completion keeps the job")
 
 		require.NoError(t, s.Complete(ctx, newOp(opID(2), "inst-1"), opID(2)))
 		requireNextDue(t, s, time.Time{}, false)
 	}},
-	{"NextDue", func(t *testing.T, s writeback.Store) {
+	{"NextDue", func(t *testing.T, s store.Interface) {
 		requireNextDue(t, s, time.Time{}, false)
 		enqueue(t, s, opID(1), at(30))
 		requireNextDue(t, s, at(30), true)
@@ -151,7 +150,7 @@ var queueTests = []test{
 		require.Len(t, claimIDs(t, s, t0, at(60), 10), 1)
 		requireNextDue(t, s, at(30), true)
 	}},
-	{"ZeroRunAt", func(t *testing.T, s writeback.Store) {
+	{"ZeroRunAt", func(t *testing.T, s store.Interface) {
 		enqueue(t, s, opID(2), t0)
 		enqueue(t, s, opID(1), time.Time{})
 		requireNextDue(t, s, time.Time{}, true)

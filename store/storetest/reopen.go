@@ -5,8 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
 // RunReopen checks that a store keeps everything acknowledged across close
@@ -14,7 +13,7 @@ import (
 // jobs, open and sealed groups with their members. open opens (creating if
 // needed) the store kept at path and returns it with the function that
 // closes it.
-func RunReopen(t *testing.T, open func(t *testing.T, path string) (writeback.Store, func() error)) {
+func RunReopen(t *testing.T, open func(t *testing.T, path string) (store.Interface, func() error)) {
 	t.Helper()
 	t.Run("Reopen", func(t *testing.T) {
 		t.Parallel()
@@ -31,7 +30,7 @@ func RunReopen(t *testing.T, open func(t *testing.T, path string) (writeback.Sto
 		require.NoError(t, s.InsertInstallation(ctx, newInstallation("inst-3", "crm", "initech")))
 		require.NoError(t, s.DeleteInstallation(ctx, "inst-3"))
 
-		key := writeback.IdempotencyKey{Key: "inst-1/k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(3600)}
+		key := store.IdempotencyKey{Key: "inst-1/k", RequestHash: "h", OperationID: opID(1), ExpiresAt: at(3600)}
 		require.NoError(t, s.CreateOperation(ctx, newOp(opID(1), "inst-1"), &key, t0))
 		require.NoError(t, s.CreateOperation(ctx, newOp(opID(2), "inst-1"), nil, t0))
 
@@ -64,7 +63,7 @@ func RunReopen(t *testing.T, open func(t *testing.T, path string) (writeback.Sto
 		require.Len(t, all, 2)
 		requireInstallation(t, globex, all[1])
 		_, err = s.InstallationByGroup(ctx, "crm", "initech")
-		require.ErrorIs(t, err, writeback.ErrNotFound)
+		require.ErrorIs(t, err, store.ErrNotFound)
 		acme.Revision = 3
 		require.NoError(t, s.ReplaceInstallation(ctx, acme), "the revision survived")
 
@@ -72,13 +71,13 @@ func RunReopen(t *testing.T, open func(t *testing.T, path string) (writeback.Sto
 		require.NoError(t, err)
 		requireKey(t, key, gotKey)
 		err = s.CreateOperation(ctx, newOp(opID(9), "inst-1"), &key, at(10))
-		var exists *writeback.KeyExistsError
+		var exists *store.KeyExistsError
 		require.ErrorAs(t, err, &exists)
 		require.Equal(t, [][]string{{"g-1", "g-3", opID(1), opID(2), "q-1", "q-2", "q-3"}}, listAll(t, s, "inst-1", 10))
 		requireOp(t, s, done)
 
 		res := join(t, s, "open", "o3", "g-5", 3, at(5))
-		require.Equal(t, writeback.JoinResult{JobID: "g-1", Size: 3, Sealed: true}, res, "the open group is still open")
+		require.Equal(t, store.JoinResult{JobID: "g-1", Size: 3, Sealed: true}, res, "the open group is still open")
 		requireMembers(t, s, "g-1", "o1", "o2", "o3")
 		requireMembers(t, s, "g-3", "s1", "s2")
 		newReq := joinRequest("sealed", "s3", "g-6", 2, at(6))
@@ -90,12 +89,12 @@ func RunReopen(t *testing.T, open func(t *testing.T, path string) (writeback.Sto
 		jobs, err := s.Claim(ctx, at(100), at(200), 10)
 		require.NoError(t, err)
 		sealedJob, openJob, newJob := sealedReq.NewJob, openReq.NewJob, newReq.NewJob
-		for _, j := range []*writeback.Job{&sealedJob, &openJob, &leased, &newJob, &waiting} {
+		for _, j := range []*store.Job{&sealedJob, &openJob, &leased, &newJob, &waiting} {
 			j.RunAt = at(200)
 			j.Attempts++
 		}
 		leased.Attempts = 2
-		requireJobs(t, []writeback.Job{sealedJob, openJob, leased, newJob, waiting}, jobs)
+		requireJobs(t, []store.Job{sealedJob, openJob, leased, newJob, waiting}, jobs)
 		requireNextDue(t, s, at(200), true)
 	})
 }

@@ -1,8 +1,8 @@
-// Package storetest checks that a [writeback.Store] keeps the contract the
+// Package storetest checks that a [store.Interface] keeps the contract the
 // engine relies on. Run it from an implementation's tests:
 //
 //	func TestStore(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) writeback.Store { return memstore.New() })
+//		storetest.Run(t, func(t *testing.T) store.Interface { return memstore.New() })
 //	}
 //
 // [Run] covers installations, operation records, idempotency keys and the
@@ -14,16 +14,16 @@
 // and bbolt stores share:
 //   - Empty and nil byte slices are equivalent; times may come back in
 //     another location (compare with [time.Time.Equal]).
-//   - Members of a job that does not exist fail with [writeback.ErrNotFound].
-//   - Reschedule fails with [writeback.ErrNotFound], storing nothing, if the
+//   - Members of a job that does not exist fail with [store.ErrNotFound].
+//   - Reschedule fails with [store.ErrNotFound], storing nothing, if the
 //     operation or the job does not exist.
-//   - Complete fails with [writeback.ErrNotFound] if the operation does not
+//   - Complete fails with [store.ErrNotFound] if the operation does not
 //     exist; completing a job that is already gone stores the record and
 //     succeeds, so completing twice is harmless.
 //   - An idempotency key is unexpired while now is before ExpiresAt.
 //   - Empty IDs, keys or group keys, a job whose ID is not its operation's,
 //     and a join with MaxSize below one fail with a
-//     [*writeback.ValidationError] and store nothing.
+//     [*store.InputError] and store nothing.
 //   - Claim with a limit below one claims nothing.
 package storetest
 
@@ -34,14 +34,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/store"
 )
 
 // Run runs the conformance suite. open returns a new, empty store for each
 // subtest; it registers any cleanup (such as closing) with t.Cleanup.
 // Subtests run in parallel.
-func Run(t *testing.T, open func(t *testing.T) writeback.Store) {
+func Run(t *testing.T, open func(t *testing.T) store.Interface) {
 	t.Helper()
 	for _, group := range []struct {
 		name  string
@@ -69,7 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) writeback.Store) {
 // test is one case of the suite.
 type test struct {
 	name string
-	run  func(t *testing.T, s writeback.Store)
+	run  func(t *testing.T, s store.Interface)
 }
 
 // t0 is the suite's reference time; stores never read the clock.
@@ -82,13 +81,13 @@ func at(d int) time.Time { return t0.Add(time.Duration(d) * time.Second) }
 func opID(i int) string { return fmt.Sprintf("op-%06d", i) }
 
 // newOp returns an operation record of installation inst.
-func newOp(id, inst string) writeback.OperationRecord {
-	return writeback.OperationRecord{ID: id, InstallationID: inst, Data: []byte("data of " + id)}
+func newOp(id, inst string) store.Operation {
+	return store.Operation{ID: id, InstallationID: inst, Data: []byte("data of " + id)}
 }
 
 // newJob returns a plain job for operation id, due at runAt.
-func newJob(id string, runAt time.Time) writeback.Job {
-	return writeback.Job{
+func newJob(id string, runAt time.Time) store.Job {
+	return store.Job{
 		ID:             id,
 		InstallationID: "inst-1",
 		Provider:       "hubspot",
@@ -114,10 +113,10 @@ func normTime(t time.Time) time.Time {
 }
 
 // requireJobs checks jobs field by field, times by instant.
-func requireJobs(t *testing.T, want, got []writeback.Job) {
+func requireJobs(t *testing.T, want, got []store.Job) {
 	t.Helper()
-	norm := func(js []writeback.Job) []writeback.Job {
-		out := make([]writeback.Job, len(js))
+	norm := func(js []store.Job) []store.Job {
+		out := make([]store.Job, len(js))
 		for i, j := range js {
 			j.RunAt = normTime(j.RunAt)
 			j.Payload = normBytes(j.Payload)
@@ -129,10 +128,10 @@ func requireJobs(t *testing.T, want, got []writeback.Job) {
 }
 
 // requireOps checks operation records.
-func requireOps(t *testing.T, want, got []writeback.OperationRecord) {
+func requireOps(t *testing.T, want, got []store.Operation) {
 	t.Helper()
-	norm := func(rs []writeback.OperationRecord) []writeback.OperationRecord {
-		out := make([]writeback.OperationRecord, len(rs))
+	norm := func(rs []store.Operation) []store.Operation {
+		out := make([]store.Operation, len(rs))
 		for i, r := range rs {
 			r.Data = normBytes(r.Data)
 			out[i] = r
@@ -143,29 +142,29 @@ func requireOps(t *testing.T, want, got []writeback.OperationRecord) {
 }
 
 // requireOp checks that the stored operation id equals want.
-func requireOp(t *testing.T, s writeback.Store, want writeback.OperationRecord) {
+func requireOp(t *testing.T, s store.Interface, want store.Operation) {
 	t.Helper()
 	got, err := s.Operation(t.Context(), want.ID)
 	require.NoError(t, err)
-	requireOps(t, []writeback.OperationRecord{want}, []writeback.OperationRecord{got})
+	requireOps(t, []store.Operation{want}, []store.Operation{got})
 }
 
 // requireInstallation checks installation records.
-func requireInstallation(t *testing.T, want, got writeback.InstallationRecord) {
+func requireInstallation(t *testing.T, want, got store.Installation) {
 	t.Helper()
 	want.Data, got.Data = normBytes(want.Data), normBytes(got.Data)
 	require.Equal(t, want, got)
 }
 
 // requireKey checks an idempotency key, ExpiresAt by instant.
-func requireKey(t *testing.T, want, got writeback.IdempotencyKey) {
+func requireKey(t *testing.T, want, got store.IdempotencyKey) {
 	t.Helper()
 	want.ExpiresAt, got.ExpiresAt = normTime(want.ExpiresAt), normTime(got.ExpiresAt)
 	require.Equal(t, want, got)
 }
 
 // requireMembers checks a group's members in order.
-func requireMembers(t *testing.T, s writeback.Store, jobID string, want ...string) {
+func requireMembers(t *testing.T, s store.Interface, jobID string, want ...string) {
 	t.Helper()
 	got, err := s.Members(t.Context(), jobID)
 	require.NoError(t, err)
@@ -180,7 +179,7 @@ func requireMembers(t *testing.T, s writeback.Store, jobID string, want ...strin
 }
 
 // requireNextDue checks the earliest RunAt of the queue.
-func requireNextDue(t *testing.T, s writeback.Store, want time.Time, wantOK bool) {
+func requireNextDue(t *testing.T, s store.Interface, want time.Time, wantOK bool) {
 	t.Helper()
 	got, ok, err := s.NextDue(t.Context())
 	require.NoError(t, err)
@@ -191,7 +190,7 @@ func requireNextDue(t *testing.T, s writeback.Store, want time.Time, wantOK bool
 }
 
 // claimIDs claims up to limit jobs at now and returns their IDs.
-func claimIDs(t *testing.T, s writeback.Store, now, leaseUntil time.Time, limit int) []string {
+func claimIDs(t *testing.T, s store.Interface, now, leaseUntil time.Time, limit int) []string {
 	t.Helper()
 	jobs, err := s.Claim(t.Context(), now, leaseUntil, limit)
 	require.NoError(t, err)
@@ -203,7 +202,7 @@ func claimIDs(t *testing.T, s writeback.Store, now, leaseUntil time.Time, limit 
 }
 
 // join adds member to group with an operation and job ready for a new group.
-func join(t *testing.T, s writeback.Store, group, member, newID string, maxSize int, now time.Time) writeback.JoinResult {
+func join(t *testing.T, s store.Interface, group, member, newID string, maxSize int, now time.Time) store.JoinResult {
 	t.Helper()
 	res, err := s.Join(t.Context(), joinRequest(group, member, newID, maxSize, now))
 	require.NoError(t, err)
@@ -211,14 +210,14 @@ func join(t *testing.T, s writeback.Store, group, member, newID string, maxSize 
 }
 
 // joinRequest builds a join whose new group would flush a minute after now.
-func joinRequest(group, member, newID string, maxSize int, now time.Time) writeback.JoinRequest {
-	return writeback.JoinRequest{
+func joinRequest(group, member, newID string, maxSize int, now time.Time) store.JoinRequest {
+	return store.JoinRequest{
 		Group:        group,
 		Member:       []byte(member),
 		MaxSize:      maxSize,
 		Now:          now,
 		NewOperation: newOp(newID, "inst-1"),
-		NewJob: writeback.Job{
+		NewJob: store.Job{
 			ID:             newID,
 			InstallationID: "inst-1",
 			Provider:       "hubspot",
