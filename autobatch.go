@@ -267,7 +267,7 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 	if err != nil {
 		return err
 	}
-	if err := w.store.Complete(sctx, rec, job.ID); err != nil {
+	if err := w.store.Complete(sctx, rec, w.async.lease(job)); err != nil {
 		return fmt.Errorf("writeback: complete auto-batch group %s: %w", job.ID, err)
 	}
 	w.completed(op)
@@ -704,7 +704,7 @@ func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 		return fmt.Errorf("writeback: encode operation %s: %w", r.op.ID, err)
 	}
 	rec := store.Operation{ID: r.op.ID, InstallationID: r.op.InstallationID, Data: data}
-	if err := r.w.store.Reschedule(ctx, rec, r.job.ID, at); err != nil {
+	if err := r.w.store.Reschedule(ctx, rec, r.w.async.lease(r.job), at); err != nil {
 		return fmt.Errorf("writeback: reschedule auto-batch group %s: %w", r.op.ID, err)
 	}
 	return nil
@@ -717,9 +717,9 @@ func (w *Writer) releaseGroup(job store.Job) {
 	ctx := context.Background()
 	rec, err := w.store.Operation(ctx, job.ID)
 	if err == nil {
-		err = w.store.Reschedule(ctx, rec, job.ID, w.now())
+		err = w.store.Reschedule(ctx, rec, w.async.lease(job), w.now())
 	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		w.log.Error("writeback: release auto-batch group", "operation", job.ID, "err", err)
 	}
 }

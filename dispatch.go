@@ -41,7 +41,7 @@ type dispatcher struct {
 	life chan struct{} // lifecycle lock, held by Start and Stop (capacity 1)
 	wake chan struct{} // new work or a free slot (capacity 1)
 
-	lease       time.Duration
+	leaseTime   time.Duration
 	perProvider int                      // Config.MaxConcurrency
 	capacity    int                      // most jobs held at once, running or waiting for a slot
 	slots       map[string]chan struct{} // per-provider concurrency
@@ -67,9 +67,9 @@ func (w *Writer) initDispatcher() {
 	d := &w.async
 	d.life = make(chan struct{}, 1)
 	d.wake = make(chan struct{}, 1)
-	d.lease = w.cfg.Test.LeaseDuration
-	if d.lease <= 0 {
-		d.lease = defaultLease
+	d.leaseTime = w.cfg.Test.LeaseDuration
+	if d.leaseTime <= 0 {
+		d.leaseTime = defaultLease
 	}
 	d.slots = make(map[string]chan struct{}, len(w.providers))
 	for name := range w.providers {
@@ -107,6 +107,13 @@ func (d *dispatcher) claims(jobID string, fallback int) (first, latest int) {
 		return c.first, c.latest
 	}
 	return fallback, fallback
+}
+
+// lease returns the latest lease this Writer holds on a job it claimed:
+// the one a completion or reschedule must present.
+func (d *dispatcher) lease(job store.Job) store.Lease {
+	_, latest := d.claims(job.ID, job.Attempts)
+	return store.Lease{JobID: job.ID, Attempt: latest}
 }
 
 // Start starts running async work: operations queued before, work left
@@ -237,7 +244,7 @@ func (w *Writer) dispatchDue(ctx, work context.Context) time.Duration {
 	free := d.room()
 	if free > 0 {
 		now := w.now()
-		jobs, err := w.store.Claim(ctx, now, now.Add(d.lease), free)
+		jobs, err := w.store.Claim(ctx, now, now.Add(d.leaseTime), free)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Error("writeback: claim queued work", "err", err)
@@ -355,7 +362,8 @@ func (w *Writer) release(job store.Job) {
 		return
 	}
 	ctx := context.Background()
-	first, latest := w.async.claims(job.ID, job.Attempts)
+	d := &w.async
+	first, latest := d.claims(job.ID, job.Attempts)
 	rec, err := w.store.Operation(ctx, job.ID)
 	if err != nil {
 		w.log.Error("writeback: release operation", "operation", job.ID, "err", err)
@@ -374,9 +382,9 @@ func (w *Writer) release(job store.Job) {
 	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
 		Message: fmt.Sprintf("attempt %d not started: the writer stopped; it runs after the next start", latest)})
 	if rec, err = encodeOperation(op); err == nil {
-		err = w.store.Reschedule(ctx, rec, job.ID, now)
+		err = w.store.Reschedule(ctx, rec, d.lease(job), now)
 	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		w.log.Error("writeback: release operation", "operation", job.ID, "err", err)
 	}
 }

@@ -72,7 +72,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	if op.Status.Terminal() {
 		// Completed without its job removed, which no path does: drop the
 		// job; the completion was reported when it was stored.
-		if err := w.store.Complete(sctx, rec, job.ID); err != nil {
+		if err := w.store.Complete(sctx, rec, w.async.lease(job)); err != nil {
 			w.log.Error("writeback: complete operation", "operation", job.ID, "err", err)
 		}
 		return
@@ -82,7 +82,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		now := w.now()
 		op.Attempts = first
 		op.finish(&outcome{Err: &ProviderError{Provider: job.Provider, Class: ClassInternal, Message: err.Error(), RecordIndex: NoRecord}}, now)
-		w.finishJob(sctx, op)
+		w.finishJob(sctx, op, job)
 		return
 	}
 	p := payload.Plan
@@ -104,7 +104,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			op.Attempts = first - 1
 			op.LastAttempt = start
 			op.finish(mergeOutcome(p, op, pending, w.failAll(p.subset(pending), perr)), start)
-			w.finishJob(sctx, op)
+			w.finishJob(sctx, op, job)
 			return
 		}
 		op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; trying again"})
@@ -143,7 +143,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	perr := retryError(p, out)
 	if perr == nil {
 		op.finish(out, end)
-		w.finishJob(sctx, op)
+		w.finishJob(sctx, op, job)
 		return
 	}
 	runAt, retry := nextAttempt(p.Type, perr, op.Attempts, end, payload.Deadline)
@@ -157,7 +157,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		})
 		rec, err := encodeOperation(op)
 		if err == nil {
-			err = w.store.Reschedule(sctx, rec, job.ID, runAt)
+			err = w.store.Reschedule(sctx, rec, w.async.lease(job), runAt)
 		}
 		if err != nil {
 			w.log.Error("writeback: reschedule operation", "operation", op.ID, "err", err)
@@ -173,15 +173,15 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			Message: fmt.Sprintf("attempt %d failed and the retry deadline %s has passed; giving up", op.Attempts, payload.Deadline.UTC().Format(time.RFC3339))})
 	}
 	op.finish(out, end)
-	w.finishJob(sctx, op)
+	w.finishJob(sctx, op, job)
 }
 
 // finishJob stores a terminal operation, removes its job and reports the
 // completion.
-func (w *Writer) finishJob(ctx context.Context, op *Operation) {
+func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
 	rec, err := encodeOperation(op)
 	if err == nil {
-		err = w.store.Complete(ctx, rec, op.ID)
+		err = w.store.Complete(ctx, rec, w.async.lease(job))
 	}
 	if err != nil {
 		w.log.Error("writeback: complete operation", "operation", op.ID, "err", err)

@@ -15,6 +15,10 @@ var (
 	// ErrConflict reports that a create collided with an existing entry,
 	// or that a concurrent change won a race (an optimistic revision).
 	ErrConflict = errors.New("conflict")
+	// ErrLeaseLost reports a completion, reschedule or heartbeat from a
+	// claim that is no longer the job's latest: its lease ran out and the
+	// job was claimed again, or the job is gone. Nothing was changed.
+	ErrLeaseLost = errors.New("lease lost")
 	// ErrClosed reports a store that is closed or unusable.
 	ErrClosed = errors.New("store closed")
 	// ErrInvalidInput reports a call the contract does not allow, such as

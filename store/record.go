@@ -85,6 +85,19 @@ type Job struct {
 	Payload []byte
 }
 
+// Lease names one claim of a job: the job and the value of its Attempts
+// the claim set. Only the latest claim of a job may complete, reschedule or
+// extend it.
+type Lease struct {
+	// JobID is the claimed job.
+	JobID string
+	// Attempt is the job's Attempts right after the claim.
+	Attempt int
+}
+
+// Lease returns the lease of a job as [Queue.Claim] returned it.
+func (j Job) Lease() Lease { return Lease{JobID: j.ID, Attempt: j.Attempts} }
+
 // JoinRequest adds one record to the open auto-batch group of a key,
 // opening a new group if there is none.
 type JoinRequest struct {

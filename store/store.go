@@ -65,7 +65,9 @@ type Operations interface {
 // Queue is the durable async queue. A job is due when its RunAt is at or
 // before now. Claiming a due job leases it (moves its RunAt to the lease
 // expiry), so at-least-once delivery survives crashes without a recovery
-// scan.
+// scan. Every claim increments the job's Attempts, which makes the claim's
+// [Lease] a fencing token: a holder whose lease ran out and was claimed by
+// someone else can no longer complete or reschedule the job.
 type Queue interface {
 	// Enqueue stores an operation record and the job that executes it in
 	// one transaction, durable before it returns. Implementations group
@@ -83,11 +85,18 @@ type Queue interface {
 	// Members returns a group job's member records in join order.
 	Members(ctx context.Context, jobID string) ([][]byte, error)
 	// Reschedule stores an updated operation record and moves its job's
-	// RunAt in one transaction.
-	Reschedule(ctx context.Context, op Operation, jobID string, runAt time.Time) error
+	// RunAt in one transaction, if lease is still the job's latest claim;
+	// otherwise it fails with [ErrLeaseLost] and changes nothing.
+	Reschedule(ctx context.Context, op Operation, lease Lease, runAt time.Time) error
 	// Complete stores the final operation record and removes its job (and
-	// members) in one transaction.
-	Complete(ctx context.Context, op Operation, jobID string) error
+	// members) in one transaction, if lease is still the job's latest
+	// claim; otherwise (the job was claimed again, or is gone) it fails
+	// with [ErrLeaseLost] and changes nothing.
+	Complete(ctx context.Context, op Operation, lease Lease) error
+	// Extend moves the RunAt of a claimed job to until (a heartbeat, so a
+	// long attempt keeps its lease), if lease is still the job's latest
+	// claim; otherwise it fails with [ErrLeaseLost].
+	Extend(ctx context.Context, lease Lease, until time.Time) error
 	// NextDue returns the earliest RunAt of any job, and false if the queue
 	// is empty.
 	NextDue(ctx context.Context) (time.Time, bool, error)

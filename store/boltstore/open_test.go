@@ -190,8 +190,9 @@ func TestClosed(t *testing.T) {
 		},
 		"Claim":      func() error { _, err := s.Claim(ctx, t0, t0, 10); return err },
 		"Members":    func() error { _, err := s.Members(ctx, "op-1"); return err },
-		"Reschedule": func() error { return s.Reschedule(ctx, op, "op-1", t0) },
-		"Complete":   func() error { return s.Complete(ctx, op, "op-1") },
+		"Reschedule": func() error { return s.Reschedule(ctx, op, job.Lease(), t0) },
+		"Complete":   func() error { return s.Complete(ctx, op, job.Lease()) },
+		"Extend":     func() error { return s.Extend(ctx, job.Lease(), t0) },
 		"NextDue":    func() error { _, _, err := s.NextDue(ctx); return err },
 	} {
 		require.ErrorIs(t, call(), store.ErrClosed, name)

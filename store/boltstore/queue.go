@@ -208,16 +208,15 @@ func (s *Store) Members(ctx context.Context, jobID string) (out [][]byte, err er
 }
 
 // Reschedule implements [store.Queue]. It fails with
-// [store.ErrNotFound], storing nothing, if the operation or the job does
-// not exist.
-func (s *Store) Reschedule(ctx context.Context, op store.Operation, jobID string, runAt time.Time) error {
+// [store.ErrNotFound], storing nothing, if the operation does not exist.
+func (s *Store) Reschedule(ctx context.Context, op store.Operation, lease store.Lease, runAt time.Time) error {
 	w := newOpWrite(op)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		oldOp, err := getOperation(tx, w.id)
 		if err != nil {
 			return err
 		}
-		job, err := getJob(tx, jobID)
+		job, err := leasedJob(tx, lease)
 		if err != nil {
 			return err
 		}
@@ -231,31 +230,52 @@ func (s *Store) Reschedule(ctx context.Context, op store.Operation, jobID string
 }
 
 // Complete implements [store.Queue]. It fails with
-// [store.ErrNotFound] if the operation does not exist; a job that is
-// already gone is not an error, so completing twice is harmless.
-func (s *Store) Complete(ctx context.Context, op store.Operation, jobID string) error {
+// [store.ErrNotFound] if the operation does not exist.
+func (s *Store) Complete(ctx context.Context, op store.Operation, lease store.Lease) error {
 	w := newOpWrite(op)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		oldOp, err := getOperation(tx, w.id)
 		if err != nil {
 			return err
 		}
-		var job *store.Job
-		if tx.Bucket(bucketJobs).Get([]byte(jobID)) != nil {
-			j, err := getJob(tx, jobID)
-			if err != nil {
-				return err
-			}
-			job = &j
+		job, err := leasedJob(tx, lease)
+		if err != nil {
+			return err
 		}
 		if err := putOperation(tx, w, &oldOp); err != nil {
 			return err
 		}
-		if job == nil {
-			return nil
-		}
-		return deleteJob(tx, *job)
+		return deleteJob(tx, job)
 	})
+}
+
+// Extend implements [store.Queue].
+func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) error {
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		job, err := leasedJob(tx, lease)
+		if err != nil {
+			return err
+		}
+		old := job
+		job.RunAt = until
+		return putJob(tx, job, &old)
+	})
+}
+
+// leasedJob reads the job of lease, failing with [store.ErrLeaseLost] if
+// it is gone or was claimed since.
+func leasedJob(tx *bolt.Tx, lease store.Lease) (store.Job, error) {
+	if tx.Bucket(bucketJobs).Get([]byte(lease.JobID)) == nil {
+		return store.Job{}, fmt.Errorf("boltstore: job %s is gone: %w", lease.JobID, store.ErrLeaseLost)
+	}
+	job, err := getJob(tx, lease.JobID)
+	if err != nil {
+		return store.Job{}, err
+	}
+	if job.Attempts != lease.Attempt {
+		return store.Job{}, fmt.Errorf("boltstore: job %s was claimed again (attempt %d, lease of attempt %d): %w", job.ID, job.Attempts, lease.Attempt, store.ErrLeaseLost)
+	}
+	return job, nil
 }
 
 // NextDue implements [store.Queue].

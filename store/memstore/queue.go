@@ -114,9 +114,8 @@ func (s *Store) Members(ctx context.Context, jobID string) ([][]byte, error) {
 }
 
 // Reschedule implements [store.Queue]. It fails with
-// [store.ErrNotFound], storing nothing, if the operation or the job does
-// not exist.
-func (s *Store) Reschedule(ctx context.Context, op store.Operation, jobID string, runAt time.Time) error {
+// [store.ErrNotFound], storing nothing, if the operation does not exist.
+func (s *Store) Reschedule(ctx context.Context, op store.Operation, lease store.Lease, runAt time.Time) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -124,9 +123,9 @@ func (s *Store) Reschedule(ctx context.Context, op store.Operation, jobID string
 	if _, ok := s.operations[op.ID]; !ok {
 		return fmt.Errorf("memstore: operation %s: %w", op.ID, store.ErrNotFound)
 	}
-	e, ok := s.jobs[jobID]
-	if !ok {
-		return fmt.Errorf("memstore: job %s: %w", jobID, store.ErrNotFound)
+	e, err := s.leased(lease)
+	if err != nil {
+		return err
 	}
 	s.putOperation(op)
 	e.job.RunAt = normTime(runAt)
@@ -135,9 +134,8 @@ func (s *Store) Reschedule(ctx context.Context, op store.Operation, jobID string
 }
 
 // Complete implements [store.Queue]. It fails with
-// [store.ErrNotFound] if the operation does not exist; a job that is
-// already gone is not an error, so completing twice is harmless.
-func (s *Store) Complete(ctx context.Context, op store.Operation, jobID string) error {
+// [store.ErrNotFound] if the operation does not exist.
+func (s *Store) Complete(ctx context.Context, op store.Operation, lease store.Lease) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -145,15 +143,45 @@ func (s *Store) Complete(ctx context.Context, op store.Operation, jobID string) 
 	if _, ok := s.operations[op.ID]; !ok {
 		return fmt.Errorf("memstore: operation %s: %w", op.ID, store.ErrNotFound)
 	}
-	s.putOperation(op)
-	if e, ok := s.jobs[jobID]; ok {
-		if e.job.Group != "" && s.openGroups[e.job.Group] == jobID {
-			delete(s.openGroups, e.job.Group)
-		}
-		delete(s.jobs, jobID)
-		s.due.remove(e)
+	e, err := s.leased(lease)
+	if err != nil {
+		return err
 	}
+	s.putOperation(op)
+	if e.job.Group != "" && s.openGroups[e.job.Group] == e.job.ID {
+		delete(s.openGroups, e.job.Group)
+	}
+	delete(s.jobs, e.job.ID)
+	s.due.remove(e)
 	return nil
+}
+
+// Extend implements [store.Queue].
+func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	e, err := s.leased(lease)
+	if err != nil {
+		return err
+	}
+	e.job.RunAt = normTime(until)
+	s.due.fix(e)
+	return nil
+}
+
+// leased returns the job entry of lease, failing with [store.ErrLeaseLost]
+// if it is gone or was claimed since. s.mu is held.
+func (s *Store) leased(lease store.Lease) (*entry, error) {
+	e, ok := s.jobs[lease.JobID]
+	if !ok {
+		return nil, fmt.Errorf("memstore: job %s is gone: %w", lease.JobID, store.ErrLeaseLost)
+	}
+	if e.job.Attempts != lease.Attempt {
+		return nil, fmt.Errorf("memstore: job %s was claimed again (attempt %d, lease of attempt %d): %w", lease.JobID, e.job.Attempts, lease.Attempt, store.ErrLeaseLost)
+	}
+	return e, nil
 }
 
 // NextDue implements [store.Queue].

@@ -185,8 +185,9 @@ var contractTests = []test{
 			"Join":                func() error { _, err := s.Join(ctx, joinRequest("g", "m", "g-1", 10, t0)); return err },
 			"Claim":               func() error { _, err := s.Claim(ctx, at(100), at(200), 10); return err },
 			"Members":             func() error { _, err := s.Members(ctx, "g-1"); return err },
-			"Reschedule":          func() error { return s.Reschedule(ctx, op, opID(1), t0) },
-			"Complete":            func() error { return s.Complete(ctx, op, opID(1)) },
+			"Reschedule":          func() error { return s.Reschedule(ctx, op, lease(opID(1), 1), t0) },
+			"Complete":            func() error { return s.Complete(ctx, op, lease(opID(1), 1)) },
+			"Extend":              func() error { return s.Extend(ctx, lease(opID(1), 1), t0) },
 			"NextDue":             func() error { _, _, err := s.NextDue(ctx); return err },
 		} {
 			require.ErrorIs(t, call(), context.Canceled, name)

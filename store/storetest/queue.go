@@ -99,7 +99,7 @@ var queueTests = []test{
 
 		op := newOp(opID(1), "inst-1")
 		op.Data = []byte("attempt 1 failed")
-		require.NoError(t, s.Reschedule(ctx, op, opID(1), at(100)))
+		require.NoError(t, s.Reschedule(ctx, op, lease(opID(1), 1), at(100)))
 		requireOp(t, s, op)
 		requireNextDue(t, s, at(50), true)
 		require.Equal(t, []string{opID(2)}, claimIDs(t, s, at(99), at(1000), 10), "moved past its lease")
@@ -109,11 +109,11 @@ var queueTests = []test{
 		job.RunAt, job.Attempts = at(130), 2
 		requireJobs(t, []store.Job{job}, jobs)
 
-		require.ErrorIs(t, s.Reschedule(ctx, newOp(opID(9), "inst-1"), opID(9), t0), store.ErrNotFound)
+		require.ErrorIs(t, s.Reschedule(ctx, newOp(opID(9), "inst-1"), lease(opID(9), 1), t0), store.ErrNotFound)
 		require.NoError(t, s.CreateOperation(ctx, newOp(opID(8), "inst-1"), nil, t0))
 		stale := newOp(opID(8), "inst-1")
 		stale.Data = []byte("not stored")
-		require.ErrorIs(t, s.Reschedule(ctx, stale, opID(8), t0), store.ErrNotFound, "no job")
+		require.ErrorIs(t, s.Reschedule(ctx, stale, lease(opID(8), 0), t0), store.ErrLeaseLost, "no job")
 		requireOp(t, s, newOp(opID(8), "inst-1"))
 	}},
 	{"Complete", func(t *testing.T, s store.Interface) {
@@ -124,21 +124,56 @@ var queueTests = []test{
 
 		op := newOp(opID(1), "inst-1")
 		op.Data = []byte("success")
-		require.NoError(t, s.Complete(ctx, op, opID(1)))
+		require.NoError(t, s.Complete(ctx, op, lease(opID(1), 1)))
 		requireOp(t, s, op)
 		requireNextDue(t, s, at(5), true)
 		_, err := s.Members(ctx, opID(1))
 		require.ErrorIs(t, err, store.ErrNotFound)
 		require.Equal(t, []string{opID(2)}, claimIDs(t, s, at(1000), at(2000), 10), "the lease of a completed job never expires")
 
-		op.Data = []byte("success again")
-		require.NoError(t, s.Complete(ctx, op, opID(1)), "completing twice is harmless")
+		again := op
+		again.Data = []byte("success again")
+		require.ErrorIs(t, s.Complete(ctx, again, lease(opID(1), 1)), store.ErrLeaseLost, "a completed job has no lease")
 		requireOp(t, s, op)
 
-		require.ErrorIs(t, s.Complete(ctx, newOp(opID(9), "inst-1"), opID(2)), store.ErrNotFound)
+		require.ErrorIs(t, s.Complete(ctx, newOp(opID(9), "inst-1"), lease(opID(2), 1)), store.ErrNotFound)
 		require.Equal(t, []string{opID(2)}, claimIDs(t, s, at(2000), at(3000), 10), "a refused completion keeps the job")
 
-		require.NoError(t, s.Complete(ctx, newOp(opID(2), "inst-1"), opID(2)))
+		require.NoError(t, s.Complete(ctx, newOp(opID(2), "inst-1"), lease(opID(2), 2)))
+		requireNextDue(t, s, time.Time{}, false)
+	}},
+	{"LeaseFencing", func(t *testing.T, s store.Interface) {
+		ctx := t.Context()
+		enqueue(t, s, opID(1), t0)
+		first, err := s.Claim(ctx, t0, at(30), 10)
+		require.NoError(t, err)
+		require.Len(t, first, 1)
+		require.Equal(t, lease(opID(1), 1), first[0].Lease())
+
+		// The lease runs out and another holder claims the job.
+		second, err := s.Claim(ctx, at(31), at(60), 10)
+		require.NoError(t, err)
+		require.Len(t, second, 1)
+		require.Equal(t, lease(opID(1), 2), second[0].Lease())
+
+		stale := newOp(opID(1), "inst-1")
+		stale.Data = []byte("from the holder that lost its lease")
+		require.ErrorIs(t, s.Complete(ctx, stale, first[0].Lease()), store.ErrLeaseLost)
+		require.ErrorIs(t, s.Reschedule(ctx, stale, first[0].Lease(), at(500)), store.ErrLeaseLost)
+		require.ErrorIs(t, s.Extend(ctx, first[0].Lease(), at(500)), store.ErrLeaseLost)
+		requireOp(t, s, newOp(opID(1), "inst-1"))
+		requireNextDue(t, s, at(60), true)
+
+		// The current holder's heartbeat moves the lease.
+		require.NoError(t, s.Extend(ctx, second[0].Lease(), at(90)))
+		requireNextDue(t, s, at(90), true)
+		require.Empty(t, claimIDs(t, s, at(89), at(200), 10), "an extended lease is not claimed")
+
+		done := newOp(opID(1), "inst-1")
+		done.Data = []byte("done")
+		require.NoError(t, s.Complete(ctx, done, second[0].Lease()))
+		requireOp(t, s, done)
+		require.ErrorIs(t, s.Extend(ctx, second[0].Lease(), at(500)), store.ErrLeaseLost, "the job is gone")
 		requireNextDue(t, s, time.Time{}, false)
 	}},
 	{"NextDue", func(t *testing.T, s store.Interface) {

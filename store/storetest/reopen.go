@@ -40,7 +40,7 @@ func RunReopen(t *testing.T, open func(t *testing.T, path string) (store.Interfa
 		require.Equal(t, []string{"q-1", "q-3"}, claimIDs(t, s, t0, at(30), 10))
 		done := newOp("q-3", "inst-1")
 		done.Data = []byte("success")
-		require.NoError(t, s.Complete(ctx, done, "q-3"))
+		require.NoError(t, s.Complete(ctx, done, lease("q-3", 1)))
 
 		openReq := joinRequest("open", "o1", "g-1", 3, at(1))
 		_, err := s.Join(ctx, openReq)

@@ -80,6 +80,9 @@ func at(d int) time.Time { return t0.Add(time.Duration(d) * time.Second) }
 // opID returns a sortable operation ID.
 func opID(i int) string { return fmt.Sprintf("op-%06d", i) }
 
+// lease returns the lease of claim attempt of job id.
+func lease(id string, attempt int) store.Lease { return store.Lease{JobID: id, Attempt: attempt} }
+
 // newOp returns an operation record of installation inst.
 func newOp(id, inst string) store.Operation {
 	return store.Operation{ID: id, InstallationID: inst, Data: []byte("data of " + id)}
