@@ -2,8 +2,10 @@ package writeback
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/writebackhq/writeback/store"
 )
@@ -50,4 +52,214 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 	}
 	w.async.notify()
 	return op.result(), nil
+}
+
+// jobPayload is what a plain async job stores: the validated, transformed
+// write and when its retries stop. It holds no credentials.
+type jobPayload struct {
+	Plan     *plan     `json:"plan"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// encodeJob encodes a job payload for the store.
+func encodeJob(p jobPayload) ([]byte, error) {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("writeback: encode job: %w", err)
+	}
+	return data, nil
+}
+
+// decodeJob decodes a stored job payload.
+func decodeJob(data []byte) (jobPayload, error) {
+	var p jobPayload
+	if err := json.Unmarshal(data, &p); err != nil {
+		return p, fmt.Errorf("writeback: decode job: %w", err)
+	}
+	if p.Plan == nil {
+		return p, fmt.Errorf("writeback: decode job: no plan")
+	}
+	return p, nil
+}
+
+// runJob executes one claimed plain async job: one attempt, then the outcome
+// is stored, completing the operation or rescheduling it for a retry (see
+// nextAttempt). A claimed job always gets its attempt, even past its
+// deadline (say, when no Writer ran until then); only a retry needs the
+// deadline ahead.
+//
+// Claims are counted twice: by the queue (job.Attempts, incremented by every
+// claim) and by the operation record (Attempts, stored with every outcome).
+// A claim the record does not account for was interrupted by a crash before
+// its outcome was stored, and may have reached the provider. An
+// interrupted update is simply repeated; an interrupted create is not
+// resent but reported as an unknown outcome ([ClassUnknownOutcome]). That
+// includes a create claimed but still waiting for its provider's slot at
+// the crash, which sent nothing: the record cannot tell the two apart.
+func (w *Writer) runJob(ctx context.Context, job store.Job) {
+	// Store writes outlive ctx: an outcome, once known, is always saved.
+	sctx := context.WithoutCancel(ctx)
+	rec, err := w.store.Operation(sctx, job.ID)
+	if err != nil {
+		w.log.Error("writeback: load queued operation", "operation", job.ID, "err", err)
+		return
+	}
+	op, err := decodeOperation(rec)
+	if err != nil {
+		w.log.Error("writeback: load queued operation", "operation", job.ID, "err", err)
+		return
+	}
+	first, _ := w.async.claims(job.ID, job.Attempts)
+	if op.Status.Terminal() {
+		// Completed without its job removed, which no path does: drop the
+		// job; the completion was reported when it was stored.
+		if err := w.store.Complete(sctx, rec, w.async.lease(job)); err != nil {
+			w.log.Error("writeback: complete operation", "operation", job.ID, "err", err)
+		}
+		return
+	}
+	payload, err := decodeJob(job.Payload)
+	if err != nil {
+		now := w.now()
+		op.Attempts = first
+		op.finish(&outcome{Err: &ProviderError{Provider: job.Provider, Class: ClassInternal, Message: err.Error(), RecordIndex: NoRecord}}, now)
+		w.finishJob(sctx, op, job)
+		return
+	}
+	p := payload.Plan
+
+	start := w.now()
+	if interrupted := first - 1 - op.Attempts; interrupted > 0 {
+		msg := fmt.Sprintf("attempt %d was interrupted before its outcome was saved", first-1)
+		if interrupted > 1 {
+			msg = fmt.Sprintf("attempts %d to %d were interrupted before their outcome was saved", op.Attempts+1, first-1)
+		}
+		if p.Type == WriteTypeCreate {
+			// The request may have been sent: resending could write the
+			// records twice. Report them instead.
+			perr := &ProviderError{
+				Provider: p.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
+				Message: msg + "; the create may or may not have been written, so it is not resent",
+			}
+			pending := pendingRecords(p, op)
+			op.Attempts = first - 1
+			op.LastAttempt = start
+			op.finish(mergeOutcome(p, op, pending, w.failAll(p.subset(pending), perr)), start)
+			w.finishJob(sctx, op, job)
+			return
+		}
+		op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; trying again"})
+	}
+
+	if ctx.Err() != nil {
+		// Stopping: the attempt has not started, so it runs after the next Start.
+		w.release(job)
+		return
+	}
+	// A partial batch retries only the records that failed retryably.
+	pending := pendingRecords(p, op)
+	sub := p.subset(pending)
+	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	subOut, err := w.execute(actx, sub, nil)
+	cancel()
+	if err != nil {
+		// execute fails before sending anything (installation, provider).
+		if ctx.Err() != nil {
+			w.release(job)
+			return
+		}
+		class := ClassInternal
+		if actx.Err() != nil {
+			class = ClassUnavailable
+		}
+		subOut = w.failAll(sub, &ProviderError{Provider: p.Provider, Class: class, Message: err.Error(), RecordIndex: NoRecord, Err: err})
+	}
+	out := mergeOutcome(p, op, pending, subOut)
+	end := w.now()
+	_, latest := w.async.claims(job.ID, job.Attempts)
+	op.Attempts = latest
+	op.LastAttempt = start
+	op.UpdatedAt = end
+
+	perr := retryError(p, out)
+	if perr == nil {
+		op.finish(out, end)
+		w.finishJob(sctx, op, job)
+		return
+	}
+	runAt, retry := nextAttempt(p.Type, perr, op.Attempts, end, payload.Deadline)
+	if retry {
+		if !p.AllOrNone && len(p.Records) > 1 {
+			op.Results = out.Results // progress: what succeeded is not sent again
+		}
+		op.Logs = append(op.Logs, LogEntry{
+			Time: end, Severity: SeverityWarn, Error: perr,
+			Message: fmt.Sprintf("attempt %d failed; next attempt at %s (in %s)", op.Attempts, runAt.UTC().Format(time.RFC3339), runAt.Sub(end).Round(time.Millisecond)),
+		})
+		rec, err := encodeOperation(op)
+		if err == nil {
+			err = w.store.Reschedule(sctx, rec, w.async.lease(job), runAt)
+		}
+		if err != nil {
+			w.log.Error("writeback: reschedule operation", "operation", op.ID, "err", err)
+		}
+		return
+	}
+	switch {
+	case perr.Class == ClassUnknownOutcome && p.Type == WriteTypeCreate:
+		op.Logs = append(op.Logs, LogEntry{Time: end, Severity: SeverityError, Error: perr,
+			Message: fmt.Sprintf("attempt %d: the create may or may not have been written; it is not resent", op.Attempts)})
+	case retryable(p.Type, perr):
+		op.Logs = append(op.Logs, LogEntry{Time: end, Severity: SeverityError, Error: perr,
+			Message: fmt.Sprintf("attempt %d failed and the retry deadline %s has passed; giving up", op.Attempts, payload.Deadline.UTC().Format(time.RFC3339))})
+	}
+	op.finish(out, end)
+	w.finishJob(sctx, op, job)
+}
+
+// finishJob stores a terminal operation, removes its job and reports the
+// completion.
+func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
+	rec, err := encodeOperation(op)
+	if err == nil {
+		err = w.store.Complete(ctx, rec, w.async.lease(job))
+	}
+	if err != nil {
+		w.log.Error("writeback: complete operation", "operation", op.ID, "err", err)
+		return
+	}
+	w.completed(op)
+}
+
+// pendingRecords returns the indexes of the plan's records the next attempt
+// sends: all of them, unless an earlier attempt of a partial batch stored
+// its results, in which case only those that failed retryably.
+func pendingRecords(p *plan, op *Operation) []int {
+	all := make([]int, 0, len(p.Records))
+	progress := !p.AllOrNone && len(p.Records) > 1 && len(op.Results) == len(p.Records)
+	for i := range p.Records {
+		if !progress || (op.Results[i].Err != nil && retryable(p.Type, op.Results[i].Err)) {
+			all = append(all, i)
+		}
+	}
+	return all
+}
+
+// mergeOutcome places the outcome of the pending records into the results
+// an earlier attempt stored, giving the outcome of the whole plan.
+func mergeOutcome(p *plan, op *Operation, pending []int, sub *outcome) *outcome {
+	if len(pending) == len(p.Records) {
+		return sub
+	}
+	out := &outcome{Results: append([]RecordResult(nil), op.Results...), Compensation: sub.Compensation}
+	for j, i := range pending {
+		r := sub.Results[j]
+		if r.Err != nil && r.Err.RecordIndex != NoRecord {
+			e := *r.Err
+			e.RecordIndex = i
+			r.Err = &e
+		}
+		out.Results[i] = r
+	}
+	return out
 }

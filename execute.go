@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -20,20 +21,9 @@ type outcome struct {
 	Err *ProviderError
 }
 
-// providerRequest builds the request for a plan's records, without
-// credentials.
-func (p *plan) providerRequest(inst *Installation, records []Record) *ProviderRequest {
-	return &ProviderRequest{
-		InstallationID: p.InstallationID,
-		Connection:     inst.Connection,
-		Object:         p.ProviderObject,
-		Type:           p.Type,
-		Batch:          p.Batch,
-		AllOrNone:      p.AllOrNone,
-		Records:        records,
-		Headers:        p.Headers,
-	}
-}
+// attemptTimeout bounds one provider attempt of async work. It is shorter
+// than the lease, so a job is never claimed again while it runs.
+const attemptTimeout = 2 * time.Minute
 
 // execute runs a plan once against its provider: it reads current values
 // for ifEmpty rules (one read for the whole plan), drops records left with

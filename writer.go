@@ -1,6 +1,8 @@
 package writeback
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -47,4 +49,86 @@ func NewWriter(cfg *Config) (*Writer, error) {
 	}
 	w.initDispatcher()
 	return w, nil
+}
+
+// Start starts running async work: operations queued before, work left
+// unfinished by an earlier Writer on the same store, and everything queued
+// from now on. Nothing needs a scan: work a Stop left is due at once, work
+// interrupted by a crash becomes due when its lease ends (5 minutes after
+// it was claimed). It checks that the store answers, then starts the
+// dispatcher and returns; ctx bounds only that check. Async provider calls
+// run at most [Config.MaxConcurrency] at once per provider.
+//
+// Start is idempotent, and a stopped Writer can be started again.
+func (w *Writer) Start(ctx context.Context) error {
+	d := &w.async
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
+	d.mu.Lock()
+	running := d.state == stateRunning
+	d.mu.Unlock()
+	if running {
+		return nil
+	}
+	if _, _, err := w.store.NextDue(ctx); err != nil {
+		return fmt.Errorf("writeback: start: store: %w", err)
+	}
+	base := context.WithoutCancel(ctx)
+	loopCtx, halt := context.WithCancel(base)
+	workCtx, abort := context.WithCancelCause(base)
+	d.mu.Lock()
+	d.state = stateRunning
+	d.halt, d.abort = halt, abort
+	d.loopDone = make(chan struct{})
+	d.mu.Unlock()
+	go w.loop(loopCtx, workCtx, d.loopDone)
+	return nil
+}
+
+// Stop stops async work, like http.Server.Shutdown: new async writes fail
+// with [ErrStopped] at once, jobs not yet started stay queued for the next
+// Start, and Stop waits for the provider calls in flight and saves their
+// outcomes. If ctx ends first, it cancels those calls (with cause
+// [ErrStopped]), still saves their outcomes (an update is retried after the
+// next Start, a create that may have been sent is reported as an unknown
+// outcome), and returns ctx's error.
+//
+// Stop is idempotent and may be called before Start. It never closes the
+// store.
+func (w *Writer) Stop(ctx context.Context) error {
+	d := &w.async
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
+	d.mu.Lock()
+	prev := d.state
+	d.state = stateStopped
+	halt, abort, loopDone := d.halt, d.abort, d.loopDone
+	d.halt, d.abort, d.loopDone = nil, nil, nil
+	d.mu.Unlock()
+	if prev != stateRunning {
+		return nil
+	}
+	halt()
+	<-loopDone
+
+	finished := make(chan struct{})
+	go func() {
+		d.workers.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+		abort(ErrStopped)
+		return nil
+	case <-ctx.Done():
+	}
+	abort(ErrStopped)
+	// The calls end promptly once cancelled; their outcomes are saved
+	// before the workers return.
+	<-finished
+	return ctx.Err()
 }

@@ -1,0 +1,211 @@
+package writeback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// plan is a validated and transformed write, ready to run now or later. It
+// is what an async job stores, so it holds only data: no credentials.
+type plan struct {
+	InstallationID string    `json:"installationId"`
+	Integration    string    `json:"integration"`
+	GroupRef       string    `json:"groupRef"`
+	Object         string    `json:"object"`
+	ProviderObject string    `json:"providerObject"`
+	Provider       string    `json:"provider"`
+	Type           WriteType `json:"type"`
+	Batch          bool      `json:"batch,omitempty"`
+	AllOrNone      bool      `json:"allOrNone,omitempty"`
+	// Records are the mapped records, with provider field names.
+	Records []Record `json:"records"`
+	// IfEmpty lists, per record, the provider fields written only if the
+	// record's current value is empty.
+	IfEmpty [][]string `json:"ifEmpty,omitempty"`
+	Headers []Header   `json:"headers,omitempty"`
+}
+
+// needsRead reports whether the plan has ifEmpty fields to check.
+func (p *plan) needsRead() bool {
+	for _, f := range p.IfEmpty {
+		if len(f) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// target is what a request resolved to.
+type target struct {
+	integration *Integration
+	inst        *Installation
+	object      resolvedObject
+	provider    Provider
+}
+
+// prepare validates a write and transforms its records, sending and storing
+// nothing. batch selects the batch endpoint.
+func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records []Record, batch bool, opts *WriteOpts) (*plan, *target, error) {
+	if opts == nil {
+		opts = &WriteOpts{}
+	}
+	if err := validateOpts(typ, batch, opts); err != nil {
+		return nil, nil, err
+	}
+	tg, err := w.resolveTarget(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	caps := tg.provider.Capabilities()
+	if batch {
+		if caps.MaxBatchSize == 0 {
+			return nil, nil, invalid(ErrUnsupported, "batch", "provider %s does not support batches", tg.provider.Name())
+		}
+		limit := min(MaxBatchSize, caps.MaxBatchSize)
+		if len(records) == 0 || len(records) > limit {
+			return nil, nil, invalid(ErrBatchSize, "batch", "%d records; a batch holds 1 to %d", len(records), limit)
+		}
+	}
+	if typ == WriteTypeDelete {
+		if !caps.Delete {
+			return nil, nil, invalid(ErrUnsupported, "type", "provider %s does not support deletes", tg.provider.Name())
+		}
+		if ds := tg.object.config.DeletionSettings; ds == nil || !ds.Enabled {
+			return nil, nil, invalid(ErrDeletionDisabled, "object", "deletion is not enabled for %q in this installation", t.Object)
+		}
+	}
+	if err := validateHeaders(opts.Headers, caps, tg.provider.Name()); err != nil {
+		return nil, nil, err
+	}
+
+	p := &plan{
+		InstallationID: tg.inst.ID,
+		Integration:    tg.integration.Name,
+		GroupRef:       tg.inst.GroupRef,
+		Object:         t.Object,
+		ProviderObject: tg.object.spec.ObjectName,
+		Provider:       tg.provider.Name(),
+		Type:           typ,
+		Batch:          batch,
+		AllOrNone:      batch && opts.BatchPolicy == BatchAllOrNothing,
+		Records:        make([]Record, len(records)),
+		Headers:        append([]Header(nil), opts.Headers...),
+	}
+	seen := make(map[string]int, len(records))
+	for i, rec := range records {
+		field := "record"
+		if batch {
+			field = fmt.Sprintf("batch[%d]", i)
+		}
+		if err := validateRecord(field, typ, rec, caps, tg.provider.Name()); err != nil {
+			return nil, nil, err
+		}
+		if rec.ID != "" {
+			if j, dup := seen[rec.ID]; dup {
+				return nil, nil, invalid(ErrInvalidRecord, field+".id", "duplicate id %q (also batch[%d])", rec.ID, j)
+			}
+			seen[rec.ID] = i
+		}
+		if typ == WriteTypeDelete {
+			p.Records[i] = Record{ID: rec.ID}
+			continue
+		}
+		fields, ifEmpty := transform(typ, rec.Fields, tg.object.config.SelectedFieldSettings, tg.object.mapping)
+		if len(fields) == 0 {
+			return nil, nil, invalid(ErrEmptyRecord, field+".fields", "no field is left to write after the installation's rules")
+		}
+		p.Records[i] = Record{ID: rec.ID, Fields: fields, Associations: append([]Association(nil), rec.Associations...)}
+		if len(ifEmpty) > 0 {
+			if p.IfEmpty == nil {
+				p.IfEmpty = make([][]string, len(records))
+			}
+			p.IfEmpty[i] = ifEmpty
+		}
+	}
+	return p, tg, nil
+}
+
+// resolveTarget finds the integration, installation, write object and
+// provider a request names.
+func (w *Writer) resolveTarget(ctx context.Context, t Target) (*target, error) {
+	in, ok := w.manifest.Integration(t.Integration)
+	if !ok {
+		return nil, invalid(ErrUnknownIntegration, "integration", "no integration %q in the manifest", t.Integration)
+	}
+	if t.GroupRef == "" {
+		return nil, invalid(ErrUnknownInstallation, "groupRef", "required")
+	}
+	inst, err := w.InstallationByGroup(ctx, t.Integration, t.GroupRef)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalid(ErrUnknownInstallation, "groupRef", "no installation of %q for groupRef %q", t.Integration, t.GroupRef)
+	}
+	if err != nil {
+		return nil, err
+	}
+	obj, err := resolveObject(in, inst, t.Object)
+	if err != nil {
+		return nil, err
+	}
+	if !obj.enabled {
+		return nil, invalid(ErrObjectNotEnabled, "object", "%q is not enabled for write in this installation", t.Object)
+	}
+	prov, ok := w.providers[in.Provider]
+	if !ok {
+		// NewWriter checks every integration's provider, so this is a bug.
+		return nil, fmt.Errorf("writeback: no provider %q", in.Provider)
+	}
+	return &target{integration: in, inst: inst, object: obj, provider: prov}, nil
+}
+
+// subset returns the plan narrowed to the records at the given indexes,
+// or the plan itself when they are all of its records.
+func (p *plan) subset(idx []int) *plan {
+	if len(idx) == len(p.Records) {
+		return p
+	}
+	sp := *p
+	sp.Records = make([]Record, len(idx))
+	if p.IfEmpty != nil {
+		sp.IfEmpty = make([][]string, len(idx))
+	}
+	for j, i := range idx {
+		sp.Records[j] = p.Records[i]
+		if p.IfEmpty != nil {
+			sp.IfEmpty[j] = p.IfEmpty[i]
+		}
+	}
+	return &sp
+}
+
+// providerRequest builds the request for a plan's records, without
+// credentials.
+func (p *plan) providerRequest(inst *Installation, records []Record) *ProviderRequest {
+	return &ProviderRequest{
+		InstallationID: p.InstallationID,
+		Connection:     inst.Connection,
+		Object:         p.ProviderObject,
+		Type:           p.Type,
+		Batch:          p.Batch,
+		AllOrNone:      p.AllOrNone,
+		Records:        records,
+		Headers:        p.Headers,
+	}
+}
+
+// newOperation returns the in-progress operation of a plan.
+func (p *plan) newOperation(id string, mode Mode, now time.Time) *Operation {
+	return &Operation{
+		ID:             id,
+		InstallationID: p.InstallationID,
+		Integration:    p.Integration,
+		GroupRef:       p.GroupRef,
+		Object:         p.Object,
+		Type:           p.Type,
+		Mode:           mode,
+		Status:         OperationInProgress,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+	}
+}
