@@ -2,7 +2,6 @@ package writeback
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -30,7 +29,7 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 	}
 	op.Deadline = now.Add(deadline)
 	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo, Message: "accepted; queued for asynchronous execution"})
-	rec, err := encodeOperation(op)
+	rec, err := encodeOperation(op, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -52,34 +51,6 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 	}
 	w.async.notify()
 	return op.result(), nil
-}
-
-// jobPayload is what a plain async job stores: the validated, transformed
-// write and when its retries stop. It holds no credentials.
-type jobPayload struct {
-	Plan     *plan     `json:"plan"`
-	Deadline time.Time `json:"deadline"`
-}
-
-// encodeJob encodes a job payload for the store.
-func encodeJob(p jobPayload) ([]byte, error) {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("writeback: encode job: %w", err)
-	}
-	return data, nil
-}
-
-// decodeJob decodes a stored job payload.
-func decodeJob(data []byte) (jobPayload, error) {
-	var p jobPayload
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("writeback: decode job: %w", err)
-	}
-	if p.Plan == nil {
-		return p, fmt.Errorf("writeback: decode job: no plan")
-	}
-	return p, nil
 }
 
 // runJob executes one claimed plain async job: one attempt, then the outcome
@@ -104,7 +75,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		w.log.Error("writeback: load queued operation", "operation", job.ID, "err", err)
 		return
 	}
-	op, err := decodeOperation(rec)
+	op, _, err := decodeOperation(rec)
 	if err != nil {
 		w.log.Error("writeback: load queued operation", "operation", job.ID, "err", err)
 		return
@@ -118,7 +89,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		}
 		return
 	}
-	payload, err := decodeJob(job.Payload)
+	payload, err := decodeJob(job.ID, job.Payload)
 	if err != nil {
 		now := w.now()
 		op.Attempts = first
@@ -144,7 +115,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			pending := pendingRecords(p, op)
 			op.Attempts = first - 1
 			op.LastAttempt = start
-			op.finish(mergeOutcome(p, op, pending, w.failAll(p.subset(pending), perr)), start)
+			op.finish(mergeOutcome(p, op, pending, p.subset(pending).failAll(perr)), start)
 			w.finishJob(sctx, op, job)
 			return
 		}
@@ -159,20 +130,16 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	// A partial batch retries only the records that failed retryably.
 	pending := pendingRecords(p, op)
 	sub := p.subset(pending)
-	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-	subOut, err := w.execute(actx, sub, nil)
-	cancel()
-	if err != nil {
-		// execute fails before sending anything (installation, provider).
+	var subOut *outcome
+	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, nil, attemptTimeout); perr != nil {
 		if ctx.Err() != nil {
+			// Stopping before anything was sent: run it after the next Start.
 			w.release(job)
 			return
 		}
-		class := ClassInternal
-		if actx.Err() != nil {
-			class = ClassUnavailable
-		}
-		subOut = w.failAll(sub, &ProviderError{Provider: p.Provider, Class: class, Message: err.Error(), RecordIndex: NoRecord, Err: err})
+		subOut = sub.failAll(perr)
+	} else {
+		subOut = s.run(ctx, sub)
 	}
 	out := mergeOutcome(p, op, pending, subOut)
 	end := w.now()
@@ -196,7 +163,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			Time: end, Severity: SeverityWarn, Error: perr,
 			Message: fmt.Sprintf("attempt %d failed; next attempt at %s (in %s)", op.Attempts, runAt.UTC().Format(time.RFC3339), runAt.Sub(end).Round(time.Millisecond)),
 		})
-		rec, err := encodeOperation(op)
+		rec, err := encodeOperation(op, nil)
 		if err == nil {
 			err = w.store.Reschedule(sctx, rec, w.async.lease(job), runAt)
 		}
@@ -220,7 +187,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 // finishJob stores a terminal operation, removes its job and reports the
 // completion.
 func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
-	rec, err := encodeOperation(op)
+	rec, err := encodeOperation(op, nil)
 	if err == nil {
 		err = w.store.Complete(ctx, rec, w.async.lease(job))
 	}

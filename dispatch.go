@@ -270,15 +270,12 @@ func (w *Writer) dispatch(ctx, work context.Context, job store.Job) {
 }
 
 // release gives back a claimed job that was not started because the Writer
-// is stopping: it is due again at once, so the next Start runs it. The
-// claim is accounted for in the operation record (it sent nothing), unless
-// an earlier claim is unaccounted for: that evidence of an interrupted
-// attempt is kept for the next run to act on.
+// is stopping: it is due again at once, so the next Start runs it. An
+// auto-batch group's progress is stored back as it is. A plain job's claim
+// is accounted for in its operation record (it sent nothing), unless an
+// earlier claim is unaccounted for: that evidence of an interrupted attempt
+// is kept for the next run to act on.
 func (w *Writer) release(job store.Job) {
-	if job.Group != "" {
-		w.releaseGroup(job)
-		return
-	}
 	ctx := context.Background()
 	d := &w.async
 	first, latest := d.claims(job.ID, job.Attempts)
@@ -287,19 +284,23 @@ func (w *Writer) release(job store.Job) {
 		w.log.Error("writeback: release operation", "operation", job.ID, "err", err)
 		return
 	}
-	op, err := decodeOperation(rec)
+	op, group, err := decodeOperation(rec)
 	if err != nil {
 		w.log.Error("writeback: release operation", "operation", job.ID, "err", err)
 		return
 	}
 	now := w.now()
-	if op.Attempts == first-1 {
-		op.Attempts = latest
+	msg := "the batch was not written: the writer stopped; it is written after the next start"
+	if job.Group == "" {
+		// A plain operation counts claims; a group's counts its flushes.
+		if op.Attempts == first-1 {
+			op.Attempts = latest
+		}
+		msg = fmt.Sprintf("attempt %d not started: the writer stopped; it runs after the next start", latest)
 	}
 	op.UpdatedAt = now
-	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
-		Message: fmt.Sprintf("attempt %d not started: the writer stopped; it runs after the next start", latest)})
-	if rec, err = encodeOperation(op); err == nil {
+	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo, Message: msg})
+	if rec, err = encodeOperation(op, group); err == nil {
 		err = w.store.Reschedule(ctx, rec, d.lease(job), now)
 	}
 	if err != nil && !errors.Is(err, store.ErrLeaseLost) {

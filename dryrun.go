@@ -40,11 +40,11 @@ func (w *Writer) DryRun(ctx context.Context, t Target, typ WriteType, records []
 		send[i] = i
 	}
 	if p.needsRead() {
-		ts, err := w.cfg.TokenSource(ctx, tg.inst)
-		if err != nil {
-			return nil, fmt.Errorf("writeback: token source: %w", err)
+		s, perr := w.connect(ctx, p.InstallationID, p.Provider, tg.inst, 0)
+		if perr != nil {
+			return nil, perr
 		}
-		recs, send, err = w.applyCurrent(ctx, tg.provider, tg.inst, p, ts)
+		recs, send, err = s.current(ctx, p)
 		if err != nil {
 			return nil, fmt.Errorf("writeback: read current values: %w", err)
 		}

@@ -62,6 +62,9 @@ var (
 
 	// ErrStopped reports async work offered to a Writer that is stopped.
 	ErrStopped = errors.New("writeback: writer stopped")
+	// ErrStoreFormat reports a stored record written by a newer version of
+	// writeback than this one, in a format it cannot read.
+	ErrStoreFormat = errors.New("writeback: unknown store format")
 	// ErrStoreClosed reports a store that is closed or unusable. It is
 	// [store.ErrClosed].
 	ErrStoreClosed = store.ErrClosed

@@ -21,76 +21,79 @@ type outcome struct {
 	Err *ProviderError
 }
 
-// attemptTimeout bounds one provider attempt of async work. It is shorter
+// attemptTimeout bounds each provider call of queued work. It is shorter
 // than the lease, so a job is never claimed again while it runs.
 const attemptTimeout = 2 * time.Minute
 
-// execute runs a plan once against its provider: it reads current values
-// for ifEmpty rules (one read for the whole plan), drops records left with
-// nothing to write, and writes the rest in one provider call. inst is the
-// plan's installation when the caller has it at hand (a sync write, just
-// validated), and nil to load it (queued work, which runs later).
-func (w *Writer) execute(ctx context.Context, p *plan, inst *Installation) (*outcome, error) {
+// session is one attempt's access to a provider for an installation: the
+// adapter, the installation as it is now and its credentials, resolved
+// once and used for every provider call of the attempt (the ifEmpty read
+// and the write; an auto-batch group's run makes several writes). Every
+// mode makes its provider calls through a session.
+type session struct {
+	prov Provider
+	inst *Installation
+	ts   oauth2.TokenSource
+	// timeout bounds each provider call; zero leaves it to the caller's
+	// ctx (a sync write).
+	timeout time.Duration
+}
+
+// connect opens the session of an attempt for the installation id with
+// the named provider. inst is the installation when the caller has it at
+// hand (a sync write, just validated), and nil to load it (queued work,
+// which runs later). It fails with a [*ProviderError]: not_found for an
+// installation deleted since the write was accepted, auth for credentials
+// the application's resolver refused, and unavailable for a store that
+// failed to answer (the attempt can be made later).
+func (w *Writer) connect(ctx context.Context, id, provider string, inst *Installation, timeout time.Duration) (*session, *ProviderError) {
+	fail := func(class ErrorClass, err error, format string, args ...any) (*session, *ProviderError) {
+		return nil, &ProviderError{Provider: provider, Class: class, Message: fmt.Sprintf(format, args...), RecordIndex: NoRecord, Err: err}
+	}
+	prov, ok := w.providers[provider]
+	if !ok {
+		return fail(ClassInternal, nil, "no provider %q in this writer's config", provider)
+	}
 	if inst == nil {
 		var err error
-		if inst, err = w.Installation(ctx, p.InstallationID); err != nil {
-			return nil, fmt.Errorf("load installation %s: %w", p.InstallationID, err)
+		inst, err = w.Installation(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return fail(ClassNotFound, err, "installation %s no longer exists", id)
+		case err != nil:
+			return fail(ClassUnavailable, err, "load installation %s: %v", id, err)
 		}
-	}
-	prov, ok := w.providers[p.Provider]
-	if !ok {
-		return nil, fmt.Errorf("writeback: no provider %q", p.Provider)
 	}
 	ts, err := w.cfg.TokenSource(ctx, inst)
 	if err != nil {
-		return w.failAll(p, &ProviderError{Provider: p.Provider, Class: ClassAuth, Message: "token source: " + err.Error(), RecordIndex: NoRecord, Err: err}), nil
+		return fail(ClassAuth, err, "token source: %v", err)
 	}
-
-	records, send, err := w.applyCurrent(ctx, prov, inst, p, ts)
-	if err != nil {
-		return w.failAll(p, asProviderError(p.Provider, err)), nil
-	}
-	out := &outcome{Results: make([]RecordResult, len(p.Records))}
-	for i, r := range p.Records {
-		out.Results[i] = RecordResult{ID: r.ID} // unchanged records succeed as they are
-	}
-	if len(send) == 0 {
-		return out, nil
-	}
-	sent := make([]Record, len(send))
-	for j, i := range send {
-		sent[j] = records[i]
-	}
-	req := p.providerRequest(inst, sent)
-	req.TokenSource = ts
-	resp, err := prov.Write(ctx, req)
-	if err != nil {
-		return w.failAll(p, asProviderError(p.Provider, err)), nil
-	}
-	if resp == nil || len(resp.Results) != len(sent) {
-		n := 0
-		if resp != nil {
-			n = len(resp.Results)
-		}
-		return w.failAll(p, &ProviderError{Provider: p.Provider, Class: ClassInternal, RecordIndex: NoRecord,
-			Message: fmt.Sprintf("provider returned %d results for %d records", n, len(sent))}), nil
-	}
-	for j, i := range send {
-		r := resp.Results[j]
-		if r.Err != nil {
-			e := *r.Err
-			e.RecordIndex = i
-			r.Err = &e
-		}
-		out.Results[i] = r
-	}
-	out.Compensation = resp.Compensation
-	return out, nil
+	return &session{prov: prov, inst: inst, ts: ts, timeout: timeout}, nil
 }
 
-// applyCurrent applies ifEmpty rules with one provider read, returning the
-// records to write and the indexes of those with something left to send.
-func (w *Writer) applyCurrent(ctx context.Context, prov Provider, inst *Installation, p *plan, ts oauth2.TokenSource) ([]Record, []int, error) {
+// bound returns ctx limited to one provider call.
+func (s *session) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// run runs a plan once: it reads current values for ifEmpty rules (one
+// read for the whole plan), leaves records with nothing left to write
+// unchanged, and writes the rest in one provider call.
+func (s *session) run(ctx context.Context, p *plan) *outcome {
+	records, send, err := s.current(ctx, p)
+	if err != nil {
+		return p.failAll(asProviderError(p.Provider, err))
+	}
+	return s.write(ctx, p, records, send)
+}
+
+// current applies the plan's ifEmpty rules with one provider read,
+// returning the records to write and the indexes of those with something
+// left to send.
+func (s *session) current(ctx context.Context, p *plan) ([]Record, []int, error) {
 	records := p.Records
 	if p.needsRead() {
 		var ids []string
@@ -104,11 +107,12 @@ func (w *Writer) applyCurrent(ctx context.Context, prov Provider, inst *Installa
 				fieldSet[name] = true
 			}
 		}
-		fields := slices.Sorted(maps.Keys(fieldSet))
-		current, err := prov.Read(ctx, &ReadRequest{
-			InstallationID: p.InstallationID, Connection: inst.Connection, TokenSource: ts,
-			Object: p.ProviderObject, IDs: ids, Fields: fields,
+		rctx, cancel := s.bound(ctx)
+		current, err := s.prov.Read(rctx, &ReadRequest{
+			InstallationID: p.InstallationID, Connection: s.inst.Connection, TokenSource: s.ts,
+			Object: p.ProviderObject, IDs: ids, Fields: slices.Sorted(maps.Keys(fieldSet)),
 		})
+		cancel()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -130,17 +134,47 @@ func (w *Writer) applyCurrent(ctx context.Context, prov Provider, inst *Installa
 	return records, send, nil
 }
 
-// failAll gives every record of a plan the same error.
-func (w *Writer) failAll(p *plan, perr *ProviderError) *outcome {
-	out := &outcome{Results: make([]RecordResult, len(p.Records)), Err: perr}
+// write sends the records at the indexes send in one provider call and
+// returns the outcome of the whole plan: records not sent succeed
+// unchanged, the others get the provider's answer.
+func (s *session) write(ctx context.Context, p *plan, records []Record, send []int) *outcome {
+	out := &outcome{Results: make([]RecordResult, len(p.Records))}
 	for i, r := range p.Records {
-		out.Results[i] = RecordResult{ID: r.ID, Err: perr}
+		out.Results[i] = RecordResult{ID: r.ID} // unchanged records succeed as they are
 	}
-	if p.Type == WriteTypeCreate {
-		for i := range out.Results {
-			out.Results[i].ID = ""
+	if len(send) == 0 {
+		return out
+	}
+	sent := make([]Record, len(send))
+	for j, i := range send {
+		sent[j] = records[i]
+	}
+	req := p.providerRequest(s.inst, sent)
+	req.TokenSource = s.ts
+	wctx, cancel := s.bound(ctx)
+	resp, err := s.prov.Write(wctx, req)
+	cancel()
+	if err != nil {
+		return p.failAll(asProviderError(p.Provider, err))
+	}
+	if resp == nil || len(resp.Results) != len(sent) {
+		n := 0
+		if resp != nil {
+			n = len(resp.Results)
 		}
+		return p.failAll(&ProviderError{Provider: p.Provider, Class: ClassInternal, RecordIndex: NoRecord,
+			Message: fmt.Sprintf("provider returned %d results for %d records", n, len(sent))})
 	}
+	for j, i := range send {
+		r := resp.Results[j]
+		if r.Err != nil {
+			e := *r.Err
+			e.RecordIndex = i
+			r.Err = &e
+		}
+		out.Results[i] = r
+	}
+	out.Compensation = resp.Compensation
 	return out
 }
 

@@ -2,7 +2,6 @@ package writeback
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/writebackhq/writeback/store"
 )
 
 // Installation is one customer's install of an integration: which account to
@@ -202,7 +199,7 @@ func (w *Writer) CreateInstallation(ctx context.Context, inst *Installation) (*I
 	if err := w.store.InsertInstallation(ctx, rec); err != nil {
 		return nil, fmt.Errorf("create installation for %s/%q: %w", next.Integration, next.GroupRef, err)
 	}
-	return decodeInstallation(rec.Data)
+	return decodeInstallation(rec)
 }
 
 // Installation returns the installation with the given ID, or an error
@@ -212,7 +209,7 @@ func (w *Writer) Installation(ctx context.Context, id string) (*Installation, er
 	if err != nil {
 		return nil, fmt.Errorf("installation %q: %w", id, err)
 	}
-	return decodeInstallation(rec.Data)
+	return decodeInstallation(rec)
 }
 
 // InstallationByGroup returns the installation of an integration for a
@@ -230,7 +227,7 @@ func (w *Writer) InstallationByGroup(ctx context.Context, integration, groupRef 
 		}
 		return nil, fmt.Errorf("installation %s/%q: %w", integration, groupRef, err)
 	}
-	return decodeInstallation(rec.Data)
+	return decodeInstallation(rec)
 }
 
 // Installations lists the installations of an integration, or of all
@@ -249,7 +246,7 @@ func (w *Writer) Installations(ctx context.Context, integration string) ([]*Inst
 	}
 	out := make([]*Installation, 0, len(recs))
 	for _, rec := range recs {
-		inst, err := decodeInstallation(rec.Data)
+		inst, err := decodeInstallation(rec)
 		if err != nil {
 			return nil, err
 		}
@@ -406,7 +403,7 @@ func (w *Writer) modifyInstallation(ctx context.Context, id string, change func(
 		if err != nil {
 			return nil, fmt.Errorf("installation %q: %w", id, err)
 		}
-		cur, err := decodeInstallation(rec.Data)
+		cur, err := decodeInstallation(rec)
 		if err != nil {
 			return nil, err
 		}
@@ -424,7 +421,7 @@ func (w *Writer) modifyInstallation(ctx context.Context, id string, change func(
 		}
 		err = w.store.ReplaceInstallation(ctx, next)
 		if err == nil {
-			return decodeInstallation(next.Data)
+			return decodeInstallation(next)
 		}
 		if !errors.Is(err, ErrConflict) {
 			return nil, fmt.Errorf("update installation %q: %w", id, err)
@@ -617,40 +614,6 @@ func checkReadObject(in *Integration, name string, o *ReadObject) error {
 		}
 	}
 	return nil
-}
-
-// installationRecord encodes an installation for the store.
-func installationRecord(inst *Installation) (store.Installation, error) {
-	data, err := encodeInstallation(inst)
-	if err != nil {
-		return store.Installation{}, err
-	}
-	return store.Installation{
-		ID:          inst.ID,
-		Integration: inst.Integration,
-		GroupRef:    inst.GroupRef,
-		Revision:    inst.Revision,
-		Data:        data,
-	}, nil
-}
-
-// encodeInstallation is the stored form of an installation: its JSON.
-func encodeInstallation(inst *Installation) ([]byte, error) {
-	data, err := json.Marshal(inst)
-	if err != nil {
-		return nil, fmt.Errorf("%w: encode: %w", ErrInvalidInstallation, err)
-	}
-	return data, nil
-}
-
-// decodeInstallation decodes the stored form of an installation into a new
-// value that shares nothing with any other.
-func decodeInstallation(data []byte) (*Installation, error) {
-	var inst Installation
-	if err := json.Unmarshal(data, &inst); err != nil {
-		return nil, fmt.Errorf("decode stored installation: %w", err)
-	}
-	return &inst, nil
 }
 
 // cloneInstallation returns a deep copy of inst.

@@ -2,12 +2,10 @@ package writeback
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/writebackhq/writeback/store"
 )
 
 // OperationStatus is the state of an [Operation].
@@ -185,24 +183,6 @@ func pastTense(t WriteType) string {
 	return string(t)
 }
 
-// encodeOperation encodes an operation for the store.
-func encodeOperation(o *Operation) (store.Operation, error) {
-	data, err := json.Marshal(o)
-	if err != nil {
-		return store.Operation{}, fmt.Errorf("writeback: encode operation %s: %w", o.ID, err)
-	}
-	return store.Operation{ID: o.ID, InstallationID: o.InstallationID, Data: data}, nil
-}
-
-// decodeOperation decodes a stored operation.
-func decodeOperation(rec store.Operation) (*Operation, error) {
-	var o Operation
-	if err := json.Unmarshal(rec.Data, &o); err != nil {
-		return nil, fmt.Errorf("writeback: decode operation %s: %w", rec.ID, err)
-	}
-	return &o, nil
-}
-
 // Severity is a log entry's level.
 type Severity string
 
@@ -230,10 +210,14 @@ type LogEntry struct {
 // [ErrNotFound].
 func (w *Writer) Operation(ctx context.Context, id string) (*Operation, error) {
 	rec, err := w.store.Operation(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("writeback: operation %q: %w", id, ErrNotFound)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("writeback: operation %q: %w", id, err)
 	}
-	return decodeOperation(rec)
+	op, _, err := decodeOperation(rec)
+	return op, err
 }
 
 // OperationPage is one page of an installation's operations.
@@ -273,7 +257,7 @@ func (w *Writer) Operations(ctx context.Context, installationID, pageToken strin
 		recs = recs[:pageSize]
 	}
 	for _, rec := range recs {
-		op, err := decodeOperation(rec)
+		op, _, err := decodeOperation(rec)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,10 @@
 package writeback
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Target names what a write goes to: an integration, the customer's
 // installation (by groupRef) and a write object.
@@ -36,6 +40,45 @@ func (m Mode) String() string {
 		return "asynchronous"
 	}
 	return "invalid"
+}
+
+// MarshalText returns the mode's name, as [Mode.String] gives it.
+func (m Mode) MarshalText() ([]byte, error) {
+	if m != ModeSync && m != ModeAsync {
+		return nil, fmt.Errorf("writeback: invalid mode %d", int(m))
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText parses "synchronous" or "asynchronous".
+func (m *Mode) UnmarshalText(text []byte) error {
+	switch string(text) {
+	case "synchronous":
+		*m = ModeSync
+	case "asynchronous":
+		*m = ModeAsync
+	default:
+		return fmt.Errorf("writeback: unknown mode %q", text)
+	}
+	return nil
+}
+
+// UnmarshalJSON parses the mode's name, or the number stored by
+// writeback's first storage format (0 sync, 1 async).
+func (m *Mode) UnmarshalJSON(data []byte) error {
+	var n int
+	if err := json.Unmarshal(data, &n); err == nil {
+		if n != int(ModeSync) && n != int(ModeAsync) {
+			return fmt.Errorf("writeback: unknown mode %d", n)
+		}
+		*m = Mode(n)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("writeback: mode: %w", err)
+	}
+	return m.UnmarshalText([]byte(s))
 }
 
 // BatchPolicy says what happens to a batch when some records fail.

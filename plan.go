@@ -209,3 +209,16 @@ func (p *plan) newOperation(id string, mode Mode, now time.Time) *Operation {
 		UpdatedAt:      now,
 	}
 }
+
+// failAll returns the outcome of a plan whose records all failed with the
+// same error. Failed creates have no ID.
+func (p *plan) failAll(perr *ProviderError) *outcome {
+	out := &outcome{Results: make([]RecordResult, len(p.Records)), Err: perr}
+	for i, r := range p.Records {
+		out.Results[i] = RecordResult{ID: r.ID, Err: perr}
+		if p.Type == WriteTypeCreate {
+			out.Results[i].ID = ""
+		}
+	}
+	return out
+}

@@ -92,7 +92,7 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 		// Reserve the key before writing, so a concurrent twin waits for
 		// this operation instead of writing again.
 		key.OperationID = op.ID
-		rec, err := encodeOperation(op)
+		rec, err := encodeOperation(op, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -105,16 +105,18 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 		}
 	}
 
-	out, err := w.execute(ctx, p, inst)
-	if err != nil {
-		out = w.failAll(p, asProviderError(p.Provider, err))
+	var out *outcome
+	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, inst, 0); perr != nil {
+		out = p.failAll(perr)
+	} else {
+		out = s.run(ctx, p)
 	}
 	end := w.now()
 	op.Attempts = 1
 	op.LastAttempt = now
 	op.finish(out, end)
 
-	rec, err := encodeOperation(op)
+	rec, err := encodeOperation(op, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,359 @@
+package writeback
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/writebackhq/writeback/store"
+)
+
+// runGroup writes a claimed auto-batch group. Errors of the store leave the
+// job leased: it is due again when the lease expires.
+func (w *Writer) runGroup(ctx context.Context, job store.Job) {
+	if err := w.flushGroup(ctx, job); err != nil {
+		w.log.Error("writeback: run auto-batch group", "operation", job.ID, "err", err)
+	}
+}
+
+// groupRun is one run of a claimed group.
+type groupRun struct {
+	w       *Writer
+	job     store.Job
+	spec    groupSpec
+	op      *Operation
+	state   *groupState
+	members []groupMember
+	// records are the members' records after the ifEmpty rules.
+	records []Record
+	// sess reaches the provider for every call of the run.
+	sess *session
+	// retry is the latest retryable error; the members still pending wait
+	// for the next attempt.
+	retry *ProviderError
+	// stopped reports that ctx ended before every member was written.
+	stopped bool
+	// searched reports that the run searched a failed batch for bad
+	// records.
+	searched bool
+	// err is a store error that aborts the run.
+	err error
+}
+
+// flushGroup runs a claimed group: it writes its pending members, then
+// completes the master operation or schedules the next attempt.
+func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
+	// Store writes outlive ctx: progress, once made, is always saved.
+	sctx := context.WithoutCancel(ctx)
+	r, err := w.loadGroup(sctx, job)
+	if err != nil {
+		return err
+	}
+	now := w.now()
+	op, st := r.op, r.state
+	n := len(r.members)
+	if len(st.Results) != n {
+		st.Results = make([]*RecordResult, n)
+	}
+	if op.Deadline.IsZero() {
+		// The retry window starts with the first flush.
+		op.Deadline = now.Add(r.spec.RetryDeadline)
+	}
+	r.recoverInFlight(now)
+	pending := st.pending()
+	if len(pending) > 0 {
+		op.Attempts++
+		op.LastAttempt = now
+		op.Summary = fmt.Sprintf("writing %d records", n)
+		op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
+			Message: fmt.Sprintf("attempt %d: writing %d of %d records", op.Attempts, len(pending), n)})
+		r.writePending(ctx, pending)
+	}
+	if r.err != nil {
+		return r.err
+	}
+	pending = st.pending()
+	end := w.now()
+	switch {
+	case len(pending) == 0:
+	case r.stopped:
+		// Stopping: keep the progress and run the rest at the next Start.
+		return r.reschedule(sctx, end)
+	case r.retry != nil:
+		if at, ok := nextAttempt(r.spec.Type, r.retry, op.Attempts, end, op.Deadline); ok {
+			op.Logs = append(op.Logs, LogEntry{Time: end, Severity: SeverityWarn, Error: r.retry,
+				Message: fmt.Sprintf("%d records will be retried at %s", len(pending), at.UTC().Format(time.RFC3339Nano))})
+			return r.reschedule(sctx, at)
+		}
+		op.Logs = append(op.Logs, LogEntry{Time: end, Severity: SeverityError, Error: r.retry,
+			Message: fmt.Sprintf("%d records not written: retries stopped at %s", len(pending), op.Deadline.UTC().Format(time.RFC3339Nano))})
+		for _, i := range pending {
+			r.final(i, RecordResult{Err: r.retry})
+		}
+	default:
+		return fmt.Errorf("writeback: auto-batch group %s: %d records left pending", job.ID, len(pending))
+	}
+
+	results := make([]RecordResult, n)
+	for i, res := range st.Results {
+		results[i] = *res
+	}
+	op.finish(&outcome{Results: results}, end)
+	rec, err := encodeOperation(op, nil)
+	if err != nil {
+		return err
+	}
+	if err := w.store.Complete(sctx, rec, w.async.lease(job)); err != nil {
+		return fmt.Errorf("writeback: complete auto-batch group %s: %w", job.ID, err)
+	}
+	w.completed(op)
+	return nil
+}
+
+// recoverInFlight settles the members of a provider call that an earlier
+// run made without recording the answer: a create may have happened, so it
+// is reported as an unknown outcome rather than sent again.
+func (r *groupRun) recoverInFlight(now time.Time) {
+	st := r.state
+	maybeSent := st.InFlight
+	st.InFlight = nil
+	if r.spec.Type != WriteTypeCreate {
+		return
+	}
+	n := 0
+	perr := &ProviderError{Provider: r.spec.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
+		Message: "the writer stopped while the batch may have been sent; the record may or may not have been created, so it is not sent again"}
+	for _, i := range maybeSent {
+		if st.Results[i] == nil {
+			r.final(i, RecordResult{Err: perr})
+			n++
+		}
+	}
+	if n > 0 {
+		r.op.Logs = append(r.op.Logs, LogEntry{Time: now, Severity: SeverityWarn, Error: perr,
+			Message: fmt.Sprintf("%d records may have been created by an interrupted attempt; they are not sent again", n)})
+	}
+}
+
+// writePending opens the run's provider session, applies the ifEmpty
+// rules of the pending members with one provider read, then writes them in
+// as few batches as it can: a record ID appears once per batch, so two
+// updates of one record go out one after the other, in join order.
+func (r *groupRun) writePending(ctx context.Context, pending []int) {
+	s, perr := r.w.connect(ctx, r.spec.InstallationID, r.spec.Provider, nil, attemptTimeout)
+	if perr != nil {
+		if ctx.Err() != nil {
+			r.stopped = true
+			return
+		}
+		r.unsent(pending, perr)
+		return
+	}
+	r.sess = s
+	send := r.current(ctx, pending)
+	for _, round := range rounds(send, r.records) {
+		if r.halted() {
+			return
+		}
+		r.write(ctx, round)
+	}
+}
+
+// unsent settles the members idx after a failure that wrote nothing (a
+// read, or no session): a retryable one waits for the next attempt, any
+// other is their final result.
+func (r *groupRun) unsent(idx []int, perr *ProviderError) {
+	if retryable(WriteTypeUpdate, perr) {
+		r.retry = perr
+		return
+	}
+	r.fail(idx, perr)
+}
+
+// current applies the ifEmpty rules of the members idx, settles those
+// left with nothing to write, and returns the others.
+func (r *groupRun) current(ctx context.Context, idx []int) []int {
+	p := r.plan(idx)
+	for j, i := range idx {
+		if len(r.members[i].IfEmpty) > 0 {
+			if p.IfEmpty == nil {
+				p.IfEmpty = make([][]string, len(idx))
+			}
+			p.IfEmpty[j] = r.members[i].IfEmpty
+		}
+	}
+	if !p.needsRead() {
+		return idx
+	}
+	records, send, err := r.sess.current(ctx, p)
+	if err != nil {
+		r.unsent(idx, asProviderError(p.Provider, err))
+		return nil
+	}
+	out := make([]int, 0, len(send))
+	sent := make(map[int]bool, len(send))
+	for _, j := range send {
+		sent[j] = true
+		out = append(out, idx[j])
+	}
+	for j, i := range idx {
+		r.records[i] = records[j]
+		if !sent[j] {
+			// Every field is already set: nothing to write.
+			r.final(i, RecordResult{ID: records[j].ID})
+		}
+	}
+	return out
+}
+
+// rounds splits members into batches in which no record ID repeats,
+// keeping join order.
+func rounds(idx []int, records []Record) [][]int {
+	var out [][]int
+	seen := map[string]int{}
+	for _, i := range idx {
+		k := 0
+		if id := records[i].ID; id != "" {
+			k = seen[id]
+			seen[id]++
+		}
+		if k == len(out) {
+			out = append(out, nil)
+		}
+		out[k] = append(out[k], i)
+	}
+	return out
+}
+
+// plan returns the plan of one partial provider batch of the members idx.
+func (r *groupRun) plan(idx []int) *plan {
+	p := &plan{
+		InstallationID: r.spec.InstallationID,
+		Integration:    r.spec.Integration,
+		GroupRef:       r.spec.GroupRef,
+		Object:         r.spec.Object,
+		ProviderObject: r.spec.ProviderObject,
+		Provider:       r.spec.Provider,
+		Type:           r.spec.Type,
+		Batch:          true,
+		Records:        make([]Record, len(idx)),
+		Headers:        r.spec.Headers,
+	}
+	for j, i := range idx {
+		p.Records[j] = r.records[i]
+	}
+	return p
+}
+
+// call sends the members idx as one partial provider batch, recording them
+// as in flight first. It returns nil, and makes no call, once the run must
+// stop.
+func (r *groupRun) call(ctx context.Context, idx []int) *outcome {
+	if r.halted() {
+		return nil
+	}
+	if ctx.Err() != nil {
+		r.stopped = true
+		return nil
+	}
+	if r.spec.Type == WriteTypeCreate {
+		r.state.InFlight = idx
+		if err := r.save(context.WithoutCancel(ctx)); err != nil {
+			r.err = err
+			return nil
+		}
+	}
+	p := r.plan(idx)
+	out := r.sess.run(ctx, p)
+	r.state.InFlight = nil
+	if out.Err == nil && len(idx) > 1 {
+		out.Err = sharedRejection(out.Results)
+	}
+	return out
+}
+
+// write writes the members idx as one batch and isolates the records that
+// make it fail.
+func (r *groupRun) write(ctx context.Context, idx []int) {
+	out := r.call(ctx, idx)
+	if out == nil {
+		return
+	}
+	if out.Err != nil {
+		r.reject(ctx, idx, out.Err)
+		return
+	}
+	if again, _ := r.apply(idx, out); len(again) > 0 {
+		r.write(ctx, again)
+	}
+}
+
+// apply records the per-record results of a call the provider answered.
+// It returns the members to send again at once (those rolled back because
+// another record failed) and whether any record failed for good.
+func (r *groupRun) apply(idx []int, out *outcome) (again []int, failed bool) {
+	for j, i := range idx {
+		res := out.Results[j]
+		switch {
+		case res.Err == nil:
+			r.final(i, res)
+		case res.Err.Class == ClassRolledBack:
+			again = append(again, i)
+		case retryable(r.spec.Type, res.Err):
+			r.retry = res.Err
+		default:
+			failed = true
+			r.final(i, res)
+		}
+	}
+	if !failed && len(again) > 0 {
+		// Rolled back with no record failing: nothing to send without.
+		for _, i := range again {
+			r.final(i, out.Results[slices.Index(idx, i)])
+		}
+		return nil, true
+	}
+	return again, failed
+}
+
+// reject handles a batch of the members idx that failed as a whole.
+func (r *groupRun) reject(ctx context.Context, idx []int, perr *ProviderError) {
+	switch {
+	case retryable(r.spec.Type, perr):
+		r.retry = perr
+	case len(idx) > 1 && perr.RecordIndex >= 0 && perr.RecordIndex < len(idx):
+		// The provider named the record at fault: write the others.
+		r.final(idx[perr.RecordIndex], RecordResult{Err: perr})
+		r.write(ctx, slices.Delete(slices.Clone(idx), perr.RecordIndex, perr.RecordIndex+1))
+	case len(idx) > 1 && isolatable(perr):
+		r.isolate(ctx, idx, perr)
+	default:
+		r.fail(idx, perr)
+	}
+}
+
+// final records a member's final result.
+func (r *groupRun) final(i int, res RecordResult) {
+	if res.Err != nil {
+		e := *res.Err
+		e.RecordIndex = i
+		res.Err = &e
+		if r.spec.Type == WriteTypeCreate {
+			res.ID = ""
+		} else {
+			res.ID = r.members[i].Record.ID
+		}
+	}
+	r.state.Results[i] = &res
+}
+
+// fail gives the members idx the same final error.
+func (r *groupRun) fail(idx []int, perr *ProviderError) {
+	for _, i := range idx {
+		r.final(i, RecordResult{Err: perr})
+	}
+}
+
+// halted reports whether the run must not make another provider call.
+func (r *groupRun) halted() bool { return r.err != nil || r.stopped || r.retry != nil }

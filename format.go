@@ -1,0 +1,220 @@
+package writeback
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/writebackhq/writeback/store"
+)
+
+// Everything writeback stores is encoded here, as JSON, and every stored
+// record carries the format version it was written in ("v"):
+//
+//   - an installation (store.Installation.Data): [Installation];
+//   - an operation (store.Operation.Data): [Operation], and for an
+//     auto-batch group's master operation the group's progress
+//     (groupState);
+//   - a plain async job's payload (store.Job.Payload): jobPayload, which
+//     holds the plan;
+//   - an auto-batch group job's payload: groupSpec; each member:
+//     groupMember.
+//
+// Enums are stored as text. The JSON of the exported types above is part
+// of the format: changing a field's name or meaning is a format change.
+//
+// Format history:
+//
+//	0  before versioning: no "v"; Mode stored as a number (0 sync, 1 async).
+//	1  "v" on every record; Mode stored as text ("synchronous", "asynchronous").
+//
+// A format change raises formatVersion, migrates older records as they are
+// read (decoding accepts every earlier version) and adds a store written by
+// the new version under testdata/, which TestStoredFormats resumes to
+// completion. A record written by a newer writeback is refused with
+// [ErrStoreFormat], never misread.
+const formatVersion = 1
+
+// versioned is the format version a stored record carries.
+type versioned struct {
+	V int `json:"v"`
+}
+
+// current returns the version a record is written in.
+func current() versioned { return versioned{V: formatVersion} }
+
+// check refuses a record written in a newer format than this build reads.
+func (v versioned) check(kind, id string) error {
+	if v.V > formatVersion {
+		return fmt.Errorf("%w: %s %s is in format %d; this version of writeback reads formats up to %d", ErrStoreFormat, kind, id, v.V, formatVersion)
+	}
+	return nil
+}
+
+// storedInstallation is how an installation is stored.
+type storedInstallation struct {
+	versioned
+	*Installation
+}
+
+// installationRecord encodes an installation for the store.
+func installationRecord(inst *Installation) (store.Installation, error) {
+	data, err := json.Marshal(storedInstallation{current(), inst})
+	if err != nil {
+		return store.Installation{}, fmt.Errorf("%w: encode: %w", ErrInvalidInstallation, err)
+	}
+	return store.Installation{
+		ID:          inst.ID,
+		Integration: inst.Integration,
+		GroupRef:    inst.GroupRef,
+		Revision:    inst.Revision,
+		Data:        data,
+	}, nil
+}
+
+// decodeInstallation decodes a stored installation into a new value that
+// shares nothing with any other.
+func decodeInstallation(rec store.Installation) (*Installation, error) {
+	s := storedInstallation{Installation: &Installation{}}
+	if err := json.Unmarshal(rec.Data, &s); err != nil {
+		return nil, fmt.Errorf("decode installation %s: %w", rec.ID, err)
+	}
+	if err := s.check("installation", rec.ID); err != nil {
+		return nil, err
+	}
+	return s.Installation, nil
+}
+
+// storedOperation is how an operation is stored: the operation, and for an
+// auto-batch group's master operation the group's progress.
+type storedOperation struct {
+	versioned
+	*Operation
+	Group *groupState `json:"autoBatchGroup,omitempty"`
+}
+
+// groupState is a group's progress while it is written, stored with its
+// master operation, so that a Writer restarted after a crash resumes where
+// the crash left it.
+//
+// Every provider call of a create group is recorded in InFlight, with the
+// results so far, before it is made. Update groups record nothing before
+// their calls: an update interrupted by a crash is simply sent again.
+type groupState struct {
+	// Results holds each member's final result by join index; nil while
+	// the member is pending.
+	Results []*RecordResult `json:"results,omitempty"`
+	// InFlight lists the members of a provider call whose answer was not
+	// recorded yet. Found at the start of a run, it means the previous run
+	// stopped mid-call: those creates may or may not exist at the provider.
+	InFlight []int `json:"inFlight,omitempty"`
+}
+
+// encodeOperation encodes an operation, with its group's progress if it
+// has one, for the store.
+func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
+	data, err := json.Marshal(storedOperation{current(), o, group})
+	if err != nil {
+		return store.Operation{}, fmt.Errorf("writeback: encode operation %s: %w", o.ID, err)
+	}
+	return store.Operation{ID: o.ID, InstallationID: o.InstallationID, Data: data}, nil
+}
+
+// decodeOperation decodes a stored operation and its group's progress
+// (nil for an operation that is not an auto-batch group's).
+func decodeOperation(rec store.Operation) (*Operation, *groupState, error) {
+	s := storedOperation{Operation: &Operation{}}
+	if err := json.Unmarshal(rec.Data, &s); err != nil {
+		return nil, nil, fmt.Errorf("writeback: decode operation %s: %w", rec.ID, err)
+	}
+	if err := s.check("operation", rec.ID); err != nil {
+		return nil, nil, err
+	}
+	return s.Operation, s.Group, nil
+}
+
+// jobPayload is what a plain async job stores: the validated, transformed
+// write and when its retries stop. It holds no credentials.
+type jobPayload struct {
+	versioned
+	Plan     *plan     `json:"plan"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// encodeJob encodes a job payload for the store.
+func encodeJob(p jobPayload) ([]byte, error) {
+	p.versioned = current()
+	data, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("writeback: encode job: %w", err)
+	}
+	return data, nil
+}
+
+// decodeJob decodes the stored payload of job id.
+func decodeJob(id string, data []byte) (jobPayload, error) {
+	var p jobPayload
+	if err := json.Unmarshal(data, &p); err != nil {
+		return p, fmt.Errorf("writeback: decode job %s: %w", id, err)
+	}
+	if err := p.check("job", id); err != nil {
+		return p, err
+	}
+	if p.Plan == nil {
+		return p, fmt.Errorf("writeback: decode job %s: no plan", id)
+	}
+	return p, nil
+}
+
+// groupSpec is what every member of a group shares, stored as the group
+// job's payload when the first member opens the group, with that member's
+// policy.
+type groupSpec struct {
+	versioned
+	InstallationID string        `json:"installationId"`
+	Integration    string        `json:"integration"`
+	GroupRef       string        `json:"groupRef"`
+	Object         string        `json:"object"`
+	ProviderObject string        `json:"providerObject"`
+	Provider       string        `json:"provider"`
+	Type           WriteType     `json:"type"`
+	Headers        []Header      `json:"headers,omitempty"`
+	OpenedAt       time.Time     `json:"openedAt"`
+	MaxDelay       time.Duration `json:"maxDelay"`
+	RetryDeadline  time.Duration `json:"retryDeadline"`
+}
+
+// groupMember is one record of a group, stored when it joins.
+type groupMember struct {
+	versioned
+	Record   Record    `json:"record"`
+	IfEmpty  []string  `json:"ifEmpty,omitempty"`
+	JoinedAt time.Time `json:"joinedAt"`
+}
+
+// encodeGroup encodes a group's spec or member for the store.
+func encodeGroup[T groupSpec | groupMember](v T) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("writeback: encode auto-batch group: %w", err)
+	}
+	return data, nil
+}
+
+// decodeGroupSpec decodes the payload of group job id.
+func decodeGroupSpec(id string, data []byte) (groupSpec, error) {
+	var s groupSpec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("writeback: decode auto-batch group %s: %w", id, err)
+	}
+	return s, s.check("auto-batch group", id)
+}
+
+// decodeMember decodes member i of group job id.
+func decodeMember(id string, i int, data []byte) (groupMember, error) {
+	var m groupMember
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, fmt.Errorf("writeback: decode auto-batch group %s record %d: %w", id, i, err)
+	}
+	return m, m.check("auto-batch record", fmt.Sprintf("%s[%d]", id, i))
+}
