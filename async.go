@@ -16,7 +16,7 @@ import (
 // client); after Stop they fail with [ErrStopped].
 func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key *store.IdempotencyKey) (*Result, error) {
 	if !w.async.accepting() {
-		return nil, fmt.Errorf("writeback: async write: %w", ErrStopped)
+		return nil, fmt.Errorf("%w: async writes are refused", ErrStopped)
 	}
 	if opts.AutoBatch != nil {
 		return w.submitAutoBatch(ctx, p, opts, key)
@@ -47,7 +47,7 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 			// A concurrent twin with the same key won: it is the write.
 			return w.replayExisting(ctx, key, kerr.Existing)
 		}
-		return nil, fmt.Errorf("writeback: queue async write: %w", err)
+		return nil, storeError("queue async write", err)
 	}
 	w.async.notify()
 	return op.result(), nil

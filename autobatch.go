@@ -128,7 +128,7 @@ func (w *Writer) submitAutoBatch(ctx context.Context, p *plan, opts *WriteOpts, 
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("writeback: auto-batch: %w", err)
+		return nil, storeError("auto-batch", err)
 	}
 	if res.Opened || res.Sealed {
 		// A new flush time, or a group due now.

@@ -35,8 +35,8 @@ var (
 	ErrUnknownObject = errors.New("writeback: unknown object")
 	// ErrObjectNotEnabled reports a write object the installation has not enabled for write.
 	ErrObjectNotEnabled = errors.New("writeback: object not enabled for write")
-	// ErrMissingID reports an update or delete without a record ID, or a
-	// create that carries one.
+	// ErrMissingID reports an update or delete without a record ID. (A
+	// create that carries an ID is [ErrInvalidRecord].)
 	ErrMissingID = errors.New("writeback: record id required")
 	// ErrDeletionDisabled reports a delete on an object whose installation
 	// has not enabled deletion.
@@ -69,6 +69,19 @@ var (
 	// [store.ErrClosed].
 	ErrStoreClosed = store.ErrClosed
 )
+
+// storeError reports a store failure about what (such as `operation "x"`),
+// naming it once: a missing entry, a conflict or a closed store is the
+// sentinel alone, since the store's own words repeat the ID; any other
+// failure keeps them.
+func storeError(what string, err error) error {
+	for _, s := range []error{ErrNotFound, ErrConflict, ErrStoreClosed} {
+		if errors.Is(err, s) {
+			return fmt.Errorf("writeback: %s: %w", what, s)
+		}
+	}
+	return fmt.Errorf("writeback: %s: %w", what, err)
+}
 
 // ValidationError describes bad input: which field, what is wrong with it,
 // and the sentinel it wraps (one of the Err values above), so that both

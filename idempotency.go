@@ -46,7 +46,7 @@ func (w *Writer) replay(ctx context.Context, key *store.IdempotencyKey) (*Result
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, true, fmt.Errorf("writeback: idempotency key: %w", err)
+		return nil, true, storeError("idempotency key", err)
 	}
 	res, err := w.replayExisting(ctx, key, existing)
 	return res, true, err

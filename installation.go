@@ -197,7 +197,7 @@ func (w *Writer) CreateInstallation(ctx context.Context, inst *Installation) (*I
 		return nil, err
 	}
 	if err := w.store.InsertInstallation(ctx, rec); err != nil {
-		return nil, fmt.Errorf("create installation for %s/%q: %w", next.Integration, next.GroupRef, err)
+		return nil, storeError(fmt.Sprintf("create installation for %s/%q", next.Integration, next.GroupRef), err)
 	}
 	return decodeInstallation(rec)
 }
@@ -207,7 +207,7 @@ func (w *Writer) CreateInstallation(ctx context.Context, inst *Installation) (*I
 func (w *Writer) Installation(ctx context.Context, id string) (*Installation, error) {
 	rec, err := w.store.Installation(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("installation %q: %w", id, err)
+		return nil, storeError(fmt.Sprintf("installation %q", id), err)
 	}
 	return decodeInstallation(rec)
 }
@@ -223,9 +223,9 @@ func (w *Writer) InstallationByGroup(ctx context.Context, integration, groupRef 
 	rec, err := w.store.InstallationByGroup(ctx, integration, groupRef)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: %s/%q: %w", ErrUnknownInstallation, integration, groupRef, err)
+			return nil, fmt.Errorf("%w: %s/%q: %w", ErrUnknownInstallation, integration, groupRef, ErrNotFound)
 		}
-		return nil, fmt.Errorf("installation %s/%q: %w", integration, groupRef, err)
+		return nil, storeError(fmt.Sprintf("installation %s/%q", integration, groupRef), err)
 	}
 	return decodeInstallation(rec)
 }
@@ -242,7 +242,7 @@ func (w *Writer) Installations(ctx context.Context, integration string) ([]*Inst
 	}
 	recs, err := w.store.Installations(ctx, integration)
 	if err != nil {
-		return nil, fmt.Errorf("list installations: %w", err)
+		return nil, storeError("list installations", err)
 	}
 	out := make([]*Installation, 0, len(recs))
 	for _, rec := range recs {
@@ -259,7 +259,7 @@ func (w *Writer) Installations(ctx context.Context, integration string) ([]*Inst
 // wrapping [ErrNotFound].
 func (w *Writer) DeleteInstallation(ctx context.Context, id string) error {
 	if err := w.store.DeleteInstallation(ctx, id); err != nil {
-		return fmt.Errorf("delete installation %q: %w", id, err)
+		return storeError(fmt.Sprintf("delete installation %q", id), err)
 	}
 	return nil
 }
@@ -401,7 +401,7 @@ func (w *Writer) modifyInstallation(ctx context.Context, id string, change func(
 	for range maxReplaceAttempts {
 		rec, err := w.store.Installation(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("installation %q: %w", id, err)
+			return nil, storeError(fmt.Sprintf("installation %q", id), err)
 		}
 		cur, err := decodeInstallation(rec)
 		if err != nil {
@@ -424,7 +424,7 @@ func (w *Writer) modifyInstallation(ctx context.Context, id string, change func(
 			return decodeInstallation(next)
 		}
 		if !errors.Is(err, ErrConflict) {
-			return nil, fmt.Errorf("update installation %q: %w", id, err)
+			return nil, storeError(fmt.Sprintf("update installation %q", id), err)
 		}
 		lastErr = err
 	}

@@ -2,7 +2,6 @@ package writeback
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -210,11 +209,8 @@ type LogEntry struct {
 // [ErrNotFound].
 func (w *Writer) Operation(ctx context.Context, id string) (*Operation, error) {
 	rec, err := w.store.Operation(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("writeback: operation %q: %w", id, ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("writeback: operation %q: %w", id, err)
+		return nil, storeError(fmt.Sprintf("operation %q", id), err)
 	}
 	op, _, err := decodeOperation(rec)
 	return op, err
@@ -250,7 +246,7 @@ func (w *Writer) Operations(ctx context.Context, installationID, pageToken strin
 	}
 	recs, err := w.store.Operations(ctx, installationID, pageToken, pageSize+1)
 	if err != nil {
-		return nil, fmt.Errorf("writeback: list operations: %w", err)
+		return nil, storeError("list operations", err)
 	}
 	page := &OperationPage{Done: len(recs) <= pageSize}
 	if !page.Done {

@@ -3,7 +3,6 @@ package writeback
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/writebackhq/writeback/store"
 )
@@ -101,7 +100,7 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 			if errors.As(err, &kerr) {
 				return w.replayExisting(ctx, key, kerr.Existing)
 			}
-			return nil, fmt.Errorf("writeback: record operation: %w", err)
+			return nil, storeError("record operation", err)
 		}
 	}
 
@@ -129,7 +128,7 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 	}
 	res := op.result()
 	if err != nil {
-		return res, fmt.Errorf("writeback: write done but its operation was not recorded: %w", err)
+		return res, storeError("write done but its operation was not recorded", err)
 	}
 	return res, op.err()
 }

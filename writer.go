@@ -2,7 +2,6 @@ package writeback
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -73,7 +72,7 @@ func (w *Writer) Start(ctx context.Context) error {
 		return nil
 	}
 	if _, _, err := w.store.NextDue(ctx); err != nil {
-		return fmt.Errorf("writeback: start: store: %w", err)
+		return storeError("start: store", err)
 	}
 	base := context.WithoutCancel(ctx)
 	loopCtx, halt := context.WithCancel(base)
