@@ -1,7 +1,6 @@
 package hubspot
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -213,43 +212,6 @@ func (p *Provider) responseError(resp *transport.Response) *writeback.ProviderEr
 		perr.RetryAfter = retryAfter
 	}
 	return perr
-}
-
-// callError classifies a call that got no HTTP response.
-func callError(err error, create bool) *writeback.ProviderError {
-	var re *transport.ReserveError
-	if errors.As(err, &re) {
-		return &writeback.ProviderError{
-			Provider: Name, Class: writeback.ClassQuota, Code: "DAILY_RESERVE",
-			Message:    re.Error() + "; nothing was sent",
-			RetryAfter: re.RetryAfter, RecordIndex: writeback.NoRecord,
-			Err: fmt.Errorf("%w: %w", ErrDailyReserve, re),
-		}
-	}
-	var se *transport.SendError
-	if errors.As(err, &se) {
-		if errors.Is(err, transport.ErrToken) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			return &writeback.ProviderError{
-				Provider: Name, Class: writeback.ClassAuth,
-				Message:     "the installation's token source gave no token; nothing was sent",
-				RecordIndex: writeback.NoRecord, Err: err,
-			}
-		}
-		perr := &writeback.ProviderError{
-			Provider: Name, Class: writeback.ClassUnavailable, Message: se.Error(),
-			RecordIndex: writeback.NoRecord, Err: err,
-		}
-		if se.Sent && create {
-			perr.Class = writeback.ClassUnknownOutcome
-			perr.Message = "the create was sent but no answer came back; the records may or may not exist: " + se.Error()
-		}
-		return perr
-	}
-	class := writeback.ClassInternal
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		class = writeback.ClassUnavailable
-	}
-	return &writeback.ProviderError{Provider: Name, Class: class, Message: err.Error(), RecordIndex: writeback.NoRecord, Err: err}
 }
 
 // recordCopy returns a copy of perr about record index.

@@ -77,7 +77,7 @@ func (p *Provider) send(ctx context.Context, key string, ts oauth2.TokenSource, 
 		Method: c.method, URL: c.url, Body: c.body, Key: key, TokenSource: ts, Idempotent: !c.create,
 	})
 	if err != nil {
-		return nil, callError(err, c.create)
+		return nil, p.client.CallError(err, c.create)
 	}
 	return resp, nil
 }

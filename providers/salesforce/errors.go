@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -254,54 +253,6 @@ func bodySnippet(resp *transport.Response) string {
 		s = s[:maxMessage] + "..."
 	}
 	return strings.ToValidUTF8(s, "?")
-}
-
-// callError classifies an error from the transport: nothing or no answer
-// came back. create says the call was a non-idempotent create, whose
-// outcome is unknown once it may have been sent.
-func callError(err error, create bool) *writeback.ProviderError {
-	var re *transport.ReserveError
-	if errors.As(err, &re) {
-		perr := &writeback.ProviderError{
-			Provider:    Name,
-			Class:       writeback.ClassQuota,
-			Message:     re.Error() + "; nothing was sent",
-			RetryAfter:  re.RetryAfter,
-			RecordIndex: writeback.NoRecord,
-			Err:         fmt.Errorf("%w: %w", ErrDailyReserve, re),
-		}
-		if re.Reserve <= 0 || re.Limits.DailyRemaining <= 0 {
-			perr.Message = fmt.Sprintf("the org's daily API budget of %d calls is spent; nothing was sent, retry in %s",
-				re.Limits.DailyMax, re.RetryAfter.Round(time.Second))
-			perr.Err = re
-		}
-		return perr
-	}
-	var se *transport.SendError
-	if errors.As(err, &se) {
-		if errors.Is(err, transport.ErrToken) {
-			return tokenError(err)
-		}
-		perr := &writeback.ProviderError{
-			Provider:    Name,
-			Class:       writeback.ClassUnavailable,
-			Message:     se.Error(),
-			RecordIndex: writeback.NoRecord,
-			Err:         err,
-		}
-		if se.Sent && create {
-			perr.Class = writeback.ClassUnknownOutcome
-			perr.Message = "the create was sent but no answer came back; the record may or may not exist: " + se.Error()
-		}
-		return perr
-	}
-	class := writeback.ClassInternal
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		class = writeback.ClassUnavailable
-	}
-	return &writeback.ProviderError{
-		Provider: Name, Class: class, Message: err.Error(), RecordIndex: writeback.NoRecord, Err: err,
-	}
 }
 
 // tokenError classifies a failure to obtain an access token. A token

@@ -3,9 +3,7 @@ package salesforce
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -115,6 +113,9 @@ func New(cfg Config) *Provider {
 		MaxAttempts: cfg.MaxAttempts,
 		Limits:      parseLimitInfo,
 		Reserve:     cfg.Reserve,
+
+		ErrDailyReserve: ErrDailyReserve,
+		TokenError:      tokenError,
 	})
 	return p
 }
@@ -157,41 +158,16 @@ func (p *Provider) dataURL(conn writeback.Connection) (string, error) {
 	if p.versionErr != nil {
 		return "", p.versionErr
 	}
-	raw := strings.TrimSpace(conn.InstanceURL)
-	if raw == "" {
+	if strings.TrimSpace(conn.InstanceURL) == "" {
 		return "", &writeback.ValidationError{
 			Field:  "connection.instanceUrl",
 			Reason: "required for salesforce: set the org's instance URL (e.g. https://mydomain.my.salesforce.com) on the installation's connection",
 			Err:    writeback.ErrInvalidInstallation,
 		}
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", &writeback.ValidationError{
-			Field:  "connection.instanceUrl",
-			Reason: "must be an absolute URL such as https://mydomain.my.salesforce.com, without query or credentials",
-			Err:    writeback.ErrInvalidInstallation,
-		}
+	base, reason := transport.CheckBaseURL(conn.InstanceURL, "https://mydomain.my.salesforce.com")
+	if reason != "" {
+		return "", &writeback.ValidationError{Field: "connection.instanceUrl", Reason: reason, Err: writeback.ErrInvalidInstallation}
 	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && loopback(u.Hostname()):
-		// Simulators and local proxies.
-	default:
-		return "", &writeback.ValidationError{
-			Field:  "connection.instanceUrl",
-			Reason: "must use https (plain http is allowed only for loopback hosts): bearer tokens never travel in clear text",
-			Err:    writeback.ErrInvalidInstallation,
-		}
-	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/") + "/services/data/" + p.version, nil
-}
-
-// loopback reports whether host names the local machine.
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return base + "/services/data/" + p.version, nil
 }

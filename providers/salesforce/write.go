@@ -70,7 +70,7 @@ func (p *Provider) do(ctx context.Context, key string, ts oauth2.TokenSource, c 
 		Idempotent:  !c.create,
 	})
 	if err != nil {
-		return nil, callError(err, c.create)
+		return nil, p.client.CallError(err, c.create)
 	}
 	return resp, nil
 }

@@ -23,24 +23,21 @@ func (a *attempt) sent() bool {
 	return a.gotConn.Load() && !a.writeFailed.Load()
 }
 
-// sendTransport wraps the base RoundTripper: it traces each send into the
-// call's state and logs it. It deliberately does not implement
+// sendTransport wraps the base RoundTripper for one call: it traces each
+// send into the call's state and logs it. It deliberately does not implement
 // CloseIdleConnections.
 type sendTransport struct {
 	base     http.RoundTripper
 	log      *slog.Logger
 	provider string
+	call     *call // the Do this transport serves
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *sendTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	st, _ := r.Context().Value(callKey{}).(*call)
 	a := &attempt{}
-	n := 1
-	if st != nil {
-		st.cur = a
-		n = st.sends + 1
-	}
+	t.call.cur = a
+	n := t.call.sends + 1
 	trace := &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { a.gotConn.Store(true) },
 		WroteRequest: func(i httptrace.WroteRequestInfo) {
