@@ -30,5 +30,5 @@
 // connections dropped before or after the write took effect, and
 // UNABLE_TO_LOCK_ROW. The server records every call with its headers and
 // exposes the records, API usage and token requests for assertions. The
-// clock is injectable ([Options.Now]).
+// clock is injectable ([Options.NowFunc]).
 package salesforcetest
