@@ -22,8 +22,18 @@ import (
 //     unavailable otherwise; a send that surely did not is unavailable;
 //   - a context error is unavailable; anything else internal.
 //
-// The error is about the whole request ([writeback.NoRecord]).
+// The error is about the whole request ([writeback.NoRecord]) and lists
+// the sends made ([writeback.ProviderError.Calls]).
 func (c *Client) CallError(err error, create bool) *writeback.ProviderError {
+	perr := c.callError(err, create)
+	var se *SendError
+	if perr.Calls == nil && errors.As(err, &se) {
+		perr.Calls = se.Calls
+	}
+	return perr
+}
+
+func (c *Client) callError(err error, create bool) *writeback.ProviderError {
 	var re *ReserveError
 	if errors.As(err, &re) {
 		perr := &writeback.ProviderError{

@@ -195,6 +195,12 @@ type Response struct {
 	Body []byte
 	// Attempts is the number of sends made, including the resend after a 401.
 	Attempts int
+	// Calls lists the sends made, in order.
+	Calls []writeback.ProviderCall
+	// PaceWait is how long the next call for the same key would wait for
+	// room in the provider's window (the window's end when it is full),
+	// as of the answer; zero when it could go at once.
+	PaceWait time.Duration
 }
 
 // Limits returns the latest limits seen for key.

@@ -36,6 +36,11 @@ type call struct {
 	backoff     func() time.Duration // the next wait between resends without Retry-After
 	cur         *attempt             // trace of the send in progress
 	mark        *mark                // the send in progress in the pacer's log
+
+	calls    []writeback.ProviderCall // the sends made, for the operation log
+	idleFrom time.Time                // when the call began, or the last send ended
+	answered *Response                // the latest answer, read by checkRetry
+	paceLate bool                     // a resend was given up: the pacer's wait would pass the deadline
 }
 
 // Do sends req: it waits on the pacer for req.Key, attaches the token,
@@ -54,7 +59,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &call{c: c, req: req, path: u.Path, p: c.pacer(req.Key), backoff: newBackoff(c.maxWait)}
+	st := &call{c: c, req: req, path: u.Path, p: c.pacer(req.Key), backoff: newBackoff(c.maxWait), idleFrom: time.Now()}
 	if err := st.admit(ctx); err != nil {
 		return nil, st.fail(ctx, err)
 	}
@@ -97,6 +102,10 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		if resp != nil {
 			resp.Body.Close()
 		}
+		if st.paceLate && st.answered != nil {
+			// The provider answered; only the resend was given up.
+			return st.finish(st.answered), nil
+		}
 		return nil, st.fail(ctx, err)
 	}
 	defer resp.Body.Close()
@@ -105,7 +114,23 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, st.fail(ctx, err)
 	}
-	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Attempts: st.sends}, nil
+	return st.finish(&Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Attempts: st.sends}), nil
+}
+
+// finish completes the response Do returns with the calls made and the
+// pacer's wait for the next call.
+func (st *call) finish(r *Response) *Response {
+	r.Calls = st.calls
+	r.PaceWait = st.p.nextWait(time.Now())
+	return r
+}
+
+// record adds a send to the call's log. It runs on the goroutine running Do.
+func (st *call) record(pc writeback.ProviderCall, start, end time.Time) {
+	pc.Wait = max(start.Sub(st.idleFrom), 0)
+	pc.Duration = end.Sub(start)
+	st.idleFrom = end
+	st.calls = append(st.calls, pc)
 }
 
 // admit applies the daily reserve and waits on the pacer.
@@ -218,6 +243,7 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	}
 
 	r := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Attempts: st.sends}
+	st.answered = r
 	resend, wait := st.c.resend(r)
 	if !resend && st.req.Idempotent && gateway(resp.StatusCode) {
 		// The request may have been processed; resending is safe only
@@ -272,6 +298,14 @@ func (st *call) chosenWait(_, _ time.Duration, _ int, _ *http.Response) time.Dur
 // pacer and attaches a token before every resend.
 func (st *call) prepareRetry(r *http.Request) error {
 	if err := st.admit(r.Context()); err != nil {
+		var re *ReserveError
+		if !errors.As(err, &re) && r.Context().Err() == nil {
+			// The pacer's wait would pass the deadline: the answer in
+			// hand is the outcome.
+			st.paceLate = true
+			st.c.log.LogAttrs(r.Context(), slog.LevelDebug, "not resending provider call: the pacing wait would pass the deadline",
+				slog.String("provider", st.c.provider), slog.String("path", st.path), slog.Int("attempt", st.sends))
+		}
 		return err
 	}
 	// The previous send may still hold the header map.
@@ -301,5 +335,5 @@ func (st *call) fail(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		err = fmt.Errorf("%w: %w", cerr, err)
 	}
-	return &SendError{Provider: st.c.provider, Sent: st.ambiguous, Attempts: st.sends, Err: err}
+	return &SendError{Provider: st.c.provider, Sent: st.ambiguous, Attempts: st.sends, Calls: st.calls, Err: err}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/writebackhq/writeback"
 )
 
 // ErrToken reports that the request's token source did not yield a token.
@@ -20,6 +22,8 @@ type SendError struct {
 	Sent bool
 	// Attempts is the number of sends made.
 	Attempts int
+	// Calls lists the sends made, in order.
+	Calls []writeback.ProviderCall
 	// Err is the cause. Context errors are kept, so errors.Is(err,
 	// context.Canceled) and errors.Is(err, context.DeadlineExceeded) work.
 	Err error

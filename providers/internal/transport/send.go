@@ -6,6 +6,8 @@ import (
 	"net/http/httptrace"
 	"sync/atomic"
 	"time"
+
+	"github.com/writebackhq/writeback"
 )
 
 // attempt records, from httptrace, how far one send got. The trace hooks
@@ -48,6 +50,11 @@ func (t *sendTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(r.WithContext(httptrace.WithClientTrace(r.Context(), trace)))
+	pc := writeback.ProviderCall{Method: r.Method, Path: r.URL.Path}
+	if err == nil {
+		pc.Status = resp.StatusCode
+	}
+	t.call.record(pc, start, time.Now())
 	if t.log.Enabled(r.Context(), slog.LevelDebug) {
 		attrs := []slog.Attr{
 			slog.String("provider", t.provider),
