@@ -185,6 +185,7 @@ func (p *Provider) recordError(wt writeback.WriteType, status int, e *apiError, 
 	} else if m := noSuchColumnRE.FindStringSubmatch(e.Message); m != nil {
 		perr.Fields = []string{m[1]}
 	}
+	perr.FieldErrors = fieldErrors(e, perr.Fields)
 	if class == writeback.ClassConflict {
 		perr.ExistingID = e.DuplicateResult.firstMatch()
 		if perr.ExistingID == "" {
@@ -197,6 +198,15 @@ func (p *Provider) recordError(wt writeback.WriteType, status int, e *apiError, 
 		}
 	}
 	return perr
+}
+
+// fieldErrors returns one FieldError per field an error names.
+func fieldErrors(e *apiError, names []string) []writeback.FieldError {
+	var out []writeback.FieldError
+	for _, n := range names {
+		out = append(out, writeback.FieldError{ProviderField: n, Code: e.code(), Message: e.Message})
+	}
+	return out
 }
 
 // errorsError merges the errors of one record (or one response) into one
@@ -220,6 +230,13 @@ func (p *Provider) errorsError(wt writeback.WriteType, status int, errs []apiErr
 				perr.Fields = append(perr.Fields, f)
 			}
 		}
+		var names []string
+		if len(e.Fields) > 0 {
+			names = e.Fields
+		} else if m := noSuchColumnRE.FindStringSubmatch(e.Message); m != nil {
+			names = []string{m[1]}
+		}
+		perr.FieldErrors = append(perr.FieldErrors, fieldErrors(e, names)...)
 	}
 	return perr
 }
@@ -238,6 +255,10 @@ func (p *Provider) responseError(wt writeback.WriteType, resp *transport.Respons
 	}
 	if ra, ok := transport.ParseRetryAfter(resp.Header, time.Now()); ok && perr.Retryable() {
 		perr.RetryAfter = max(perr.RetryAfter, ra)
+	}
+	if perr.Retryable() {
+		// The pacer holds the next call at least this long.
+		perr.RetryAfter = max(perr.RetryAfter, resp.PaceWait)
 	}
 	return perr
 }
@@ -302,4 +323,48 @@ func isNetError(err error) bool {
 	var ne net.Error
 	var ue *url.Error
 	return errors.As(err, &ne) || errors.As(err, &ue)
+}
+
+// resend is the transport's Resend hook. Besides 429 and 503, an answer
+// whose only errors are UNABLE_TO_LOCK_ROW (with
+// ALL_OR_NONE_OPERATION_ROLLED_BACK on the other records of an
+// all-or-nothing batch) proves nothing was written: Salesforce could not
+// lock a row and applied nothing, so the call may be sent again.
+func resend(resp *transport.Response) (bool, time.Duration) {
+	if ok, _ := transport.DefaultResend(resp); ok {
+		return true, 0
+	}
+	switch resp.StatusCode {
+	case http.StatusBadRequest:
+		errs, ok := parseErrors(resp.Body)
+		return ok && onlyLockErrors([]saveResult{{Errors: errs}}), 0
+	case http.StatusOK:
+		var items []saveResult
+		if json.Unmarshal(resp.Body, &items) != nil {
+			return false, 0
+		}
+		return onlyLockErrors(items), 0
+	}
+	return false, 0
+}
+
+// onlyLockErrors reports whether no item succeeded and every error is
+// UNABLE_TO_LOCK_ROW or a rollback, at least one a lock.
+func onlyLockErrors(items []saveResult) bool {
+	lock := false
+	for _, it := range items {
+		if it.Success || len(it.Errors) == 0 {
+			return false
+		}
+		for _, e := range it.Errors {
+			switch e.code() {
+			case codeLockRow:
+				lock = true
+			case codeRolledBack:
+			default:
+				return false
+			}
+		}
+	}
+	return lock
 }

@@ -53,7 +53,8 @@ type Config struct {
 	// added). Empty means [DefaultAPIVersion].
 	APIVersion string
 	// Logger receives request logs (method, path, status, attempt,
-	// duration; never tokens, headers or bodies); nil discards them.
+	// duration; never tokens, headers or bodies) and a line for every
+	// delete of a record already deleted; nil discards them.
 	Logger *slog.Logger
 	// Reserve is the fraction of the org's daily API budget kept for the
 	// customer's other integrations: once Sforce-Limit-Info shows that
@@ -61,7 +62,8 @@ type Config struct {
 	// negative means no reserve (calls stop only when Salesforce refuses).
 	Reserve float64
 	// MaxAttempts is the number of sends of one call when earlier sends
-	// surely did not take effect (503, connection refused); zero means 3.
+	// surely did not take effect (503, UNABLE_TO_LOCK_ROW, connection
+	// refused); zero means 3.
 	MaxAttempts int
 	// QuotaRetryAfter is the RetryAfter of a "TotalRequests Limit exceeded."
 	// error; zero means [DefaultQuotaRetryAfter].
@@ -71,6 +73,7 @@ type Config struct {
 // Provider writes records to Salesforce. It implements [writeback.Provider]
 // and [writeback.RequestEncoder]. It is safe for concurrent use.
 type Provider struct {
+	log        *slog.Logger
 	version    string
 	versionErr error
 	quotaWait  time.Duration
@@ -89,7 +92,10 @@ var apiVersionRE = regexp.MustCompile(`^v[1-9][0-9]?\.[0-9]$`)
 // Config.APIVersion makes every call fail with an error wrapping
 // [writeback.ErrInvalidConfig].
 func New(cfg Config) *Provider {
-	p := &Provider{version: cfg.APIVersion, quotaWait: cfg.QuotaRetryAfter}
+	p := &Provider{log: cfg.Logger, version: cfg.APIVersion, quotaWait: cfg.QuotaRetryAfter}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
 	if p.version == "" {
 		p.version = DefaultAPIVersion
 	}
@@ -111,6 +117,7 @@ func New(cfg Config) *Provider {
 		HTTPClient:  cfg.HTTPClient,
 		Logger:      cfg.Logger,
 		MaxAttempts: cfg.MaxAttempts,
+		Resend:      resend,
 		Limits:      parseLimitInfo,
 		Reserve:     cfg.Reserve,
 
