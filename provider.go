@@ -165,6 +165,27 @@ type ProviderResponse struct {
 	// the provider cannot do atomically (HubSpot batch update) and had to
 	// restore records after a partial failure.
 	Compensation *Compensation
+	// Calls lists the HTTP requests the adapter sent for this write, in
+	// order, resends included.
+	Calls []ProviderCall
+}
+
+// ProviderCall is one HTTP request an adapter sent to the provider, for the
+// operation log. It holds no query, headers, bodies or credentials.
+type ProviderCall struct {
+	// Method is the HTTP method.
+	Method string `json:"method"`
+	// Path is the URL path, e.g. /crm/v3/objects/contacts/batch/create.
+	Path string `json:"path"`
+	// Status is the HTTP status answered, or 0 when no answer came.
+	Status int `json:"status,omitempty"`
+	// Wait is how long the request waited before it was sent: for room in
+	// the provider's rate window and, for a resend, the backoff or the
+	// provider's Retry-After.
+	Wait time.Duration `json:"wait,omitempty"`
+	// Duration is how long the request took, from sending to its answer
+	// or failure.
+	Duration time.Duration `json:"duration,omitempty"`
 }
 
 // RecordResult is the outcome of one record of a write.
@@ -175,6 +196,12 @@ type RecordResult struct {
 	Data map[string]any `json:"data,omitempty"`
 	// Err is set when the record was not written.
 	Err *ProviderError `json:"error,omitempty"`
+	// AlreadyDeleted reports a delete of a record that was already gone
+	// (deleted earlier, e.g. by a send whose answer was lost): the record
+	// is not there, as asked, so the delete succeeded without deleting
+	// anything. A record that never existed is an error, when the
+	// provider can tell the two apart (see the adapter's documentation).
+	AlreadyDeleted bool `json:"alreadyDeleted,omitempty"`
 }
 
 // Success reports whether the record was written.
@@ -240,14 +267,23 @@ type ProviderError struct {
 	Provider string `json:"provider"`
 	// Class decides retries; see [ProviderError.Retryable].
 	Class ErrorClass `json:"class"`
-	// StatusCode is the HTTP status, or 0 when none was received.
+	// StatusCode is the HTTP status of the provider call that carried the
+	// error, or 0 when none was received. For a record of a batch it is
+	// the batch call's status (such as 200 or 207) and Code says what went
+	// wrong with the record.
 	StatusCode int `json:"statusCode,omitempty"`
-	// Code is the provider's error code, e.g. VALIDATION_ERROR or DUPLICATE_VALUE.
+	// Code is the provider's error code, e.g. VALIDATION_ERROR or
+	// DUPLICATE_VALUE; for a rate limit, the policy (HubSpot
+	// TEN_SECONDLY_ROLLING or DAILY).
 	Code string `json:"code,omitempty"`
 	// Message is the provider's message.
 	Message string `json:"message"`
 	// Fields names the provider fields the error is about, when known.
 	Fields []string `json:"fields,omitempty"`
+	// FieldErrors says what the provider found wrong with each field,
+	// when it says so per field (HubSpot errors[] with propertyName,
+	// Salesforce errors with fields).
+	FieldErrors []FieldError `json:"fieldErrors,omitempty"`
 	// CorrelationID is the provider's request handle for support
 	// (HubSpot correlationId).
 	CorrelationID string `json:"correlationId,omitempty"`
@@ -259,6 +295,9 @@ type ProviderError struct {
 	// RecordIndex is the index of the request record the error is about, or
 	// [NoRecord] when it is about the whole request.
 	RecordIndex int `json:"recordIndex"`
+	// Calls lists the HTTP requests the adapter sent before failing, in
+	// order, resends included; set on an error that failed the whole write.
+	Calls []ProviderCall `json:"calls,omitempty"`
 	// Err is the underlying error, if any (not stored).
 	Err error `json:"-"`
 }
@@ -279,7 +318,17 @@ func (e *ProviderError) Error() string {
 	if e.Message != "" {
 		fmt.Fprintf(&b, ": %s", e.Message)
 	}
-	if len(e.Fields) > 0 {
+	switch {
+	case len(e.FieldErrors) > 0:
+		b.WriteString(" [fields: ")
+		for i, f := range e.FieldErrors {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(f.String())
+		}
+		b.WriteString("]")
+	case len(e.Fields) > 0:
 		fmt.Fprintf(&b, " [fields: %s]", strings.Join(e.Fields, ", "))
 	}
 	if e.RecordIndex >= 0 {
@@ -290,6 +339,44 @@ func (e *ProviderError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *ProviderError) Unwrap() error { return e.Err }
+
+// FieldError is what a provider found wrong with one field of a record.
+type FieldError struct {
+	// ProviderField is the provider's name of the field (a HubSpot
+	// property, a Salesforce field API name), as the adapter read it from
+	// the answer.
+	ProviderField string `json:"providerField,omitempty"`
+	// Field is the application's name of the field, through the
+	// installation's mapping; empty when it is not known (the adapter
+	// knows only ProviderField).
+	Field string `json:"field,omitempty"`
+	// Code is the provider's code for the problem, e.g.
+	// PROPERTY_DOESNT_EXIST, INVALID_OPTION, REQUIRED_FIELD_MISSING.
+	Code string `json:"code,omitempty"`
+	// Message is the provider's message about the field.
+	Message string `json:"message,omitempty"`
+}
+
+// String returns "field (CODE): message", naming the application's field
+// when known.
+func (f FieldError) String() string {
+	var b strings.Builder
+	switch {
+	case f.Field != "" && f.ProviderField != "" && f.Field != f.ProviderField:
+		fmt.Fprintf(&b, "%s (%s)", f.Field, f.ProviderField)
+	case f.Field != "":
+		b.WriteString(f.Field)
+	default:
+		b.WriteString(f.ProviderField)
+	}
+	if f.Code != "" {
+		fmt.Fprintf(&b, " %s", f.Code)
+	}
+	if f.Message != "" {
+		fmt.Fprintf(&b, ": %s", f.Message)
+	}
+	return b.String()
+}
 
 // Retryable reports whether the same write may succeed if tried again later:
 // rate limits, quotas and temporary unavailability.

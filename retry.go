@@ -1,6 +1,7 @@
 package writeback
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -53,9 +54,17 @@ func retryable(typ WriteType, perr *ProviderError) bool {
 // (retry false), because the error is final or the deadline has passed.
 // attempt counts the attempts made so far. The wait is the backoff delay,
 // at least perr.RetryAfter, and never past the deadline: a wait that would
-// pass it is clamped so that the last attempt runs at the deadline.
+// pass it is clamped so that the last attempt runs at the deadline. A
+// quota that comes back only after the deadline (class quota, RetryAfter
+// past it) fails the write at once: perr's message then says when the
+// quota comes back.
 func nextAttempt(typ WriteType, perr *ProviderError, attempt int, now, deadline time.Time) (runAt time.Time, retry bool) {
 	if !retryable(typ, perr) || !now.Before(deadline) {
+		return time.Time{}, false
+	}
+	if reset := now.Add(perr.RetryAfter); perr.Class == ClassQuota && reset.After(deadline) {
+		perr.Message += fmt.Sprintf("; the quota comes back at %s (in %s), after the write's retry deadline %s: not retried",
+			reset.UTC().Format(time.RFC3339), perr.RetryAfter.Round(time.Second), deadline.UTC().Format(time.RFC3339))
 		return time.Time{}, false
 	}
 	wait := max(backoffDelay(attempt), perr.RetryAfter)

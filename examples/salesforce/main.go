@@ -71,10 +71,9 @@ func connect(ctx context.Context, getenv func(string) string) (*org, error) {
 		hc := srv.Client()
 		// The app holds the refresh token; the session it got with it is
 		// where the token source starts.
-		tctx := context.WithValue(ctx, oauth2.HTTPClient, hc)
 		return &org{
 			instanceURL: srv.URL,
-			tokens:      salesforce.NewTokenSource(tctx, srv.OAuthConfig(), srv.Token(), saveToken),
+			tokens:      salesforce.NewTokenSource(hc, srv.OAuthConfig(), srv.Token(), saveToken),
 			client:      hc,
 			simulated:   true,
 			close:       srv.Close,
@@ -97,7 +96,7 @@ func connect(ctx context.Context, getenv func(string) string) (*org, error) {
 	}
 	return &org{
 		instanceURL: instance,
-		tokens:      salesforce.NewTokenSource(ctx, cfg, &oauth2.Token{RefreshToken: refresh}, saveToken),
+		tokens:      salesforce.NewTokenSource(nil, cfg, &oauth2.Token{RefreshToken: refresh}, saveToken),
 		close:       func() {},
 	}, nil
 }

@@ -27,7 +27,7 @@ const restoreTimeout = time.Minute
 // HubSpot round trip.
 func (p *Provider) atomicUpdate(ctx context.Context, req *writeback.ProviderRequest, pl *plan) (*writeback.ProviderResponse, error) {
 	n := len(req.Records)
-	before, perr := p.readBefore(ctx, req, pl)
+	before, readStatus, perr := p.readBefore(ctx, req, pl)
 	if perr != nil {
 		return nil, perr
 	}
@@ -43,7 +43,7 @@ func (p *Provider) atomicUpdate(ctx context.Context, req *writeback.ProviderRequ
 		for i, rec := range req.Records {
 			if slices.Contains(missing, i) {
 				results[i].Err = &writeback.ProviderError{
-					Provider: Name, Class: writeback.ClassNotFound, StatusCode: 404, Code: "OBJECT_NOT_FOUND",
+					Provider: Name, Class: writeback.ClassNotFound, StatusCode: readStatus, Code: "OBJECT_NOT_FOUND",
 					Message:     "no " + req.Object + " record " + rec.ID + " (checked before writing; nothing was written)",
 					RecordIndex: i,
 				}
@@ -98,7 +98,7 @@ func (p *Provider) atomicUpdate(ctx context.Context, req *writeback.ProviderRequ
 		inputs[j] = updateInput{ID: id, Properties: props}
 	}
 	restore := call{method: pl.write.method, url: pl.write.url, body: mustJSON(map[string]any{"inputs": inputs})}
-	restored := p.restore(ctx, req, restore, restoreIDs)
+	restored := p.restore(ctx, req, pl, restore, restoreIDs)
 
 	comp := &writeback.Compensation{}
 	for j, i := range changed {
@@ -132,36 +132,37 @@ func (p *Provider) atomicUpdate(ctx context.Context, req *writeback.ProviderRequ
 }
 
 // readBefore reads the touched properties of the batch's records. The
-// result maps the IDs found to their values (nil when unset).
-func (p *Provider) readBefore(ctx context.Context, req *writeback.ProviderRequest, pl *plan) (map[string]map[string]*string, *writeback.ProviderError) {
-	resp, perr := p.send(ctx, req.InstallationID, req.TokenSource, *pl.read)
+// result maps the IDs found to their values (nil when unset); status is
+// the read's HTTP status.
+func (p *Provider) readBefore(ctx context.Context, req *writeback.ProviderRequest, pl *plan) (before map[string]map[string]*string, status int, _ *writeback.ProviderError) {
+	resp, perr := p.send(ctx, pl, req.InstallationID, req.TokenSource, *pl.read)
 	if perr != nil {
-		return nil, perr
+		return nil, 0, perr
 	}
 	if !success(resp.StatusCode) {
-		return nil, p.failedCall(resp, *pl.read)
+		return nil, 0, p.failedCall(resp, *pl.read)
 	}
 	var br batchResult
 	if err := json.Unmarshal(resp.Body, &br); err != nil {
-		return nil, p.badAnswer(resp, *pl.read, err.Error())
+		return nil, 0, p.badAnswer(resp, *pl.read, err.Error())
 	}
 	for _, e := range br.Errors {
-		if class, _ := classByCategory(e.Category); class != writeback.ClassNotFound {
-			perr := batchItemError(&e, writeback.NoRecord)
+		if class := classByCategory(e.Category); class != writeback.ClassNotFound {
+			perr := batchItemError(&e, writeback.NoRecord, resp.StatusCode)
 			perr.Message = "reading the records before an all-or-nothing batch update: " + perr.Message
-			return nil, perr
+			return nil, 0, perr
 		}
 	}
-	before := make(map[string]map[string]*string, len(br.Results))
+	before = make(map[string]map[string]*string, len(br.Results))
 	for _, obj := range br.Results {
 		before[obj.ID] = obj.Properties
 	}
-	return before, nil
+	return before, resp.StatusCode, nil
 }
 
 // restore sends the compensating batch update and returns the IDs that
 // were not restored, with the reason.
-func (p *Provider) restore(ctx context.Context, req *writeback.ProviderRequest, c call, ids []string) map[string]*writeback.ProviderError {
+func (p *Provider) restore(ctx context.Context, req *writeback.ProviderRequest, pl *plan, c call, ids []string) map[string]*writeback.ProviderError {
 	sub := *req
 	sub.Records = make([]writeback.Record, len(ids))
 	for i, id := range ids {
@@ -179,7 +180,7 @@ func (p *Provider) restore(ctx context.Context, req *writeback.ProviderRequest, 
 		}
 		return bad
 	}
-	resp, perr := p.send(ctx, req.InstallationID, req.TokenSource, c)
+	resp, perr := p.send(ctx, pl, req.InstallationID, req.TokenSource, c)
 	if perr != nil {
 		return failAll(perr)
 	}
@@ -190,7 +191,7 @@ func (p *Provider) restore(ctx context.Context, req *writeback.ProviderRequest, 
 	if err := json.Unmarshal(resp.Body, &br); err != nil {
 		return failAll(p.badAnswer(resp, c, err.Error()))
 	}
-	for i, r := range mapUpdateResults(&sub, &br) {
+	for i, r := range mapUpdateResults(&sub, &br, resp.StatusCode) {
 		if r.Err != nil {
 			bad[ids[i]] = r.Err
 		}

@@ -34,8 +34,11 @@
 // record ID (updates). An all-or-nothing batch create carries no key, and
 // HubSpot returns its results in no guaranteed order, so they are matched
 // by the property values HubSpot echoes back (inputs that look the same
-// are matched in order). An input the answer says nothing about is
-// reported as an unknown outcome, never as a success.
+// are matched in order). A result that echoes none of an input's values is
+// never matched by position (unless it is the only result and that the
+// only input left): those inputs are reported as unknown outcomes, with a
+// warning in the log. An input the answer says nothing about is an unknown
+// outcome too, never a success.
 //
 // When HubSpot refuses a whole batch, its error does not say which input
 // was at fault. If the error names properties that only some records
@@ -46,13 +49,47 @@
 // # Errors, retries and rate limits
 //
 // HubSpot's error bodies are classified into [writeback.ProviderError]:
-// 400 invalid (with the property names), 404 not found, 409 conflict (with
-// the existing record's ID), 401 auth, 403 permission, 423, 477 and 5xx
-// unavailable, 429 TEN_SECONDLY_ROLLING rate limited (resent after a short
-// wait, then reported with RetryAfter), 429 DAILY quota (not resent;
-// RetryAfter runs to the next midnight in [Config.Location] plus
-// [DailyResetMargin]). A create sent without an answer is an unknown
-// outcome and is never resent. Calls are paced per installation from the
-// X-HubSpot-RateLimit-* headers; [Provider.RateLimits] shows what they
-// said.
+// 400 invalid, 404 not found, 409 conflict (with the existing record's
+// ID), 401 auth, 403 permission, 423, 477 and 5xx unavailable, 429
+// TEN_SECONDLY_ROLLING rate limited, 429 DAILY quota. A create sent without
+// an answer is an unknown outcome and is never resent. Calls are paced per
+// installation from the X-HubSpot-RateLimit-* headers;
+// [Provider.RateLimits] shows what they said.
+//
+// The rules the errors follow:
+//
+//   - StatusCode is the HTTP status of the call that carried the error:
+//     for a record of a batch, the batch's status (200 or 207), with the
+//     record's category (OBJECT_NOT_FOUND, CONFLICT, ...) in Code.
+//   - A VALIDATION_ERROR lists what is wrong with each property in
+//     FieldErrors (property, code such as PROPERTY_DOESNT_EXIST,
+//     INVALID_OPTION, INVALID_DOUBLE or INVALID_EMAIL, and message), read
+//     from errors[] or, when that is absent, from the list HubSpot embeds
+//     in its message; the message keeps only its text. The adapter knows
+//     the HubSpot property names only: FieldError.Field, the app's name,
+//     is left for the engine to fill from the installation's mapping.
+//   - A 429 TEN_SECONDLY_ROLLING is resent after a short wait while the
+//     deadline allows. When the next send would have to wait for the
+//     window past the caller's deadline, the 429 answer is returned as it
+//     is (rate limited, 429, the policy as Code, the correlation ID).
+//     RetryAfter is the wait the pacer will impose on the next call: the
+//     end of the window when it is full, at least the short wait or the
+//     Retry-After header.
+//   - A 429 DAILY is not resent; RetryAfter runs to the next midnight in
+//     [Config.Location], where HubSpot resets the daily limit (it sends no
+//     reset time), plus [DailyResetMargin].
+//   - A call the daily reserve refuses is class quota, Code DAILY_RESERVE,
+//     wrapping [ErrDailyReserve]; once the budget is spent, Code
+//     DAILY_BUDGET_SPENT. Nothing was sent.
+//   - The response, and an error that fails the whole write, list every
+//     HTTP call the write made (ProviderResponse.Calls,
+//     ProviderError.Calls), resends and the reads of an emulated
+//     all-or-nothing update included.
+//
+// # Deletes
+//
+// HubSpot answers 204 to archiving a record ID that does not exist,
+// whether the record was archived earlier or never existed: the adapter
+// cannot tell the two apart, so both are successes and
+// RecordResult.AlreadyDeleted is never set.
 package hubspot

@@ -1,7 +1,6 @@
 package hubspot
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,39 +95,102 @@ func (e *apiError) fields() []string {
 			add(d.In)
 		}
 	}
+	for _, f := range e.fieldErrors() {
+		add(f.ProviderField)
+	}
 	return out
 }
 
 // classByCategory maps a HubSpot category to an error class, for the
 // errors[] of a multi-status response where no HTTP status is given.
-func classByCategory(category string) (writeback.ErrorClass, int) {
+func classByCategory(category string) writeback.ErrorClass {
 	switch strings.ToUpper(category) {
 	case "VALIDATION_ERROR":
-		return writeback.ClassInvalid, http.StatusBadRequest
+		return writeback.ClassInvalid
 	case "CONFLICT":
-		return writeback.ClassConflict, http.StatusConflict
+		return writeback.ClassConflict
 	case "OBJECT_NOT_FOUND":
-		return writeback.ClassNotFound, http.StatusNotFound
+		return writeback.ClassNotFound
 	case "RATE_LIMITS":
-		return writeback.ClassRateLimited, 0
+		return writeback.ClassRateLimited
 	case "MISSING_SCOPES", "FORBIDDEN":
-		return writeback.ClassPermission, 0
+		return writeback.ClassPermission
 	}
-	return writeback.ClassInternal, 0
+	return writeback.ClassInternal
 }
 
-// batchItemError turns one errors[] entry of a multi-status response into
-// the error of record index.
-func batchItemError(e *apiError, index int) *writeback.ProviderError {
-	class, status := classByCategory(e.Category)
+// batchItemError turns one errors[] entry of a batch answer with HTTP
+// status into the error of record index. StatusCode is the batch call's
+// status (200 or 207); Code is the entry's category.
+func batchItemError(e *apiError, index, status int) *writeback.ProviderError {
+	class := classByCategory(e.Category)
 	perr := &writeback.ProviderError{
-		Provider: Name, Class: class, StatusCode: status, Code: e.Category, Message: e.Message,
-		Fields: e.fields(), RecordIndex: index,
+		Provider: Name, Class: class, StatusCode: status, Code: e.Category, Message: e.message(),
+		Fields: e.fields(), FieldErrors: e.fieldErrors(), RecordIndex: index,
 	}
 	if class == writeback.ClassConflict {
 		perr.ExistingID = existingID(e)
 	}
 	return perr
+}
+
+// legacyResult is one entry of the JSON list HubSpot embeds in a
+// VALIDATION_ERROR message ("Property values were not valid: [...]").
+type legacyResult struct {
+	IsValid bool   `json:"isValid"`
+	Message string `json:"message"`
+	Error   string `json:"error"`
+	Name    string `json:"name"`
+}
+
+// embeddedJSON splits a message that ends in JSON, such as "Property
+// values were not valid: [{...}]", into its text and the JSON.
+func embeddedJSON(msg string) (text string, raw []byte) {
+	i := strings.Index(msg, ": [")
+	if j := strings.Index(msg, ": {"); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
+	if i < 0 || !json.Valid([]byte(msg[i+2:])) {
+		return msg, nil
+	}
+	return msg[:i], []byte(msg[i+2:])
+}
+
+// message returns the error's message without the JSON HubSpot may embed
+// in it.
+func (e *apiError) message() string {
+	text, _ := embeddedJSON(e.Message)
+	return text
+}
+
+// fieldErrors returns what the error says about each property: from
+// errors[] (property from context.propertyName or errors[].in, with code
+// and message), else from the JSON list embedded in the message.
+func (e *apiError) fieldErrors() []writeback.FieldError {
+	var out []writeback.FieldError
+	for _, d := range e.Errors {
+		names := contextValues(d.Context, "propertyName")
+		if len(names) == 0 && !slices.Contains(genericLocations, strings.ToLower(d.In)) {
+			names = []string{d.In}
+		}
+		for _, n := range names {
+			out = append(out, writeback.FieldError{ProviderField: n, Code: d.Code, Message: d.Message})
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	if _, raw := embeddedJSON(e.Message); raw != nil {
+		var list []legacyResult
+		if json.Unmarshal(raw, &list) == nil {
+			for _, r := range list {
+				if r.Name != "" && !r.IsValid {
+					out = append(out, writeback.FieldError{ProviderField: r.Name, Code: r.Error, Message: r.Message})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // existingID returns the ID a conflict names, from context.existingId or
@@ -153,7 +215,7 @@ func (p *Provider) responseError(resp *transport.Response) *writeback.ProviderEr
 		Provider:      Name,
 		StatusCode:    resp.StatusCode,
 		Code:          e.Category,
-		Message:       e.Message,
+		Message:       e.message(),
 		CorrelationID: e.CorrelationID,
 		RecordIndex:   writeback.NoRecord,
 	}
@@ -184,6 +246,9 @@ func (p *Provider) responseError(resp *transport.Response) *writeback.ProviderEr
 				perr.RetryAfter = retryAfter
 			}
 		}
+		// The pacer holds the next call until the window has room: that,
+		// not the short wait, is when the write can go again.
+		perr.RetryAfter = max(perr.RetryAfter, resp.PaceWait)
 	case s == http.StatusUnauthorized:
 		perr.Class = writeback.ClassAuth
 	case s == http.StatusForbidden:
@@ -205,6 +270,7 @@ func (p *Provider) responseError(resp *transport.Response) *writeback.ProviderEr
 	case s >= 400:
 		perr.Class = writeback.ClassInvalid
 		perr.Fields = e.fields()
+		perr.FieldErrors = e.fieldErrors()
 	default:
 		perr.Class = writeback.ClassInternal
 		perr.Message = fmt.Sprintf("unexpected status %d: %s", s, perr.Message)
@@ -215,47 +281,11 @@ func (p *Provider) responseError(resp *transport.Response) *writeback.ProviderEr
 	return perr
 }
 
-// callError classifies a call that got no HTTP response.
-func callError(err error, create bool) *writeback.ProviderError {
-	var re *transport.ReserveError
-	if errors.As(err, &re) {
-		return &writeback.ProviderError{
-			Provider: Name, Class: writeback.ClassQuota, Code: "DAILY_RESERVE",
-			Message:    re.Error() + "; nothing was sent",
-			RetryAfter: re.RetryAfter, RecordIndex: writeback.NoRecord,
-			Err: fmt.Errorf("%w: %w", ErrDailyReserve, re),
-		}
-	}
-	var se *transport.SendError
-	if errors.As(err, &se) {
-		if errors.Is(err, transport.ErrToken) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			return &writeback.ProviderError{
-				Provider: Name, Class: writeback.ClassAuth,
-				Message:     "the installation's token source gave no token; nothing was sent",
-				RecordIndex: writeback.NoRecord, Err: err,
-			}
-		}
-		perr := &writeback.ProviderError{
-			Provider: Name, Class: writeback.ClassUnavailable, Message: se.Error(),
-			RecordIndex: writeback.NoRecord, Err: err,
-		}
-		if se.Sent && create {
-			perr.Class = writeback.ClassUnknownOutcome
-			perr.Message = "the create was sent but no answer came back; the records may or may not exist: " + se.Error()
-		}
-		return perr
-	}
-	class := writeback.ClassInternal
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		class = writeback.ClassUnavailable
-	}
-	return &writeback.ProviderError{Provider: Name, Class: class, Message: err.Error(), RecordIndex: writeback.NoRecord, Err: err}
-}
-
 // recordCopy returns a copy of perr about record index.
 func recordCopy(perr *writeback.ProviderError, index int) *writeback.ProviderError {
 	cp := *perr
 	cp.Fields = slices.Clone(perr.Fields)
+	cp.FieldErrors = slices.Clone(perr.FieldErrors)
 	cp.RecordIndex = index
 	return &cp
 }

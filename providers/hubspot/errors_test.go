@@ -146,7 +146,7 @@ func TestErrorClasses(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRecorder(t, c.answers...)
-			p := hubspot.New(hubspot.Config{BaseURL: r.URL, HTTPClient: r.Client(), Location: c.loc, RateLimitWait: 10 * time.Millisecond, Now: func() time.Time { return now }})
+			p := hubspot.New(hubspot.Config{BaseURL: r.URL, HTTPClient: r.Client(), Location: c.loc, RateLimitWait: 10 * time.Millisecond, NowFunc: func() time.Time { return now }})
 			resp, err := p.Write(t.Context(), baseRequest(writeback.WriteTypeCreate, false, false, writeback.Record{Fields: map[string]any{"email": "a@example.com"}}))
 			var perr *writeback.ProviderError
 			if c.recordErr {
@@ -249,7 +249,7 @@ func TestRecordErrorsInBatch(t *testing.T) {
 // nothing about is an unknown outcome, not a success.
 func TestMissingResultIsUnknown(t *testing.T) {
 	t.Parallel()
-	r := newRecorder(t, answer{status: 201, body: `{"status":"COMPLETE","results":[{"id":"1","properties":{}}]}`})
+	r := newRecorder(t, answer{status: 201, body: `{"status":"COMPLETE","results":[{"id":"1","properties":{"email":"a@x.com"}}]}`})
 	recs := []writeback.Record{{Fields: map[string]any{"email": "a@x.com"}}, {Fields: map[string]any{"email": "b@x.com"}}}
 	resp, err := r.provider().Write(t.Context(), baseRequest(writeback.WriteTypeCreate, true, true, recs...))
 	require.NoError(t, err)

@@ -3,9 +3,7 @@ package hubspot
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -63,8 +61,8 @@ type Config struct {
 	// RateLimitWait is the wait after a 429 TEN_SECONDLY_ROLLING without
 	// Retry-After; zero means [DefaultRateLimitWait].
 	RateLimitWait time.Duration
-	// Now is the clock used to compute the daily reset; nil means time.Now.
-	Now func() time.Time
+	// NowFunc is the clock used to compute the daily reset; nil means time.Now.
+	NowFunc func() time.Time
 }
 
 // Provider writes records to HubSpot's CRM v3 objects API. It implements
@@ -88,7 +86,7 @@ var (
 // New returns a Provider for cfg. It sends nothing. An invalid BaseURL
 // makes every call fail with an error wrapping [writeback.ErrInvalidConfig].
 func New(cfg Config) *Provider {
-	p := &Provider{log: cfg.Logger, loc: cfg.Location, now: cfg.Now, rateWait: cfg.RateLimitWait}
+	p := &Provider{log: cfg.Logger, loc: cfg.Location, now: cfg.NowFunc, rateWait: cfg.RateLimitWait}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -110,6 +108,8 @@ func New(cfg Config) *Provider {
 		Resend:      p.resend,
 		Limits:      p.parseLimits,
 		Reserve:     cfg.Reserve,
+
+		ErrDailyReserve: ErrDailyReserve,
 	})
 	return p
 }
@@ -141,33 +141,14 @@ func StaticToken(token string) oauth2.TokenSource {
 
 // checkBaseURL validates a base URL and returns it without a trailing slash.
 func checkBaseURL(raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
+	if strings.TrimSpace(raw) == "" {
 		return DefaultBaseURL, nil
 	}
-	bad := func(reason string) (string, error) {
+	base, reason := transport.CheckBaseURL(raw, DefaultBaseURL)
+	if reason != "" {
 		return "", &writeback.ValidationError{Field: "BaseURL", Reason: reason, Err: writeback.ErrInvalidConfig}
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return bad("must be an absolute URL such as https://api.hubapi.com, without query or credentials")
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && loopback(u.Hostname()):
-	default:
-		return bad("must use https (plain http is allowed only for loopback hosts): bearer tokens never travel in clear text")
-	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
-}
-
-// loopback reports whether host names the local machine.
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return base, nil
 }
 
 // objectRE matches an object type: a name (contacts, p_cars,

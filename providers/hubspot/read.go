@@ -30,7 +30,7 @@ func (p *Provider) Read(ctx context.Context, req *writeback.ReadRequest) (map[st
 	out := make(map[string]map[string]any, len(req.IDs))
 	for chunk := range slices.Chunk(req.IDs, MaxBatchSize) {
 		c := readCall(base, chunk, req.Fields)
-		resp, perr := p.send(ctx, req.InstallationID, req.TokenSource, c)
+		resp, perr := p.send(ctx, nil, req.InstallationID, req.TokenSource, c)
 		if perr != nil {
 			return nil, perr
 		}
@@ -42,8 +42,8 @@ func (p *Provider) Read(ctx context.Context, req *writeback.ReadRequest) (map[st
 			return nil, p.badAnswer(resp, c, err.Error())
 		}
 		for _, e := range br.Errors {
-			if class, _ := classByCategory(e.Category); class != writeback.ClassNotFound {
-				return nil, batchItemError(&e, writeback.NoRecord)
+			if class := classByCategory(e.Category); class != writeback.ClassNotFound {
+				return nil, batchItemError(&e, writeback.NoRecord, resp.StatusCode)
 			}
 		}
 		for _, obj := range br.Results {

@@ -65,6 +65,8 @@ type plan struct {
 	props     []map[string]string
 	touched   []string // properties an update batch writes, sorted
 	traced    bool     // batch create inputs carry objectWriteTraceIds
+
+	calls []writeback.ProviderCall // the calls sent so far, for the response
 }
 
 // compensated reports whether the write is an all-or-nothing batch update,

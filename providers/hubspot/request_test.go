@@ -143,7 +143,7 @@ func TestExactRequests(t *testing.T) {
 			req: baseRequest(writeback.WriteTypeCreate, true, true,
 				writeback.Record{Fields: map[string]any{"email": "a@example.com"}},
 				writeback.Record{Fields: map[string]any{"email": "b@example.com"}}),
-			answer: answer{status: 201, body: `{"status":"COMPLETE","results":[{"id":"1","properties":{}},{"id":"2","properties":{}}]}`},
+			answer: answer{status: 201, body: `{"status":"COMPLETE","results":[{"id":"1","properties":{"email":"a@example.com"}},{"id":"2","properties":{"email":"b@example.com"}}]}`},
 			want: []seen{{Method: "POST", Path: "/crm/v3/objects/contacts/batch/create",
 				Body: `{"inputs":[{"properties":{"email":"a@example.com"},"associations":[]},{"properties":{"email":"b@example.com"},"associations":[]}]}`}},
 		},

@@ -3,6 +3,8 @@ package hubspot
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -52,21 +54,31 @@ func (p *Provider) Write(ctx context.Context, req *writeback.ProviderRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	var out *writeback.ProviderResponse
 	switch {
 	case !req.Batch:
-		return p.writeOne(ctx, req, pl)
+		out, err = p.writeOne(ctx, req, pl)
 	case req.Type == writeback.WriteTypeCreate:
-		return p.batchWrite(ctx, req, pl, true)
+		out, err = p.batchWrite(ctx, req, pl, true)
 	case pl.compensated():
-		return p.atomicUpdate(ctx, req, pl)
+		out, err = p.atomicUpdate(ctx, req, pl)
 	default:
-		return p.batchWrite(ctx, req, pl, true)
+		out, err = p.batchWrite(ctx, req, pl, true)
 	}
+	if out != nil {
+		out.Calls = pl.calls
+	}
+	var perr *writeback.ProviderError
+	if errors.As(err, &perr) {
+		perr.Calls = pl.calls
+	}
+	return out, err
 }
 
 // send makes one call through the transport and classifies a failure to
 // get an answer.
-func (p *Provider) send(ctx context.Context, key string, ts oauth2.TokenSource, c call) (*transport.Response, *writeback.ProviderError) {
+// The calls made are added to pl's log when pl is not nil.
+func (p *Provider) send(ctx context.Context, pl *plan, key string, ts oauth2.TokenSource, c call) (*transport.Response, *writeback.ProviderError) {
 	if ts == nil {
 		return nil, &writeback.ProviderError{
 			Provider: Name, Class: writeback.ClassAuth, Message: "no token source for the installation; nothing was sent",
@@ -77,7 +89,14 @@ func (p *Provider) send(ctx context.Context, key string, ts oauth2.TokenSource, 
 		Method: c.method, URL: c.url, Body: c.body, Key: key, TokenSource: ts, Idempotent: !c.create,
 	})
 	if err != nil {
-		return nil, callError(err, c.create)
+		perr := p.client.CallError(err, c.create)
+		if pl != nil {
+			pl.calls = append(pl.calls, perr.Calls...)
+		}
+		return nil, perr
+	}
+	if pl != nil {
+		pl.calls = append(pl.calls, resp.Calls...)
 	}
 	return resp, nil
 }
@@ -109,7 +128,7 @@ func (p *Provider) failedCall(resp *transport.Response, c call) *writeback.Provi
 
 // writeOne sends a single create, update or delete.
 func (p *Provider) writeOne(ctx context.Context, req *writeback.ProviderRequest, pl *plan) (*writeback.ProviderResponse, error) {
-	resp, perr := p.send(ctx, req.InstallationID, req.TokenSource, pl.write)
+	resp, perr := p.send(ctx, pl, req.InstallationID, req.TokenSource, pl.write)
 	if perr != nil {
 		return nil, perr
 	}
@@ -169,7 +188,7 @@ func objectData(obj object) map[string]any {
 // refuses the whole batch for records it names (by property), the other
 // records are sent again once (isolate).
 func (p *Provider) batchWrite(ctx context.Context, req *writeback.ProviderRequest, pl *plan, isolate bool) (*writeback.ProviderResponse, error) {
-	resp, perr := p.send(ctx, req.InstallationID, req.TokenSource, pl.write)
+	resp, perr := p.send(ctx, pl, req.InstallationID, req.TokenSource, pl.write)
 	if perr != nil {
 		return nil, perr
 	}
@@ -181,7 +200,7 @@ func (p *Provider) batchWrite(ctx context.Context, req *writeback.ProviderReques
 		blamed := blame(pl, perr)
 		out := &writeback.ProviderResponse{Results: wholeBatchFailure(len(req.Records), perr, blamed)}
 		if isolate && !req.AllOrNone && len(blamed) > 0 {
-			return p.retryOthers(ctx, req, blamed, out)
+			return p.retryOthers(ctx, req, pl, blamed, out)
 		}
 		return out, nil
 	}
@@ -191,9 +210,9 @@ func (p *Provider) batchWrite(ctx context.Context, req *writeback.ProviderReques
 	}
 	var results []writeback.RecordResult
 	if req.Type == writeback.WriteTypeCreate {
-		results = mapCreateResults(req, pl, &br)
+		results = p.mapCreateResults(ctx, req, pl, &br, resp.StatusCode)
 	} else {
-		results = mapUpdateResults(req, &br)
+		results = mapUpdateResults(req, &br, resp.StatusCode)
 	}
 	return &writeback.ProviderResponse{Results: results}, nil
 }
@@ -238,7 +257,7 @@ func blame(pl *plan, perr *writeback.ProviderError) []int {
 // retryOthers sends again, once, the records of a partial batch that
 // HubSpot refused as a whole because of other records (blamed), and merges
 // the answers.
-func (p *Provider) retryOthers(ctx context.Context, req *writeback.ProviderRequest, blamed []int, out *writeback.ProviderResponse) (*writeback.ProviderResponse, error) {
+func (p *Provider) retryOthers(ctx context.Context, req *writeback.ProviderRequest, parent *plan, blamed []int, out *writeback.ProviderResponse) (*writeback.ProviderResponse, error) {
 	var keep []int
 	sub := *req
 	sub.Records = nil
@@ -253,6 +272,7 @@ func (p *Provider) retryOthers(ctx context.Context, req *writeback.ProviderReque
 		return out, nil
 	}
 	resp, err := p.batchWrite(ctx, &sub, pl, false)
+	parent.calls = append(parent.calls, pl.calls...)
 	if err != nil {
 		// The first answer stands: the others were refused with the batch.
 		return out, nil
@@ -272,8 +292,10 @@ func (p *Provider) retryOthers(ctx context.Context, req *writeback.ProviderReque
 // Without (all-or-nothing, where any failure fails the whole call), the
 // answer carries no key and HubSpot returns results in no guaranteed order
 // (HubSpot/hubspot-api-nodejs#190), so results are matched to inputs by the
-// property values HubSpot echoes back (see matchResults).
-func mapCreateResults(req *writeback.ProviderRequest, pl *plan, br *batchResult) []writeback.RecordResult {
+// property values HubSpot echoes back (see matchResults). An input no
+// result can be tied to is an unknown outcome, never a guess by position.
+// status is the HTTP status of the batch call.
+func (p *Provider) mapCreateResults(ctx context.Context, req *writeback.ProviderRequest, pl *plan, br *batchResult, status int) []writeback.RecordResult {
 	n := len(req.Records)
 	results := make([]writeback.RecordResult, n)
 	done := make([]bool, n)
@@ -294,7 +316,7 @@ func mapCreateResults(req *writeback.ProviderRequest, pl *plan, br *batchResult)
 		matched := false
 		for _, t := range traces {
 			if i, err := strconv.Atoi(t); err == nil && i >= 0 && i < n && !done[i] {
-				results[i].Err = batchItemError(e, i)
+				results[i].Err = batchItemError(e, i, status)
 				done[i] = true
 				matched = true
 			}
@@ -309,22 +331,36 @@ func mapCreateResults(req *writeback.ProviderRequest, pl *plan, br *batchResult)
 			open = append(open, i)
 		}
 	}
+	unmatched := 0
 	for k, i := range matchResults(untraced, open, pl.props) {
-		if i >= 0 {
-			obj := untraced[k]
-			results[i] = writeback.RecordResult{ID: obj.ID, Data: objectData(obj)}
-			done[i] = true
+		if i < 0 {
+			unmatched++
+			continue
 		}
+		obj := untraced[k]
+		results[i] = writeback.RecordResult{ID: obj.ID, Data: objectData(obj)}
+		done[i] = true
 	}
+	var unknown []int
 	for i := range n {
 		if done[i] {
 			continue
 		}
 		if len(general) > 0 {
-			results[i].Err = batchItemError(&general[0], i)
+			results[i].Err = batchItemError(&general[0], i, status)
 			continue
 		}
-		results[i].Err = noResult(i)
+		results[i].Err = noResult(i, status)
+		if unmatched > 0 {
+			results[i].Err.Message = "HubSpot's batch answer has a result that echoes none of this record's values, so it cannot be told which record it belongs to; the record was probably written, but its ID is not known"
+		}
+		unknown = append(unknown, i)
+	}
+	if len(unknown) > 0 {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "hubspot batch create: results not tied to their records; reported as unknown outcomes",
+			slog.String("installation", req.InstallationID), slog.String("object", req.Object),
+			slog.Int("records", len(unknown)), slog.Int("untied results", unmatched),
+			slog.String("reason", "the answer carries no objectWriteTraceId and echoes none of these records' property values"))
 	}
 	return results
 }
@@ -334,8 +370,10 @@ func mapCreateResults(req *writeback.ProviderRequest, pl *plan, br *batchResult)
 // the more of the input's non-empty values it repeats (compared without
 // case or surrounding space, since HubSpot may normalize them). Pairs are
 // taken best first; among equal scores, the input closest in position to
-// the result wins, so inputs that look the same are matched in order. It
-// returns, for each result, the input index it belongs to, or -1.
+// the result wins, so inputs that look the same are matched in order. A
+// pair that shares no value is never taken, unless it is the only result
+// and the only input left. It returns, for each result, the input index
+// it belongs to, or -1.
 func matchResults(objs []object, inputs []int, props []map[string]string) []int {
 	type pair struct{ obj, input, score, dist int }
 	var pairs []pair
@@ -350,7 +388,9 @@ func matchResults(objs []object, inputs []int, props []map[string]string) []int 
 					score++
 				}
 			}
-			pairs = append(pairs, pair{k, i, score, abs(pos - k)})
+			if score > 0 {
+				pairs = append(pairs, pair{k, i, score, abs(pos - k)})
+			}
 		}
 	}
 	slices.SortStableFunc(pairs, func(a, b pair) int {
@@ -370,6 +410,21 @@ func matchResults(objs []object, inputs []int, props []map[string]string) []int 
 			taken[p.input] = true
 		}
 	}
+	// One result and one input left: they belong together.
+	var freeObj, freeInput []int
+	for k := range out {
+		if out[k] == -1 {
+			freeObj = append(freeObj, k)
+		}
+	}
+	for _, i := range inputs {
+		if !taken[i] {
+			freeInput = append(freeInput, i)
+		}
+	}
+	if len(freeObj) == 1 && len(freeInput) == 1 {
+		out[freeObj[0]] = freeInput[0]
+	}
 	return out
 }
 
@@ -382,7 +437,7 @@ func abs(x int) int {
 
 // mapUpdateResults maps a batch update answer back to the inputs by record
 // ID: results carry their ID, errors list IDs in context.ids.
-func mapUpdateResults(req *writeback.ProviderRequest, br *batchResult) []writeback.RecordResult {
+func mapUpdateResults(req *writeback.ProviderRequest, br *batchResult, status int) []writeback.RecordResult {
 	n := len(req.Records)
 	results := make([]writeback.RecordResult, n)
 	done := make([]bool, n)
@@ -403,7 +458,7 @@ func mapUpdateResults(req *writeback.ProviderRequest, br *batchResult) []writeba
 		for _, id := range contextValues(e.Context, "ids") {
 			for _, i := range index[id] {
 				if !done[i] {
-					results[i].Err = batchItemError(e, i)
+					results[i].Err = batchItemError(e, i, status)
 					done[i] = true
 				}
 			}
@@ -411,16 +466,16 @@ func mapUpdateResults(req *writeback.ProviderRequest, br *batchResult) []writeba
 	}
 	for i := range n {
 		if !done[i] {
-			results[i].Err = noResult(i)
+			results[i].Err = noResult(i, status)
 		}
 	}
 	return results
 }
 
 // noResult is the error of an input HubSpot's answer says nothing about.
-func noResult(i int) *writeback.ProviderError {
+func noResult(i, status int) *writeback.ProviderError {
 	return &writeback.ProviderError{
-		Provider: Name, Class: writeback.ClassUnknownOutcome, Code: "NO_RESULT",
+		Provider: Name, Class: writeback.ClassUnknownOutcome, StatusCode: status, Code: "NO_RESULT",
 		Message:     "HubSpot's batch answer has no result or error for this record; it may or may not have been written",
 		RecordIndex: i,
 	}

@@ -1,15 +1,14 @@
 package hubspot_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/hubspot"
 	"github.com/writebackhq/writeback/providers/hubspot/hubspottest"
+	"github.com/writebackhq/writeback/providers/providertest"
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
@@ -30,12 +29,10 @@ func newWriter(t *testing.T, srv *hubspottest.Server) (*writeback.Writer, writeb
 	m, err := writeback.ParseManifest([]byte(writerManifest))
 	require.NoError(t, err)
 	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:  m,
-		Providers: []writeback.Provider{hubspot.New(hubspot.Config{BaseURL: srv.URL, HTTPClient: srv.Client()})},
-		Store:     memstore.New(),
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return hubspot.StaticToken(hubspottest.DefaultToken), nil
-		},
+		Manifest:    m,
+		Providers:   []writeback.Provider{hubspot.New(hubspot.Config{BaseURL: srv.URL, HTTPClient: srv.Client()})},
+		Store:       memstore.New(),
+		TokenSource: providertest.StaticTokens(hubspottest.DefaultToken),
 	})
 	require.NoError(t, err)
 	_, err = w.CreateInstallation(t.Context(), &writeback.Installation{

@@ -57,6 +57,6 @@ func newBenchEnv(b *testing.B) *env {
 	srv := salesforcetest.NewServer(salesforcetest.Options{DailyLimit: 1 << 30})
 	b.Cleanup(srv.Close)
 	e := &env{srv: srv, p: salesforce.New(salesforce.Config{HTTPClient: srv.Client()})}
-	e.ts = salesforce.NewTokenSource(b.Context(), srv.OAuthConfig(), srv.Token(), nil)
+	e.ts = salesforce.NewTokenSource(srv.Client(), srv.OAuthConfig(), srv.Token(), nil)
 	return e
 }

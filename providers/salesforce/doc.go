@@ -16,6 +16,32 @@
 // their fields, and ALL_OR_NONE_OPERATION_ROLLED_BACK marks the records an
 // all-or-nothing batch rolled back.
 //
+// The rules the errors and results follow:
+//
+//   - StatusCode is the HTTP status of the call that carried the error: for
+//     a record of a Collections write, the call's 200, with the record's
+//     errorCode in Code.
+//   - Each error's fields become FieldErrors (field API name, errorCode,
+//     message); FieldError.Field, the app's name, is left for the engine
+//     to fill from the installation's mapping.
+//   - An answer whose only errors are UNABLE_TO_LOCK_ROW (and, in an
+//     all-or-nothing batch, ALL_OR_NONE_OPERATION_ROLLED_BACK) proves
+//     nothing was written: the call is sent again within the caller's
+//     deadline, like a 503, up to [Config.MaxAttempts] sends; a partial
+//     batch in which other records were written is not.
+//   - A 403 REQUEST_LIMIT_EXCEEDED "TotalRequests" is class quota with
+//     RetryAfter [Config.QuotaRetryAfter]: Salesforce counts a rolling 24
+//     hours and says nothing about when calls free up.
+//   - Deleting a record that is already deleted (404 ENTITY_IS_DELETED: it
+//     is in the Recycle Bin) succeeds with RecordResult.AlreadyDeleted set,
+//     and is logged. An ID of no record (NOT_FOUND,
+//     INVALID_CROSS_REFERENCE_KEY), of another object or malformed
+//     (MALFORMED_ID) stays an error. Once the Recycle Bin is emptied (15
+//     days), Salesforce answers a deleted record's ID as one that never
+//     existed, and the adapter cannot tell them apart.
+//   - The response, and an error that fails the whole write, list every
+//     HTTP call the write made, resends included.
+//
 // Every response's Sforce-Limit-Info header (api-usage=used/limit) feeds the
 // shared pacer, which refuses to spend the last part of the org's daily API
 // budget (10% by default, [Config.Reserve]): that reserve belongs to the

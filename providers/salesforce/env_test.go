@@ -1,7 +1,6 @@
 package salesforce_test
 
 import (
-	"context"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -29,8 +28,7 @@ func newEnv(t *testing.T, opts salesforcetest.Options, cfg salesforce.Config) *e
 	t.Cleanup(srv.Close)
 	cfg.HTTPClient = srv.Client()
 	e := &env{srv: srv, p: salesforce.New(cfg)}
-	ctx := context.WithValue(context.WithoutCancel(t.Context()), oauth2.HTTPClient, srv.Client())
-	e.ts = salesforce.NewTokenSource(ctx, srv.OAuthConfig(), srv.Token(), func(tok *oauth2.Token) {
+	e.ts = salesforce.NewTokenSource(srv.Client(), srv.OAuthConfig(), srv.Token(), func(tok *oauth2.Token) {
 		e.refreshed = append(e.refreshed, tok)
 	})
 	return e

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -186,6 +185,7 @@ func (p *Provider) recordError(wt writeback.WriteType, status int, e *apiError, 
 	} else if m := noSuchColumnRE.FindStringSubmatch(e.Message); m != nil {
 		perr.Fields = []string{m[1]}
 	}
+	perr.FieldErrors = fieldErrors(e, perr.Fields)
 	if class == writeback.ClassConflict {
 		perr.ExistingID = e.DuplicateResult.firstMatch()
 		if perr.ExistingID == "" {
@@ -198,6 +198,15 @@ func (p *Provider) recordError(wt writeback.WriteType, status int, e *apiError, 
 		}
 	}
 	return perr
+}
+
+// fieldErrors returns one FieldError per field an error names.
+func fieldErrors(e *apiError, names []string) []writeback.FieldError {
+	var out []writeback.FieldError
+	for _, n := range names {
+		out = append(out, writeback.FieldError{ProviderField: n, Code: e.code(), Message: e.Message})
+	}
+	return out
 }
 
 // errorsError merges the errors of one record (or one response) into one
@@ -221,6 +230,13 @@ func (p *Provider) errorsError(wt writeback.WriteType, status int, errs []apiErr
 				perr.Fields = append(perr.Fields, f)
 			}
 		}
+		var names []string
+		if len(e.Fields) > 0 {
+			names = e.Fields
+		} else if m := noSuchColumnRE.FindStringSubmatch(e.Message); m != nil {
+			names = []string{m[1]}
+		}
+		perr.FieldErrors = append(perr.FieldErrors, fieldErrors(e, names)...)
 	}
 	return perr
 }
@@ -240,6 +256,10 @@ func (p *Provider) responseError(wt writeback.WriteType, resp *transport.Respons
 	if ra, ok := transport.ParseRetryAfter(resp.Header, time.Now()); ok && perr.Retryable() {
 		perr.RetryAfter = max(perr.RetryAfter, ra)
 	}
+	if perr.Retryable() {
+		// The pacer holds the next call at least this long.
+		perr.RetryAfter = max(perr.RetryAfter, resp.PaceWait)
+	}
 	return perr
 }
 
@@ -254,54 +274,6 @@ func bodySnippet(resp *transport.Response) string {
 		s = s[:maxMessage] + "..."
 	}
 	return strings.ToValidUTF8(s, "?")
-}
-
-// callError classifies an error from the transport: nothing or no answer
-// came back. create says the call was a non-idempotent create, whose
-// outcome is unknown once it may have been sent.
-func callError(err error, create bool) *writeback.ProviderError {
-	var re *transport.ReserveError
-	if errors.As(err, &re) {
-		perr := &writeback.ProviderError{
-			Provider:    Name,
-			Class:       writeback.ClassQuota,
-			Message:     re.Error() + "; nothing was sent",
-			RetryAfter:  re.RetryAfter,
-			RecordIndex: writeback.NoRecord,
-			Err:         fmt.Errorf("%w: %w", ErrDailyReserve, re),
-		}
-		if re.Reserve <= 0 || re.Limits.DailyRemaining <= 0 {
-			perr.Message = fmt.Sprintf("the org's daily API budget of %d calls is spent; nothing was sent, retry in %s",
-				re.Limits.DailyMax, re.RetryAfter.Round(time.Second))
-			perr.Err = re
-		}
-		return perr
-	}
-	var se *transport.SendError
-	if errors.As(err, &se) {
-		if errors.Is(err, transport.ErrToken) {
-			return tokenError(err)
-		}
-		perr := &writeback.ProviderError{
-			Provider:    Name,
-			Class:       writeback.ClassUnavailable,
-			Message:     se.Error(),
-			RecordIndex: writeback.NoRecord,
-			Err:         err,
-		}
-		if se.Sent && create {
-			perr.Class = writeback.ClassUnknownOutcome
-			perr.Message = "the create was sent but no answer came back; the record may or may not exist: " + se.Error()
-		}
-		return perr
-	}
-	class := writeback.ClassInternal
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		class = writeback.ClassUnavailable
-	}
-	return &writeback.ProviderError{
-		Provider: Name, Class: class, Message: err.Error(), RecordIndex: writeback.NoRecord, Err: err,
-	}
 }
 
 // tokenError classifies a failure to obtain an access token. A token
@@ -351,4 +323,48 @@ func isNetError(err error) bool {
 	var ne net.Error
 	var ue *url.Error
 	return errors.As(err, &ne) || errors.As(err, &ue)
+}
+
+// resend is the transport's Resend hook. Besides 429 and 503, an answer
+// whose only errors are UNABLE_TO_LOCK_ROW (with
+// ALL_OR_NONE_OPERATION_ROLLED_BACK on the other records of an
+// all-or-nothing batch) proves nothing was written: Salesforce could not
+// lock a row and applied nothing, so the call may be sent again.
+func resend(resp *transport.Response) (bool, time.Duration) {
+	if ok, _ := transport.DefaultResend(resp); ok {
+		return true, 0
+	}
+	switch resp.StatusCode {
+	case http.StatusBadRequest:
+		errs, ok := parseErrors(resp.Body)
+		return ok && onlyLockErrors([]saveResult{{Errors: errs}}), 0
+	case http.StatusOK:
+		var items []saveResult
+		if json.Unmarshal(resp.Body, &items) != nil {
+			return false, 0
+		}
+		return onlyLockErrors(items), 0
+	}
+	return false, 0
+}
+
+// onlyLockErrors reports whether no item succeeded and every error is
+// UNABLE_TO_LOCK_ROW or a rollback, at least one a lock.
+func onlyLockErrors(items []saveResult) bool {
+	lock := false
+	for _, it := range items {
+		if it.Success || len(it.Errors) == 0 {
+			return false
+		}
+		for _, e := range it.Errors {
+			switch e.code() {
+			case codeLockRow:
+				lock = true
+			case codeRolledBack:
+			default:
+				return false
+			}
+		}
+	}
+	return lock
 }

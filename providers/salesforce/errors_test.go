@@ -88,8 +88,6 @@ func TestRecordErrorsAreClassified(t *testing.T) {
 			writeback.ClassNotFound, "ENTITY_IS_DELETED", nil, ""},
 		{"batch update of a deleted record", e.write("Contact", writeback.WriteTypeUpdate, true, withID(gone, rec("Title", "X"))),
 			writeback.ClassNotFound, "ENTITY_IS_DELETED", nil, ""},
-		{"delete of a deleted record", e.write("Contact", writeback.WriteTypeDelete, false, writeback.Record{ID: gone}),
-			writeback.ClassNotFound, "ENTITY_IS_DELETED", nil, ""},
 		{"batch update with an id of another object", e.write("Contact", writeback.WriteTypeUpdate, true, withID(acct, rec("Title", "X"))),
 			writeback.ClassInvalid, "MALFORMED_ID", []string{"Id"}, ""},
 	}
@@ -167,14 +165,15 @@ func TestCallErrorsAreClassified(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, salesforcetest.Options{}, salesforce.Config{})
 		id := e.srv.Seed("Account", map[string]any{"Name": "Acme"})
-		e.srv.InjectFault(salesforcetest.Fault{LockRow: true})
+		// A lock that outlasts the client's resends.
+		e.srv.InjectFault(salesforcetest.Fault{LockRow: true, Times: 3})
 		resp := mustWrite(t, e, e.write("Account", writeback.WriteTypeUpdate, false, withID(id, rec("Name", "New"))))
 		pe := resp.Results[0].Err
 		require.Equal(t, writeback.ClassUnavailable, pe.Class)
 		require.Equal(t, "UNABLE_TO_LOCK_ROW", pe.Code)
 		require.True(t, pe.Retryable())
 
-		e.srv.InjectFault(salesforcetest.Fault{LockRow: true, Records: []int{1}})
+		e.srv.InjectFault(salesforcetest.Fault{LockRow: true, Records: []int{1}, Times: 3})
 		req := e.write("Account", writeback.WriteTypeCreate, true, rec("Name", "A"), rec("Name", "B"))
 		req.AllOrNone = true
 		resp = mustWrite(t, e, req)
@@ -253,9 +252,7 @@ func TestCallErrorsAreClassified(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, calls[1].Status, "the resend found the record deleted")
 		require.Zero(t, e.srv.Count("Contact"))
 
-		// Without a lost answer, deleting a deleted record is not found.
-		resp = mustWrite(t, e, e.write("Contact", writeback.WriteTypeDelete, false, writeback.Record{ID: id}))
-		require.Equal(t, writeback.ClassNotFound, resp.Results[0].Err.Class)
+		require.True(t, resp.Results[0].AlreadyDeleted, "the resend found it gone")
 	})
 
 	t.Run("no connection is temporary", func(t *testing.T) {

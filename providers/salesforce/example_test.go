@@ -17,11 +17,11 @@ import (
 func Example() {
 	srv := salesforcetest.NewServer(salesforcetest.Options{})
 	defer srv.Close()
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
+	ctx := context.Background()
 
 	// The app owns the refresh token; onRefresh is where it would save a
 	// refreshed token.
-	tokens := salesforce.NewTokenSource(ctx, srv.OAuthConfig(), &oauth2.Token{RefreshToken: srv.RefreshToken()}, func(*oauth2.Token) {})
+	tokens := salesforce.NewTokenSource(srv.Client(), srv.OAuthConfig(), &oauth2.Token{RefreshToken: srv.RefreshToken()}, func(*oauth2.Token) {})
 	p := salesforce.New(salesforce.Config{HTTPClient: srv.Client()})
 
 	req := &writeback.ProviderRequest{

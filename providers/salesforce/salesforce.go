@@ -3,9 +3,7 @@ package salesforce
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,7 +53,8 @@ type Config struct {
 	// added). Empty means [DefaultAPIVersion].
 	APIVersion string
 	// Logger receives request logs (method, path, status, attempt,
-	// duration; never tokens, headers or bodies); nil discards them.
+	// duration; never tokens, headers or bodies) and a line for every
+	// delete of a record already deleted; nil discards them.
 	Logger *slog.Logger
 	// Reserve is the fraction of the org's daily API budget kept for the
 	// customer's other integrations: once Sforce-Limit-Info shows that
@@ -63,7 +62,8 @@ type Config struct {
 	// negative means no reserve (calls stop only when Salesforce refuses).
 	Reserve float64
 	// MaxAttempts is the number of sends of one call when earlier sends
-	// surely did not take effect (503, connection refused); zero means 3.
+	// surely did not take effect (503, UNABLE_TO_LOCK_ROW, connection
+	// refused); zero means 3.
 	MaxAttempts int
 	// QuotaRetryAfter is the RetryAfter of a "TotalRequests Limit exceeded."
 	// error; zero means [DefaultQuotaRetryAfter].
@@ -73,6 +73,7 @@ type Config struct {
 // Provider writes records to Salesforce. It implements [writeback.Provider]
 // and [writeback.RequestEncoder]. It is safe for concurrent use.
 type Provider struct {
+	log        *slog.Logger
 	version    string
 	versionErr error
 	quotaWait  time.Duration
@@ -91,7 +92,10 @@ var apiVersionRE = regexp.MustCompile(`^v[1-9][0-9]?\.[0-9]$`)
 // Config.APIVersion makes every call fail with an error wrapping
 // [writeback.ErrInvalidConfig].
 func New(cfg Config) *Provider {
-	p := &Provider{version: cfg.APIVersion, quotaWait: cfg.QuotaRetryAfter}
+	p := &Provider{log: cfg.Logger, version: cfg.APIVersion, quotaWait: cfg.QuotaRetryAfter}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
 	if p.version == "" {
 		p.version = DefaultAPIVersion
 	}
@@ -113,8 +117,12 @@ func New(cfg Config) *Provider {
 		HTTPClient:  cfg.HTTPClient,
 		Logger:      cfg.Logger,
 		MaxAttempts: cfg.MaxAttempts,
+		Resend:      resend,
 		Limits:      parseLimitInfo,
 		Reserve:     cfg.Reserve,
+
+		ErrDailyReserve: ErrDailyReserve,
+		TokenError:      tokenError,
 	})
 	return p
 }
@@ -157,41 +165,16 @@ func (p *Provider) dataURL(conn writeback.Connection) (string, error) {
 	if p.versionErr != nil {
 		return "", p.versionErr
 	}
-	raw := strings.TrimSpace(conn.InstanceURL)
-	if raw == "" {
+	if strings.TrimSpace(conn.InstanceURL) == "" {
 		return "", &writeback.ValidationError{
 			Field:  "connection.instanceUrl",
 			Reason: "required for salesforce: set the org's instance URL (e.g. https://mydomain.my.salesforce.com) on the installation's connection",
 			Err:    writeback.ErrInvalidInstallation,
 		}
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", &writeback.ValidationError{
-			Field:  "connection.instanceUrl",
-			Reason: "must be an absolute URL such as https://mydomain.my.salesforce.com, without query or credentials",
-			Err:    writeback.ErrInvalidInstallation,
-		}
+	base, reason := transport.CheckBaseURL(conn.InstanceURL, "https://mydomain.my.salesforce.com")
+	if reason != "" {
+		return "", &writeback.ValidationError{Field: "connection.instanceUrl", Reason: reason, Err: writeback.ErrInvalidInstallation}
 	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && loopback(u.Hostname()):
-		// Simulators and local proxies.
-	default:
-		return "", &writeback.ValidationError{
-			Field:  "connection.instanceUrl",
-			Reason: "must use https (plain http is allowed only for loopback hosts): bearer tokens never travel in clear text",
-			Err:    writeback.ErrInvalidInstallation,
-		}
-	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/") + "/services/data/" + p.version, nil
-}
-
-// loopback reports whether host names the local machine.
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return base + "/services/data/" + p.version, nil
 }

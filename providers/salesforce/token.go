@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"time"
 
+	"github.com/hashicorp/go-cleanhttp"
 	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
@@ -32,7 +34,7 @@ var ErrNoRefreshToken = errors.New("salesforce: no refresh token to renew the se
 // Token again. It is safe for concurrent use; concurrent refreshes share
 // one call to the token endpoint.
 type TokenSource struct {
-	ctx       context.Context
+	http      *http.Client
 	cfg       *oauth2.Config
 	onRefresh func(*oauth2.Token)
 
@@ -51,17 +53,23 @@ type refresh struct {
 
 var _ writeback.TokenRefresher = (*TokenSource)(nil)
 
+// DefaultTokenTimeout is the timeout of the token endpoint client made when
+// [NewTokenSource] is given none.
+const DefaultTokenTimeout = 30 * time.Second
+
 // NewTokenSource returns a TokenSource that starts from tok (which may hold
-// only a RefreshToken) and refreshes with cfg. ctx supplies the HTTP client
-// for the token endpoint (oauth2.HTTPClient) and bounds refreshes asked for
-// through Token; it must outlive the TokenSource. onRefresh, if not nil, is
-// called with a copy of every new token, after it is in use and before the
-// refreshing call returns; it must not call the TokenSource.
-func NewTokenSource(ctx context.Context, cfg *oauth2.Config, tok *oauth2.Token, onRefresh func(*oauth2.Token)) *TokenSource {
-	if ctx == nil {
-		ctx = context.Background()
+// only a RefreshToken) and refreshes with cfg, calling the token endpoint
+// with hc. A nil hc means a private pooled client with a
+// [DefaultTokenTimeout] timeout (never http.DefaultClient). A refresh asked
+// through Token, which takes no context, is bounded by the client's
+// Timeout; one asked through RefreshToken also by its ctx. onRefresh, if
+// not nil, is called with a copy of every new token, after it is in use and
+// before the refreshing call returns; it must not call the TokenSource.
+func NewTokenSource(hc *http.Client, cfg *oauth2.Config, tok *oauth2.Token, onRefresh func(*oauth2.Token)) *TokenSource {
+	if hc == nil {
+		hc = &http.Client{Transport: cleanhttp.DefaultPooledTransport(), Timeout: DefaultTokenTimeout}
 	}
-	s := &TokenSource{ctx: ctx, cfg: cfg, onRefresh: onRefresh}
+	s := &TokenSource{http: hc, cfg: cfg, onRefresh: onRefresh}
 	if tok != nil {
 		cp := *tok
 		s.tok = &cp
@@ -82,7 +90,7 @@ func (s *TokenSource) Token() (*oauth2.Token, error) {
 		return &cp, nil
 	}
 	s.mu.Unlock()
-	return s.RefreshToken(s.ctx)
+	return s.RefreshToken(context.Background())
 }
 
 // RefreshToken implements [writeback.TokenRefresher]: it discards the
@@ -133,9 +141,8 @@ func (s *TokenSource) fetch(ctx context.Context, refreshToken string) (*oauth2.T
 	if s.cfg == nil {
 		return nil, errors.New("salesforce: token source has no oauth2 config")
 	}
-	if hc, ok := s.ctx.Value(oauth2.HTTPClient).(*http.Client); ok && ctx.Value(oauth2.HTTPClient) == nil {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
-	}
+	// oauth2 takes its HTTP client from the context only.
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.http)
 	// An expired token with only the refresh token makes oauth2 refresh.
 	tok, err := s.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {

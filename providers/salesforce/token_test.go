@@ -1,7 +1,6 @@
 package salesforce_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -44,10 +43,9 @@ func TestExpiredSessionIsRefreshedOnceAndResentOnce(t *testing.T) {
 func TestRevokedRefreshTokenIsAuth(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, salesforcetest.Options{}, salesforce.Config{})
-	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, e.srv.Client())
 	tok := e.srv.Token()
 	tok.RefreshToken = "revoked"
-	e.ts = salesforce.NewTokenSource(ctx, e.srv.OAuthConfig(), tok, nil)
+	e.ts = salesforce.NewTokenSource(e.srv.Client(), e.srv.OAuthConfig(), tok, nil)
 	e.srv.ExpireSessions()
 
 	_, err := e.p.Write(t.Context(), e.write("Contact", writeback.WriteTypeCreate, false, rec("LastName", "A")))
@@ -63,9 +61,8 @@ func TestTokenSourceRefreshesWithoutAccessToken(t *testing.T) {
 	t.Parallel()
 	srv := salesforcetest.NewServer(salesforcetest.Options{RotateRefreshTokens: true})
 	t.Cleanup(srv.Close)
-	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())
 	var saved []*oauth2.Token
-	ts := salesforce.NewTokenSource(ctx, srv.OAuthConfig(), &oauth2.Token{RefreshToken: srv.RefreshToken()}, func(tok *oauth2.Token) {
+	ts := salesforce.NewTokenSource(srv.Client(), srv.OAuthConfig(), &oauth2.Token{RefreshToken: srv.RefreshToken()}, func(tok *oauth2.Token) {
 		saved = append(saved, tok)
 	})
 
@@ -86,7 +83,7 @@ func TestTokenSourceRefreshesWithoutAccessToken(t *testing.T) {
 	require.Len(t, saved, 2)
 	require.Equal(t, srv.RefreshToken(), saved[1].RefreshToken)
 
-	empty := salesforce.NewTokenSource(ctx, srv.OAuthConfig(), nil, nil)
+	empty := salesforce.NewTokenSource(srv.Client(), srv.OAuthConfig(), nil, nil)
 	_, err = empty.Token()
 	require.ErrorIs(t, err, salesforce.ErrNoRefreshToken)
 }
@@ -115,12 +112,11 @@ func TestConcurrentRefreshesShareOneCall(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		ep := &blockingEndpoint{release: make(chan struct{})}
-		ctx := context.WithValue(t.Context(), oauth2.HTTPClient, &http.Client{Transport: ep})
 		cfg := &oauth2.Config{ClientID: "id", ClientSecret: "secret", Endpoint: oauth2.Endpoint{
 			TokenURL: "https://login.example.com/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams,
 		}}
 		var hooks atomic.Int32
-		ts := salesforce.NewTokenSource(ctx, cfg, &oauth2.Token{AccessToken: "old", RefreshToken: "rt"}, func(*oauth2.Token) { hooks.Add(1) })
+		ts := salesforce.NewTokenSource(&http.Client{Transport: ep}, cfg, &oauth2.Token{AccessToken: "old", RefreshToken: "rt"}, func(*oauth2.Token) { hooks.Add(1) })
 
 		const n = 8
 		got := make([]string, n)

@@ -3,7 +3,9 @@ package salesforce
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"golang.org/x/oauth2"
@@ -39,6 +41,19 @@ func (p *Provider) Write(ctx context.Context, req *writeback.ProviderRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	out, err := p.answer(ctx, req, c, resp)
+	if out != nil {
+		out.Calls = resp.Calls
+	}
+	var perr *writeback.ProviderError
+	if errors.As(err, &perr) {
+		perr.Calls = resp.Calls
+	}
+	return out, err
+}
+
+// answer reads the answer to a write.
+func (p *Provider) answer(ctx context.Context, req *writeback.ProviderRequest, c *call, resp *transport.Response) (*writeback.ProviderResponse, error) {
 	if c.create && (resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout) {
 		// A gateway answered: Salesforce may have processed the create.
 		perr := p.responseError(req.Type, resp, writeback.NoRecord)
@@ -49,7 +64,7 @@ func (p *Provider) Write(ctx context.Context, req *writeback.ProviderRequest) (*
 	if req.Batch {
 		return p.batchResponse(req, c, resp)
 	}
-	return p.singleResponse(req, c, resp)
+	return p.singleResponse(ctx, req, c, resp)
 }
 
 // do sends c through the transport and classifies a failure to get an answer.
@@ -70,13 +85,13 @@ func (p *Provider) do(ctx context.Context, key string, ts oauth2.TokenSource, c 
 		Idempotent:  !c.create,
 	})
 	if err != nil {
-		return nil, callError(err, c.create)
+		return nil, p.client.CallError(err, c.create)
 	}
 	return resp, nil
 }
 
 // singleResponse reads the answer to a single create, update or delete.
-func (p *Provider) singleResponse(req *writeback.ProviderRequest, c *call, resp *transport.Response) (*writeback.ProviderResponse, error) {
+func (p *Provider) singleResponse(ctx context.Context, req *writeback.ProviderRequest, c *call, resp *transport.Response) (*writeback.ProviderResponse, error) {
 	rec := req.Records[0]
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
@@ -94,9 +109,12 @@ func (p *Provider) singleResponse(req *writeback.ProviderRequest, c *call, resp 
 	case resp.StatusCode == http.StatusBadRequest, resp.StatusCode == http.StatusNotFound:
 		// The record was rejected: its own result.
 		perr := p.responseError(req.Type, resp, 0)
-		if req.Type == writeback.WriteTypeDelete && perr.Code == codeDeleted && resp.Attempts > 1 {
-			// An earlier send whose answer was lost deleted the record.
-			return one(writeback.RecordResult{ID: rec.ID}), nil
+		if req.Type == writeback.WriteTypeDelete && perr.Code == codeDeleted {
+			// The record is in the Recycle Bin: deleted earlier (perhaps by
+			// a send whose answer was lost). Gone, as asked.
+			p.log.LogAttrs(ctx, slog.LevelInfo, "salesforce delete: record already deleted",
+				slog.String("installation", req.InstallationID), slog.String("object", req.Object), slog.String("id", rec.ID))
+			return one(writeback.RecordResult{ID: rec.ID, AlreadyDeleted: true}), nil
 		}
 		return one(writeback.RecordResult{Err: perr}), nil
 	default:

@@ -2,7 +2,6 @@ package hubspottest
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,19 +43,11 @@ type Fault struct {
 	// DropAfterProcessing processes the request (writes take effect) and
 	// then closes the connection without an answer.
 	DropAfterProcessing bool
-
-	remaining int
 }
 
 // InjectFault adds a fault for the next requests that match it.
 func (s *Server) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	f.remaining = f.Times
-	s.faults = append(s.faults, &f)
+	s.faults.Add(f, f.Times, f.Skip, func(r *http.Request) bool { return simhttp.Matches(r, f.Method, f.Path) })
 }
 
 // FailNext makes the next n requests fail with status.
@@ -65,33 +56,12 @@ func (s *Server) FailNext(n, status int) {
 }
 
 // ClearFaults removes all pending faults.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // takeFault returns the first fault matching r, counting the use.
 func (s *Server) takeFault(r *http.Request) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Method != "" && !strings.EqualFold(f.Method, r.Method) {
-			continue
-		}
-		if f.Path != "" && !strings.Contains(r.URL.Path, f.Path) {
-			continue
-		}
-		if f.Skip > 0 {
-			f.Skip--
-			return nil
-		}
-		f.remaining--
-		if f.remaining <= 0 {
-			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-		}
-		cp := *f
-		return &cp
+	if f, ok := s.faults.Take(r); ok {
+		return &f
 	}
 	return nil
 }
@@ -99,14 +69,8 @@ func (s *Server) takeFault(r *http.Request) *Fault {
 // before applies the fault's delay, drop and status. It reports whether
 // the request should still be served.
 func (f *Fault) before(w http.ResponseWriter, r *http.Request, s *Server) bool {
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return false
-		}
+	if !simhttp.Delay(r, f.Delay) {
+		return false
 	}
 	switch {
 	case f.Drop:
@@ -145,9 +109,7 @@ func (f *Fault) before(w http.ResponseWriter, r *http.Request, s *Server) bool {
 		if e.Category == "" && f.Status >= 500 {
 			e.Category = "INTERNAL_ERROR"
 		}
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
-		}
+		simhttp.SetRetryAfter(w.Header(), f.RetryAfter)
 		s.writeError(w, f.Status, e)
 		return false
 	}

@@ -2,20 +2,47 @@ package hubspottest
 
 import (
 	"maps"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/writebackhq/writeback/providers/internal/simhttp"
 )
 
 // Call is one request the server received.
-type Call = simhttp.Call
+type Call struct {
+	// Method is the HTTP method.
+	Method string
+	// Path is the URL path.
+	Path string
+	// Query is the raw query string.
+	Query string
+	// Header holds the request headers as received, Authorization included.
+	Header http.Header
+	// Body is the request body.
+	Body []byte
+	// Status is the HTTP status answered, or 0 when the connection was
+	// dropped without an answer.
+	Status int
+	// Time is when the request arrived, by the server's clock.
+	Time time.Time
+}
 
 // Calls returns copies of every request received so far, oldest first.
-func (s *Server) Calls() []Call { return s.log.Calls() }
+func (s *Server) Calls() []Call { return calls(s.log.Calls()) }
 
 // CallsTo returns the requests with the given method (empty means any)
 // whose path contains path.
-func (s *Server) CallsTo(method, path string) []Call { return s.log.CallsTo(method, path) }
+func (s *Server) CallsTo(method, path string) []Call { return calls(s.log.CallsTo(method, path)) }
+
+// calls converts the log's entries.
+func calls(in []simhttp.Call) []Call {
+	out := make([]Call, len(in))
+	for i, c := range in {
+		out[i] = Call(c)
+	}
+	return out
+}
 
 // CallCount returns the number of requests received.
 func (s *Server) CallCount() int { return s.log.Len() }

@@ -75,9 +75,28 @@ type AssociationType struct {
 	From, To string
 }
 
-// DefaultObjects returns the schema used when [Options.Objects] is nil:
-// contacts (unique email), companies, deals and tickets with a few common
-// properties each.
+// DefaultObjects returns the schema used when [Options.Objects] is nil.
+// Properties are strings unless a type is given:
+//
+//   - contacts (0-1): email (unique, checked as an email address),
+//     firstname, lastname, phone, company, jobtitle, website, city,
+//     country, lifecyclestage (enumeration: subscriber, lead,
+//     marketingqualifiedlead, salesqualifiedlead, opportunity, customer,
+//     evangelist, other), hs_lead_status (enumeration: NEW, OPEN,
+//     IN_PROGRESS, OPEN_DEAL, UNQUALIFIED, ATTEMPTED_TO_CONTACT, CONNECTED,
+//     BAD_TIMING), annualrevenue (number), hs_email_optout (bool),
+//     date_of_birth (date);
+//   - companies (0-2): name, domain, city, industry, phone,
+//     numberofemployees (number), annualrevenue (number), is_public (bool);
+//   - deals (0-3): dealname, amount (number), pipeline, dealstage
+//     (enumeration: appointmentscheduled, qualifiedtobuy,
+//     presentationscheduled, decisionmakerboughtin, contractsent, closedwon,
+//     closedlost), closedate (datetime), hubspot_owner_id;
+//   - tickets (0-5): subject, content, hs_pipeline, hs_pipeline_stage,
+//     hs_ticket_priority (enumeration: LOW, MEDIUM, HIGH, URGENT).
+//
+// Every object also gets the read-only system properties hs_object_id,
+// createdate and lastmodifieddate (datetime).
 func DefaultObjects() []Object {
 	return []Object{
 		{Name: "contacts", TypeID: "0-1", Label: "CONTACT", Properties: []Property{

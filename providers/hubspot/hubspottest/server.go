@@ -38,9 +38,9 @@ type Options struct {
 	// Tokens are the bearer tokens accepted; nil means [DefaultToken].
 	// [Server.ExpireToken] and [Server.AddToken] change the set later.
 	Tokens []string
-	// Now is the clock; nil means time.Now. It dates records, rolls the
+	// NowFunc is the clock; nil means time.Now. It dates records, rolls the
 	// 10-second window and the day.
-	Now func() time.Time
+	NowFunc func() time.Time
 	// Location is the account's time zone: the daily limit resets at its
 	// midnight. nil means UTC.
 	Location *time.Location
@@ -91,7 +91,7 @@ type Server struct {
 	day       string      // the day dailyUsed counts, in loc
 	dailyUsed int
 	log       simhttp.Log
-	faults    []*Fault
+	faults    simhttp.Faults[Fault]
 }
 
 // NewServer starts a simulated account. It panics if opts.Objects is
@@ -106,7 +106,7 @@ func NewServer(opts Options) *Server {
 		panic(err)
 	}
 	s := &Server{
-		now:     opts.Now,
+		now:     opts.NowFunc,
 		loc:     opts.Location,
 		opts:    opts,
 		objects: map[string]*objectState{},

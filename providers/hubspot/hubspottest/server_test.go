@@ -292,7 +292,7 @@ func TestRateLimits(t *testing.T) {
 	now := time.Date(2026, 11, 29, 23, 0, 0, 0, ny)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	srv := newServer(t, hubspottest.Options{Now: clock, Location: ny, TenSecondLimit: 3, DailyLimit: 5})
+	srv := newServer(t, hubspottest.Options{NowFunc: clock, Location: ny, TenSecondLimit: 3, DailyLimit: 5})
 
 	for i := range 3 {
 		r := call(t, srv, "POST", "/crm/v3/objects/companies", `{"properties":{}}`)

@@ -1,7 +1,8 @@
 // Package simhttp holds what the provider simulators (hubspottest,
 // salesforcetest) share: the log of the calls a simulator received, a
-// response writer that remembers the status, and dropping a connection
-// without an answer.
+// response writer that remembers the status, the queue of injected faults,
+// and the fault actions (holding an answer back, dropping a connection
+// without an answer, Retry-After).
 package simhttp
 
 import (

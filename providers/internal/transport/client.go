@@ -4,13 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-cleanhttp"
 	"golang.org/x/oauth2"
+
+	"github.com/writebackhq/writeback"
 )
 
 // Defaults for a zero [Config].
@@ -74,12 +76,19 @@ type Config struct {
 	// other integrations; 0 means 0.10; negative means none (calls are
 	// refused only when the budget is spent).
 	Reserve float64
+	// ErrDailyReserve is the adapter's sentinel, wrapped by the
+	// [Client.CallError] of a call the reserve refused; nil means none.
+	ErrDailyReserve error
+	// TokenError classifies, for [Client.CallError], a token source that
+	// gave no token (an error wrapping [ErrToken]); nil means class auth.
+	TokenError func(err error) *writeback.ProviderError
 }
 
 // Client sends provider API calls. It is safe for concurrent use.
 type Client struct {
 	provider    string
-	http        *http.Client
+	http        http.Client       // the base client, copied; Transport is rt
+	rt          http.RoundTripper // the base transport
 	log         *slog.Logger
 	maxAttempts int
 	maxWait     time.Duration
@@ -87,6 +96,8 @@ type Client struct {
 	limits      func(http.Header, time.Time) (Limits, bool)
 	reserve     float64
 	maxBody     int
+	reserveErr  error
+	tokenError  func(error) *writeback.ProviderError
 
 	mu     sync.Mutex
 	pacers map[string]*pacer
@@ -103,6 +114,8 @@ func New(cfg Config) *Client {
 		limits:      cfg.Limits,
 		reserve:     cfg.Reserve,
 		maxBody:     MaxBodySize,
+		reserveErr:  cfg.ErrDailyReserve,
+		tokenError:  cfg.TokenError,
 		pacers:      make(map[string]*pacer),
 	}
 	if c.provider == "" {
@@ -136,36 +149,14 @@ func New(cfg Config) *Client {
 	}
 	base := cfg.HTTPClient
 	if base == nil {
-		base = &http.Client{Transport: pooledTransport(), Timeout: DefaultTimeout}
+		base = &http.Client{Transport: cleanhttp.DefaultPooledTransport(), Timeout: DefaultTimeout}
 	}
-	hc := *base
-	rt := hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
+	c.http = *base
+	c.rt = c.http.Transport
+	if c.rt == nil {
+		c.rt = http.DefaultTransport
 	}
-	// The wrapper does not implement CloseIdleConnections, so a failed call
-	// never tears down the pooled connections other calls are using.
-	hc.Transport = &sendTransport{base: rt, log: c.log, provider: c.provider}
-	c.http = &hc
 	return c
-}
-
-// pooledTransport returns a transport like go-cleanhttp's pooled one: its
-// own connection pool, proxy from the environment, sane timeouts.
-func pooledTransport() *http.Transport {
-	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
-		DialContext: (&net.Dialer{
-			Timeout:   30 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   100,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: 1 * time.Second,
-	}
 }
 
 // Request is one provider API call.
@@ -204,6 +195,12 @@ type Response struct {
 	Body []byte
 	// Attempts is the number of sends made, including the resend after a 401.
 	Attempts int
+	// Calls lists the sends made, in order.
+	Calls []writeback.ProviderCall
+	// PaceWait is how long the next call for the same key would wait for
+	// room in the provider's window (the window's end when it is full),
+	// as of the answer; zero when it could go at once.
+	PaceWait time.Duration
 }
 
 // Limits returns the latest limits seen for key.

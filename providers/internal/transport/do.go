@@ -17,27 +17,30 @@ import (
 	"github.com/writebackhq/writeback"
 )
 
-// callKey is the context key under which the state of one Do travels to
-// the sendTransport.
-type callKey struct{}
-
 // call is the state of one Do. Its fields are used by one goroutine at a
 // time: retryablehttp calls CheckRetry, Backoff and PrepareRetry, and the
-// http.Client calls RoundTrip, all on the goroutine running Do.
+// call's own http.Client calls RoundTrip (of its sendTransport), all on the
+// goroutine running Do.
 type call struct {
 	c    *Client
 	req  *Request
 	path string
 	p    *pacer
 
-	sends       int           // sends completed
-	authResends int           // resends after a 401 (0 or 1)
-	refreshed   bool          // the token was refreshed after a 401
-	token       *oauth2.Token // refreshed token for the next send
-	ambiguous   bool          // some send may have taken effect
-	wait        time.Duration // wait before the next resend
-	cur         *attempt      // trace of the send in progress
-	mark        *mark         // the send in progress in the pacer's log
+	sends       int                  // sends completed
+	authResends int                  // resends after a 401 (0 or 1)
+	refreshed   bool                 // the token was refreshed after a 401
+	token       *oauth2.Token        // refreshed token for the next send
+	ambiguous   bool                 // some send may have taken effect
+	wait        time.Duration        // wait before the next resend
+	backoff     func() time.Duration // the next wait between resends without Retry-After
+	cur         *attempt             // trace of the send in progress
+	mark        *mark                // the send in progress in the pacer's log
+
+	calls    []writeback.ProviderCall // the sends made, for the operation log
+	idleFrom time.Time                // when the call began, or the last send ended
+	answered *Response                // the latest answer, read by checkRetry
+	paceLate bool                     // a resend was given up: the pacer's wait would pass the deadline
 }
 
 // Do sends req: it waits on the pacer for req.Key, attaches the token,
@@ -56,7 +59,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &call{c: c, req: req, path: u.Path, p: c.pacer(req.Key)}
+	st := &call{c: c, req: req, path: u.Path, p: c.pacer(req.Key), backoff: newBackoff(c.maxWait), idleFrom: time.Now()}
 	if err := st.admit(ctx); err != nil {
 		return nil, st.fail(ctx, err)
 	}
@@ -64,7 +67,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if req.Body != nil {
 		body = req.Body
 	}
-	rreq, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, callKey{}, st), req.Method, req.URL, body)
+	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, req.URL, body)
 	if err != nil {
 		st.drop()
 		return nil, fmt.Errorf("%w: %s %s", ErrInvalidRequest, req.Method, redactURL(u))
@@ -79,15 +82,18 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		st.drop()
 		return nil, st.fail(ctx, err)
 	}
+	// The call's own client: its transport traces each send into st. It
+	// does not implement CloseIdleConnections, so a failed call never
+	// tears down the pooled connections other calls are using.
+	hc := c.http
+	hc.Transport = &sendTransport{base: c.rt, log: c.log, provider: c.provider, call: st}
 	rc := &retryablehttp.Client{
-		HTTPClient:   c.http,
-		Logger:       nil,
-		RetryWaitMin: minBackoff,
-		RetryWaitMax: c.maxWait,
+		HTTPClient: &hc,
+		Logger:     nil,
 		// CheckRetry enforces MaxAttempts; one more for the 401 resend.
 		RetryMax:     c.maxAttempts + 1,
 		CheckRetry:   st.checkRetry,
-		Backoff:      st.backoff,
+		Backoff:      st.chosenWait,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		PrepareRetry: st.prepareRetry,
 	}
@@ -95,6 +101,10 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		if resp != nil {
 			resp.Body.Close()
+		}
+		if st.paceLate && st.answered != nil {
+			// The provider answered; only the resend was given up.
+			return st.finish(st.answered), nil
 		}
 		return nil, st.fail(ctx, err)
 	}
@@ -104,7 +114,23 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, st.fail(ctx, err)
 	}
-	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Attempts: st.sends}, nil
+	return st.finish(&Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Attempts: st.sends}), nil
+}
+
+// finish completes the response Do returns with the calls made and the
+// pacer's wait for the next call.
+func (st *call) finish(r *Response) *Response {
+	r.Calls = st.calls
+	r.PaceWait = st.p.nextWait(time.Now())
+	return r
+}
+
+// record adds a send to the call's log. It runs on the goroutine running Do.
+func (st *call) record(pc writeback.ProviderCall, start, end time.Time) {
+	pc.Wait = max(start.Sub(st.idleFrom), 0)
+	pc.Duration = end.Sub(start)
+	st.idleFrom = end
+	st.calls = append(st.calls, pc)
 }
 
 // admit applies the daily reserve and waits on the pacer.
@@ -179,7 +205,7 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		if !st.req.Idempotent && (sent || !isDialError(err)) {
 			return false, nil
 		}
-		return st.resendAfter(ctx, backoff(st.sends-st.authResends, st.c.maxWait), "send failed", slog.Bool("sent", sent))
+		return st.resendAfter(ctx, st.backoff(), "send failed", slog.Bool("sent", sent))
 	}
 
 	b, rerr := io.ReadAll(io.LimitReader(resp.Body, int64(st.c.maxBody)+1))
@@ -217,6 +243,7 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	}
 
 	r := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Attempts: st.sends}
+	st.answered = r
 	resend, wait := st.c.resend(r)
 	if !resend && st.req.Idempotent && gateway(resp.StatusCode) {
 		// The request may have been processed; resending is safe only
@@ -231,7 +258,7 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		if ra, ok := ParseRetryAfter(resp.Header, now); ok {
 			wait = ra
 		} else {
-			wait = backoff(st.sends-st.authResends, st.c.maxWait)
+			wait = st.backoff()
 		}
 	}
 	if wait > st.c.maxWait {
@@ -262,8 +289,8 @@ func (st *call) resendAfter(ctx context.Context, wait time.Duration, reason stri
 	return true, nil
 }
 
-// backoff is the retryablehttp.Backoff of one call: the wait checkRetry chose.
-func (st *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+// chosenWait is the retryablehttp.Backoff of one call: the wait checkRetry chose.
+func (st *call) chosenWait(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
 	return st.wait
 }
 
@@ -271,6 +298,14 @@ func (st *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Durati
 // pacer and attaches a token before every resend.
 func (st *call) prepareRetry(r *http.Request) error {
 	if err := st.admit(r.Context()); err != nil {
+		var re *ReserveError
+		if !errors.As(err, &re) && r.Context().Err() == nil {
+			// The pacer's wait would pass the deadline: the answer in
+			// hand is the outcome.
+			st.paceLate = true
+			st.c.log.LogAttrs(r.Context(), slog.LevelDebug, "not resending provider call: the pacing wait would pass the deadline",
+				slog.String("provider", st.c.provider), slog.String("path", st.path), slog.Int("attempt", st.sends))
+		}
 		return err
 	}
 	// The previous send may still hold the header map.
@@ -300,5 +335,5 @@ func (st *call) fail(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		err = fmt.Errorf("%w: %w", cerr, err)
 	}
-	return &SendError{Provider: st.c.provider, Sent: st.ambiguous, Attempts: st.sends, Err: err}
+	return &SendError{Provider: st.c.provider, Sent: st.ambiguous, Attempts: st.sends, Calls: st.calls, Err: err}
 }

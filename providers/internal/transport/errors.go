@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/writebackhq/writeback"
 )
 
 // ErrToken reports that the request's token source did not yield a token.
@@ -20,6 +22,8 @@ type SendError struct {
 	Sent bool
 	// Attempts is the number of sends made.
 	Attempts int
+	// Calls lists the sends made, in order.
+	Calls []writeback.ProviderCall
 	// Err is the cause. Context errors are kept, so errors.Is(err,
 	// context.Canceled) and errors.Is(err, context.DeadlineExceeded) work.
 	Err error
@@ -51,8 +55,19 @@ type ReserveError struct {
 	RetryAfter time.Duration
 }
 
-// Error implements error.
+// Spent reports whether the daily budget is spent, rather than down to the
+// reserve.
+func (e *ReserveError) Spent() bool {
+	return e.Limits.DailyRemaining <= 0 || e.Reserve <= 0
+}
+
+// Error implements error. It speaks of the reserve only when the reserve is
+// what refused the call.
 func (e *ReserveError) Error() string {
+	if e.Spent() {
+		return fmt.Sprintf("%s: the daily API budget of %d calls is spent, retry in %s",
+			e.Provider, e.Limits.DailyMax, e.RetryAfter.Round(time.Second))
+	}
 	return fmt.Sprintf("%s: daily API budget down to %d of %d calls; the last %.0f%% are kept for the customer's other integrations, retry in %s",
 		e.Provider, e.Limits.DailyRemaining, e.Limits.DailyMax, e.Reserve*100, e.RetryAfter.Round(time.Second))
 }

@@ -243,6 +243,18 @@ func (p *pacer) done(m *mark, now time.Time) {
 	}
 }
 
+// nextWait returns how long a send admitted at now would wait: for room in
+// the window, or until the daily budget is renewed when it is down to the
+// reserve.
+func (p *pacer) nextWait(now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if re := p.checkReserve(now); re != nil {
+		return re.RetryAfter
+	}
+	return p.windowDelay(now)
+}
+
 // windowDelay returns how long a send must wait for room in the window.
 func (p *pacer) windowDelay(now time.Time) time.Duration {
 	p.prune(now, false)

@@ -2,16 +2,15 @@ package transport
 
 import (
 	"errors"
-	"math/rand/v2"
+
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// minBackoff is the first exponential backoff step.
-const minBackoff = 200 * time.Millisecond
+	"github.com/cenkalti/backoff/v4"
+)
 
 // DefaultResend is the default [Config.Resend]: a 429 or a 503 proves the
 // provider did not process the request, so it may be resent after the
@@ -49,19 +48,29 @@ func ParseRetryAfter(h http.Header, now time.Time) (wait time.Duration, ok bool)
 	return max(t.Sub(now), 0), true
 }
 
-// backoff returns the wait before resend number n (1 for the first resend):
-// exponential from 200 ms with full jitter over its upper half, at most max.
-func backoff(n int, maxWait time.Duration) time.Duration {
-	d := minBackoff
-	for i := 1; i < n && d < maxWait; i++ {
-		d *= 2
+// Exponential backoff between resends without Retry-After: from 200 ms,
+// doubling, with jitter of half the interval either way, at most the
+// client's MaxWait.
+const (
+	minBackoff        = 200 * time.Millisecond
+	backoffMultiplier = 2
+	backoffJitter     = 0.5
+)
+
+// newBackoff returns the backoff of one call: each call of the function
+// returns the wait before the next resend, never more than maxWait.
+func newBackoff(maxWait time.Duration) func() time.Duration {
+	if maxWait <= 0 {
+		return func() time.Duration { return 0 }
 	}
-	d = min(d, maxWait)
-	if d <= 0 {
-		return 0
-	}
-	half := d / 2
-	return half + rand.N(half+1)
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(min(minBackoff, maxWait)),
+		backoff.WithMultiplier(backoffMultiplier),
+		backoff.WithRandomizationFactor(backoffJitter),
+		backoff.WithMaxInterval(maxWait),
+		backoff.WithMaxElapsedTime(0), // MaxAttempts and ctx bound the resends
+	)
+	return func() time.Duration { return min(b.NextBackOff(), maxWait) }
 }
 
 // isDialError reports whether err is a failure to establish the connection

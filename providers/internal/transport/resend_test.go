@@ -59,13 +59,14 @@ func TestParseRetryAfter(t *testing.T) {
 
 func TestBackoffGrowsAndIsClamped(t *testing.T) {
 	t.Parallel()
-	for n := 1; n <= 8; n++ {
-		upper := min(minBackoff<<(n-1), time.Second)
-		for range 20 {
-			d := backoff(n, time.Second)
-			require.GreaterOrEqual(t, d, upper/2, "attempt %d", n)
-			require.LessOrEqual(t, d, upper, "attempt %d", n)
+	for range 20 {
+		next := newBackoff(time.Second)
+		for n := 1; n <= 8; n++ {
+			interval := min(minBackoff<<(n-1), time.Second)
+			d := next()
+			require.GreaterOrEqual(t, d, interval/2, "resend %d", n)
+			require.LessOrEqual(t, d, min(interval*3/2, time.Second), "resend %d", n)
 		}
 	}
-	require.Zero(t, backoff(3, 0))
+	require.Zero(t, newBackoff(0)())
 }

@@ -6,6 +6,8 @@ import (
 	"net/http/httptrace"
 	"sync/atomic"
 	"time"
+
+	"github.com/writebackhq/writeback"
 )
 
 // attempt records, from httptrace, how far one send got. The trace hooks
@@ -23,24 +25,21 @@ func (a *attempt) sent() bool {
 	return a.gotConn.Load() && !a.writeFailed.Load()
 }
 
-// sendTransport wraps the base RoundTripper: it traces each send into the
-// call's state and logs it. It deliberately does not implement
+// sendTransport wraps the base RoundTripper for one call: it traces each
+// send into the call's state and logs it. It deliberately does not implement
 // CloseIdleConnections.
 type sendTransport struct {
 	base     http.RoundTripper
 	log      *slog.Logger
 	provider string
+	call     *call // the Do this transport serves
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *sendTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	st, _ := r.Context().Value(callKey{}).(*call)
 	a := &attempt{}
-	n := 1
-	if st != nil {
-		st.cur = a
-		n = st.sends + 1
-	}
+	t.call.cur = a
+	n := t.call.sends + 1
 	trace := &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { a.gotConn.Store(true) },
 		WroteRequest: func(i httptrace.WroteRequestInfo) {
@@ -51,6 +50,11 @@ func (t *sendTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(r.WithContext(httptrace.WithClientTrace(r.Context(), trace)))
+	pc := writeback.ProviderCall{Method: r.Method, Path: r.URL.Path}
+	if err == nil {
+		pc.Status = resp.StatusCode
+	}
+	t.call.record(pc, start, time.Now())
 	if t.log.Enabled(r.Context(), slog.LevelDebug) {
 		attrs := []slog.Attr{
 			slog.String("provider", t.provider),

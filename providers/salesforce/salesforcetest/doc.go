@@ -26,9 +26,15 @@
 //     Account, 003 Contact, 00Q Lead) and the case-checksum suffix; 15- and
 //     18-character forms are both accepted.
 //
+// A record deleted through the API stays in the Recycle Bin: reading,
+// updating or deleting its row again answers 404 ENTITY_IS_DELETED, while
+// a row ID of no record, of another object or of the wrong shape answers
+// 404 NOT_FOUND (in Collections: INVALID_CROSS_REFERENCE_KEY or
+// MALFORMED_ID).
+//
 // Faults can be injected ([Server.InjectFault]): 5xx answers, latency,
 // connections dropped before or after the write took effect, and
 // UNABLE_TO_LOCK_ROW. The server records every call with its headers and
 // exposes the records, API usage and token requests for assertions. The
-// clock is injectable ([Options.Now]).
+// clock is injectable ([Options.NowFunc]).
 package salesforcetest

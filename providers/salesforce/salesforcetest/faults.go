@@ -2,7 +2,6 @@ package salesforcetest
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -46,69 +45,38 @@ type Fault struct {
 	LockRow bool
 	// Records are the record indexes LockRow fails in a Collections write.
 	Records []int
-
-	remaining int
 }
 
 // InjectFault adds a fault for the next requests that match it.
 func (s *Server) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	f.remaining = f.Times
 	f.Records = append([]int(nil), f.Records...)
-	s.faults = append(s.faults, &f)
+	s.faults.Add(f, f.Times, 0, f.matches)
 }
 
 // ClearFaults removes all pending faults.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // takeFault returns the first fault matching r, counting the use.
 func (s *Server) takeFault(r *http.Request) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if !f.matches(r) {
-			continue
-		}
-		f.remaining--
-		if f.remaining <= 0 {
-			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-		}
-		cp := *f
-		return &cp
+	if f, ok := s.faults.Take(r); ok {
+		return &f
 	}
 	return nil
 }
 
 // matches reports whether the fault applies to r.
 func (f *Fault) matches(r *http.Request) bool {
-	if f.Method != "" && !strings.EqualFold(f.Method, r.Method) {
-		return false
-	}
 	if f.Path == "" {
-		return strings.HasPrefix(r.URL.Path, "/services/data/")
+		return simhttp.Matches(r, f.Method, "") && strings.HasPrefix(r.URL.Path, "/services/data/")
 	}
-	return strings.Contains(r.URL.Path, f.Path)
+	return simhttp.Matches(r, f.Method, f.Path)
 }
 
 // apply applies the fault's delay, status and drop. It reports whether the
 // request should still be served.
 func (f *Fault) apply(w http.ResponseWriter, r *http.Request, rec http.ResponseWriter, s *Server) bool {
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return false
-		}
+	if !simhttp.Delay(r, f.Delay) {
+		return false
 	}
 	switch {
 	case f.Drop:
@@ -128,9 +96,7 @@ func (f *Fault) apply(w http.ResponseWriter, r *http.Request, rec http.ResponseW
 				msg = "An unexpected error occurred. Please include this ErrorId if you contact support: 1712345678-12345 (-1234567890)"
 			}
 		}
-		if f.RetryAfter > 0 {
-			rec.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
-		}
+		simhttp.SetRetryAfter(rec.Header(), f.RetryAfter)
 		s.mu.Lock()
 		info := s.limitInfoLocked()
 		s.mu.Unlock()

@@ -49,9 +49,9 @@ type Options struct {
 	// DailyUsed is the number of requests already used when the server
 	// starts (by the customer's other integrations, say).
 	DailyUsed int
-	// Now is the clock; nil means time.Now. It dates records, expires
+	// NowFunc is the clock; nil means time.Now. It dates records, expires
 	// sessions and rolls the daily window.
-	Now func() time.Time
+	NowFunc func() time.Time
 	// SessionTTL, if positive, expires access tokens that long after they
 	// were issued (401 INVALID_SESSION_ID). [Server.ExpireSessions] expires
 	// them at once.
@@ -91,7 +91,7 @@ type Server struct {
 	baseAt       time.Time
 	usage        []time.Time
 	log          simhttp.Log
-	faults       []*Fault
+	faults       simhttp.Faults[Fault]
 	tokenCalls   int
 }
 
@@ -107,7 +107,7 @@ func NewServer(opts Options) *Server {
 		panic(err)
 	}
 	s := &Server{
-		now:      opts.Now,
+		now:      opts.NowFunc,
 		opts:     opts,
 		objects:  map[string]*objectState{},
 		byPrefix: map[string]*objectState{},

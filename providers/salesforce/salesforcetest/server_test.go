@@ -68,7 +68,7 @@ const v = "/services/data/v62.0"
 func TestSessions(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	srv := salesforcetest.NewServer(salesforcetest.Options{Now: clk.now, SessionTTL: 2 * time.Hour})
+	srv := salesforcetest.NewServer(salesforcetest.Options{NowFunc: clk.now, SessionTTL: 2 * time.Hour})
 	t.Cleanup(srv.Close)
 
 	a := call(t, srv, http.MethodGet, v+"/sobjects/Account", "", "Authorization", "")
@@ -142,7 +142,7 @@ func TestTokenEndpoint(t *testing.T) {
 func TestDailyBudgetRollsOver24Hours(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	srv := salesforcetest.NewServer(salesforcetest.Options{Now: clk.now, DailyLimit: 3, DailyUsed: 1})
+	srv := salesforcetest.NewServer(salesforcetest.Options{NowFunc: clk.now, DailyLimit: 3, DailyUsed: 1})
 	t.Cleanup(srv.Close)
 
 	require.Equal(t, "api-usage=2/3", call(t, srv, http.MethodGet, v+"/sobjects/Account", "").header.Get("Sforce-Limit-Info"))
