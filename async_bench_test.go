@@ -131,10 +131,10 @@ func newAsyncEnvB(b *testing.B, st store.Interface, p writeback.Provider) *write
 	m, err := writeback.ParseManifest([]byte(asyncManifest))
 	require.NoError(b, err)
 	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:    m,
-		Providers:   []writeback.Provider{p},
-		Store:       st,
-		TokenSource: staticTokens,
+		Manifest:        m,
+		Providers:       []writeback.Provider{p},
+		Store:           st,
+		TokenSourceFunc: staticTokens,
 	})
 	require.NoError(b, err)
 	if _, err := w.InstallationByGroup(b.Context(), contacts.Integration, contacts.GroupRef); err != nil {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
@@ -55,12 +54,10 @@ func newAsyncEnv(t *testing.T, st store.Interface, p writeback.Provider, mutate 
 	require.NoError(t, err)
 	e := &asyncEnv{st: st, done: map[string]int{}, last: map[string]*writeback.Operation{}}
 	cfg := &writeback.Config{
-		Manifest:  m,
-		Providers: []writeback.Provider{p},
-		Store:     st,
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}), nil
-		},
+		Manifest:        m,
+		Providers:       []writeback.Provider{p},
+		Store:           st,
+		TokenSourceFunc: providertest.StaticTokens("test-token"),
 		OnComplete: func(op *writeback.Operation) {
 			e.mu.Lock()
 			defer e.mu.Unlock()
@@ -882,13 +879,11 @@ func TestConcurrencyBoundIsPerProvider(t *testing.T) {
 		m, err := writeback.ParseManifest([]byte(twoProviders))
 		require.NoError(t, err)
 		w, err := writeback.NewWriter(&writeback.Config{
-			Manifest:       m,
-			Providers:      []writeback.Provider{hub, sf},
-			Store:          memstore.New(),
-			MaxConcurrency: 2,
-			TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-				return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), nil
-			},
+			Manifest:        m,
+			Providers:       []writeback.Provider{hub, sf},
+			Store:           memstore.New(),
+			MaxConcurrency:  2,
+			TokenSourceFunc: providertest.StaticTokens("t"),
 		})
 		require.NoError(t, err)
 		sfTarget := writeback.Target{Integration: "sf", GroupRef: "cust-7", Object: "Contact"}

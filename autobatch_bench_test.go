@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/hubspot"
 	"github.com/writebackhq/writeback/providers/hubspot/hubspottest"
@@ -72,12 +70,10 @@ func newBenchEnv(b *testing.B, p writeback.Provider, starts chan callStart) *ben
 	}
 	e := &benchEnv{provider: &countingProvider{Provider: p, starts: starts}, target: crmTarget("companies")}
 	e.w, err = writeback.NewWriter(&writeback.Config{
-		Manifest:  m,
-		Providers: []writeback.Provider{e.provider, providertest.NewFake("salesforce", writeback.Capabilities{})},
-		Store:     st,
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return hubspot.StaticToken(hubspottest.DefaultToken), nil
-		},
+		Manifest:        m,
+		Providers:       []writeback.Provider{e.provider, providertest.NewFake("salesforce", writeback.Capabilities{})},
+		Store:           st,
+		TokenSourceFunc: providertest.StaticTokens(hubspottest.DefaultToken),
 		OnComplete: func(op *writeback.Operation) {
 			if e.records.Add(int64(len(op.Results))) == e.want {
 				close(e.done)

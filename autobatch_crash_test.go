@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
@@ -134,11 +133,9 @@ func crashWriter(t *testing.T, ctx context.Context, dir, url string, size int, t
 			&remoteProvider{url: url, caps: writeback.Capabilities{MaxBatchSize: size}},
 			providertest.NewFake("salesforce", writeback.Capabilities{}),
 		},
-		Store: st,
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), nil
-		},
-		Test: test,
+		Store:           st,
+		TokenSourceFunc: providertest.StaticTokens("t"),
+		Test:            test,
 	})
 	require.NoError(t, err)
 	if _, err := w.InstallationByGroup(ctx, "crm", "cust-42"); errors.Is(err, writeback.ErrNotFound) {

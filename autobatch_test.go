@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
@@ -40,12 +39,10 @@ func rewire(t *testing.T, b *bundle, providers ...writeback.Provider) *writeback
 	m, err := writeback.ParseManifest([]byte(testManifest))
 	require.NoError(t, err)
 	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:  m,
-		Providers: providers,
-		Store:     b.store,
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}), nil
-		},
+		Manifest:        m,
+		Providers:       providers,
+		Store:           b.store,
+		TokenSourceFunc: providertest.StaticTokens("test-token"),
 	})
 	require.NoError(t, err)
 	return w
@@ -605,9 +602,7 @@ func TestAutoBatchCompletionNotifies(t *testing.T) {
 		require.NoError(t, err)
 		w, err := writeback.NewWriter(&writeback.Config{
 			Manifest: m, Providers: []writeback.Provider{b.hub, b.sf}, Store: b.store,
-			TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-				return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), nil
-			},
+			TokenSourceFunc: providertest.StaticTokens("t"),
 			OnComplete: func(op *writeback.Operation) {
 				mu.Lock()
 				defer mu.Unlock()

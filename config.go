@@ -21,11 +21,11 @@ type Config struct {
 	// Store keeps installations, operations and the async queue. Required.
 	// The Writer never closes it.
 	Store store.Interface
-	// TokenSource returns the credentials for an installation. It is asked
-	// for every provider call (so it should cache, e.g. with
-	// oauth2.ReuseTokenSource) and again after a restart, so async work can
-	// resume. Tokens are never stored or logged. Required.
-	TokenSource func(ctx context.Context, inst *Installation) (oauth2.TokenSource, error)
+	// TokenSourceFunc resolves an installation's credentials. It is asked
+	// once per attempt (so the source it returns should cache, e.g. with
+	// oauth2.ReuseTokenSource) and again after a restart, so async work
+	// can resume. Tokens are never stored or logged. Required.
+	TokenSourceFunc func(ctx context.Context, inst *Installation) (oauth2.TokenSource, error)
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger
 	// MaxConcurrency bounds the async provider calls in flight per
@@ -79,8 +79,8 @@ func (c *Config) withDefaults() (*Config, error) {
 	if cp.Store == nil {
 		return nil, invalid(ErrInvalidConfig, "Store", "required (use store/memstore or store/boltstore)")
 	}
-	if cp.TokenSource == nil {
-		return nil, invalid(ErrInvalidConfig, "TokenSource", "required")
+	if cp.TokenSourceFunc == nil {
+		return nil, invalid(ErrInvalidConfig, "TokenSourceFunc", "required")
 	}
 	if cp.MaxConcurrency < 0 {
 		return nil, invalid(ErrInvalidConfig, "MaxConcurrency", "must not be negative")

@@ -19,11 +19,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/hubspot"
 	"github.com/writebackhq/writeback/providers/hubspot/hubspottest"
+	"github.com/writebackhq/writeback/providers/providertest"
 	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 )
@@ -284,13 +284,11 @@ func asyncCrashWriter(t *testing.T, st store.Interface, url string) *writeback.W
 	m, err := writeback.ParseManifest([]byte(asyncManifest))
 	require.NoError(t, err)
 	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:  m,
-		Providers: []writeback.Provider{hubspot.New(hubspot.Config{BaseURL: url})},
-		Store:     st,
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: hubspottest.DefaultToken}), nil
-		},
-		MaxConcurrency: 4,
+		Manifest:        m,
+		Providers:       []writeback.Provider{hubspot.New(hubspot.Config{BaseURL: url})},
+		Store:           st,
+		TokenSourceFunc: providertest.StaticTokens(hubspottest.DefaultToken),
+		MaxConcurrency:  4,
 		// Work interrupted by a kill resumes quickly in the next run.
 		Test: writeback.TestConfig{LeaseDuration: 500 * time.Millisecond},
 	})

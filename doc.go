@@ -14,7 +14,7 @@
 //
 // An [Installation] is one customer's install of an integration, found by
 // its groupRef (unique per integration). It holds a [Connection] (which
-// account; never a secret — credentials come from [Config.TokenSource] per
+// account; never a secret — credentials come from [Config.TokenSourceFunc] per
 // call and are never stored or logged) and the customer's settings: the
 // write objects enabled for write, each with an optional deletion switch and
 // per-field settings, and the read mappings. Manage installations with

@@ -44,7 +44,7 @@ func newExampleWriter(ctx context.Context, fake *providertest.Fake) *writeback.W
 		Manifest:  m,
 		Providers: []writeback.Provider{fake},
 		Store:     memstore.New(),
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
+		TokenSourceFunc: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
 			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "private-app-token"}), nil
 		},
 	})

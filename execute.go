@@ -64,7 +64,7 @@ func (w *Writer) connect(ctx context.Context, id, provider string, inst *Install
 			return fail(ClassUnavailable, err, "load installation %s: %v", id, err)
 		}
 	}
-	ts, err := w.cfg.TokenSource(ctx, inst)
+	ts, err := w.cfg.TokenSourceFunc(ctx, inst)
 	if err != nil {
 		return fail(ClassAuth, err, "token source: %v", err)
 	}

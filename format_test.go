@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
@@ -54,13 +53,11 @@ func formatWriter(t *testing.T, st store.Interface, fake *providertest.Fake, sta
 	require.NoError(t, err)
 	clock := &fixedClock{start: start}
 	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:  m,
-		Providers: []writeback.Provider{fake},
-		Store:     st,
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}), nil
-		},
-		Test: writeback.TestConfig{NowFunc: clock.now},
+		Manifest:        m,
+		Providers:       []writeback.Provider{fake},
+		Store:           st,
+		TokenSourceFunc: providertest.StaticTokens("test-token"),
+		Test:            writeback.TestConfig{NowFunc: clock.now},
 	})
 	require.NoError(t, err)
 	return w

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
@@ -69,11 +68,9 @@ func newInstallWriter(t testing.TB, st store.Interface) (*writeback.Writer, stor
 			providertest.NewFake("hubspot", writeback.Capabilities{}),
 			providertest.NewFake("salesforce", writeback.Capabilities{MaxBatchSize: 200, Delete: true, Headers: true}),
 		},
-		Store: st,
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "token"}), nil
-		},
-		Test: writeback.TestConfig{NowFunc: clock.now},
+		Store:           st,
+		TokenSourceFunc: providertest.StaticTokens("token"),
+		Test:            writeback.TestConfig{NowFunc: clock.now},
 	})
 	require.NoError(t, err)
 	return w, st

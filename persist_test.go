@@ -1,12 +1,10 @@
 package writeback_test
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
@@ -26,12 +24,10 @@ func TestSurvivesReopen(t *testing.T) {
 		st, err := boltstore.Open(path, nil)
 		require.NoError(t, err)
 		w, err := writeback.NewWriter(&writeback.Config{
-			Manifest:  m,
-			Providers: []writeback.Provider{fake},
-			Store:     st,
-			TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-				return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), nil
-			},
+			Manifest:        m,
+			Providers:       []writeback.Provider{fake},
+			Store:           st,
+			TokenSourceFunc: providertest.StaticTokens("t"),
 		})
 		require.NoError(t, err)
 		return w, st

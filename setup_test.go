@@ -1,11 +1,9 @@
 package writeback_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
@@ -80,12 +78,10 @@ func setup(t *testing.T) *bundle {
 		store: memstore.New(),
 	}
 	b.w, err = writeback.NewWriter(&writeback.Config{
-		Manifest:  m,
-		Providers: []writeback.Provider{b.hub, b.sf},
-		Store:     b.store,
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}), nil
-		},
+		Manifest:        m,
+		Providers:       []writeback.Provider{b.hub, b.sf},
+		Store:           b.store,
+		TokenSourceFunc: providertest.StaticTokens("test-token"),
 	})
 	require.NoError(t, err)
 

@@ -106,7 +106,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 		Manifest:  m,
 		Providers: []writeback.Provider{provider},
 		Store:     store,
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
+		TokenSourceFunc: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
 			return hubspot.StaticToken(token), nil
 		},
 	})

@@ -134,7 +134,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 		Manifest:  m,
 		Providers: []writeback.Provider{sf},
 		Store:     store, // operations and installations survive restarts
-		TokenSource: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
+		TokenSourceFunc: func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
 			return o.tokens, nil // one customer here; look it up by inst.Connection.ID in an app
 		},
 	})

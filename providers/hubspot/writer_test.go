@@ -29,10 +29,10 @@ func newWriter(t *testing.T, srv *hubspottest.Server) (*writeback.Writer, writeb
 	m, err := writeback.ParseManifest([]byte(writerManifest))
 	require.NoError(t, err)
 	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:    m,
-		Providers:   []writeback.Provider{hubspot.New(hubspot.Config{BaseURL: srv.URL, HTTPClient: srv.Client()})},
-		Store:       memstore.New(),
-		TokenSource: providertest.StaticTokens(hubspottest.DefaultToken),
+		Manifest:        m,
+		Providers:       []writeback.Provider{hubspot.New(hubspot.Config{BaseURL: srv.URL, HTTPClient: srv.Client()})},
+		Store:           memstore.New(),
+		TokenSourceFunc: providertest.StaticTokens(hubspottest.DefaultToken),
 	})
 	require.NoError(t, err)
 	_, err = w.CreateInstallation(t.Context(), &writeback.Installation{

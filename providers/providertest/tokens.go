@@ -14,7 +14,7 @@ import (
 // for a [Fake], or a private app's access token in a test.
 //
 //	w, err := writeback.NewWriter(&writeback.Config{
-//		TokenSource: providertest.StaticTokens(hubspottest.DefaultToken),
+//		TokenSourceFunc: providertest.StaticTokens(hubspottest.DefaultToken),
 //		// ...
 //	})
 func StaticTokens(token string) func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
