@@ -327,7 +327,7 @@ func autoBatchRandomChild(t *testing.T, mode string, size int) {
 		require.NoError(t, err)
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		page, err := w.Operations(ctx, inst.ID, "", writeback.MaxPageSize)
+		page, err := w.Operations(ctx, &writeback.OperationListParams{InstallationID: inst.ID, PageSize: writeback.MaxPageSize})
 		require.NoError(t, err)
 		require.True(t, page.Done)
 		for _, op := range page.Operations {

@@ -138,7 +138,7 @@ func TestCrashSafety(t *testing.T) {
 	require.NoError(t, err)
 	ops := map[string]*writeback.Operation{}
 	for token := ""; ; {
-		page, err := w.Operations(ctx, inst.ID, token, writeback.MaxPageSize)
+		page, err := w.Operations(ctx, &writeback.OperationListParams{InstallationID: inst.ID, PageToken: token, PageSize: writeback.MaxPageSize})
 		require.NoError(t, err)
 		for _, op := range page.Operations {
 			ops[op.ID] = op
@@ -238,7 +238,7 @@ func asyncCrashChild(t *testing.T, mode string) {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		for token := ""; ; {
-			page, err := w.Operations(ctx, inst.ID, token, writeback.MaxPageSize)
+			page, err := w.Operations(ctx, &writeback.OperationListParams{InstallationID: inst.ID, PageToken: token, PageSize: writeback.MaxPageSize})
 			require.NoError(t, err)
 			for _, op := range page.Operations {
 				if !op.Status.Terminal() {

@@ -87,7 +87,7 @@ func TestStoredFormats(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, writeback.WriteOnUpdateNever, inst.Config.Write.Objects["contacts"].SelectedFieldSettings["lifecycle"].WriteOnUpdate)
 
-	page, err := w.Operations(ctx, inst.ID, "", 0)
+	page, err := w.Operations(ctx, &writeback.OperationListParams{InstallationID: inst.ID})
 	require.NoError(t, err)
 	byStatus := map[writeback.OperationStatus][]*writeback.Operation{}
 	for _, op := range page.Operations {

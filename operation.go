@@ -1,6 +1,7 @@
 package writeback
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -216,7 +217,23 @@ func (w *Writer) Operation(ctx context.Context, id string) (*Operation, error) {
 	return op, err
 }
 
-// OperationPage is one page of an installation's operations.
+// OperationListParams selects and pages the operations [Writer.Operations]
+// lists.
+type OperationListParams struct {
+	// InstallationID is the installation whose operations are listed.
+	// Required.
+	InstallationID string
+	// Status keeps only operations with this status; empty keeps all.
+	Status OperationStatus
+	// PageToken continues after the previous page's NextPageToken; empty
+	// starts from the oldest operation.
+	PageToken string
+	// PageSize is the most operations a page holds: zero means
+	// [DefaultPageSize], at most [MaxPageSize].
+	PageSize int
+}
+
+// OperationPage is one page of operations.
 type OperationPage struct {
 	// Operations are in creation order.
 	Operations []*Operation
@@ -235,34 +252,50 @@ const (
 )
 
 // Operations lists an installation's operations, oldest first, a page at a
-// time: pass the previous page's NextPageToken to continue. pageSize 0 means
-// [DefaultPageSize]; at most [MaxPageSize].
-func (w *Writer) Operations(ctx context.Context, installationID, pageToken string, pageSize int) (*OperationPage, error) {
-	if pageSize == 0 {
-		pageSize = DefaultPageSize
+// time: pass the page's NextPageToken in the next call's params to
+// continue. The order is stable: operations created later come on later
+// pages.
+func (w *Writer) Operations(ctx context.Context, params *OperationListParams) (*OperationPage, error) {
+	if params == nil || params.InstallationID == "" {
+		return nil, invalid(ErrInvalidOptions, "installationId", "required")
 	}
-	if pageSize < 0 || pageSize > MaxPageSize {
-		return nil, invalid(ErrInvalidOptions, "pageSize", "%d is outside 1 to %d", pageSize, MaxPageSize)
+	size := cmp.Or(params.PageSize, DefaultPageSize)
+	if size < 0 || size > MaxPageSize {
+		return nil, invalid(ErrInvalidOptions, "pageSize", "%d is outside 1 to %d", size, MaxPageSize)
 	}
-	recs, err := w.store.Operations(ctx, installationID, pageToken, pageSize+1)
-	if err != nil {
-		return nil, storeError("list operations", err)
+	switch params.Status {
+	case "", OperationInProgress, OperationSuccess, OperationFailure:
+	default:
+		return nil, invalid(ErrInvalidOptions, "status", "unknown status %q", params.Status)
 	}
-	page := &OperationPage{Done: len(recs) <= pageSize}
-	if !page.Done {
-		recs = recs[:pageSize]
-	}
-	for _, rec := range recs {
-		op, _, err := decodeOperation(rec)
+	page := &OperationPage{}
+	after := params.PageToken
+	for {
+		recs, err := w.store.Operations(ctx, params.InstallationID, after, size+1)
 		if err != nil {
-			return nil, err
+			return nil, storeError("list operations", err)
 		}
-		page.Operations = append(page.Operations, op)
+		for _, rec := range recs {
+			op, _, err := decodeOperation(rec)
+			if err != nil {
+				return nil, err
+			}
+			if params.Status != "" && op.Status != params.Status {
+				continue
+			}
+			if len(page.Operations) == size {
+				// One more exists: this page is full.
+				page.NextPageToken = page.Operations[size-1].ID
+				return page, nil
+			}
+			page.Operations = append(page.Operations, op)
+		}
+		if len(recs) <= size {
+			page.Done = true
+			return page, nil
+		}
+		after = recs[len(recs)-1].ID
 	}
-	if !page.Done {
-		page.NextPageToken = recs[len(recs)-1].ID
-	}
-	return page, nil
 }
 
 // Wait waits until the operation with the given ID is terminal (success or

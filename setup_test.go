@@ -129,7 +129,7 @@ func setup(t *testing.T) *bundle {
 // operations returns every operation recorded for an installation.
 func (b *bundle) operations(t *testing.T, inst *writeback.Installation) []*writeback.Operation {
 	t.Helper()
-	page, err := b.w.Operations(t.Context(), inst.ID, "", writeback.MaxPageSize)
+	page, err := b.w.Operations(t.Context(), &writeback.OperationListParams{InstallationID: inst.ID, PageSize: writeback.MaxPageSize})
 	require.NoError(t, err)
 	return page.Operations
 }

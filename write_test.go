@@ -270,7 +270,7 @@ func TestOperationsPagination(t *testing.T) {
 	var got []string
 	token := ""
 	for {
-		page, err := b.w.Operations(ctx, b.crm.ID, token, 2)
+		page, err := b.w.Operations(ctx, &writeback.OperationListParams{InstallationID: b.crm.ID, PageToken: token, PageSize: 2})
 		require.NoError(t, err)
 		for _, op := range page.Operations {
 			got = append(got, op.ID)
@@ -285,8 +285,55 @@ func TestOperationsPagination(t *testing.T) {
 
 	_, err := b.w.Operation(ctx, "missing")
 	require.ErrorIs(t, err, writeback.ErrNotFound)
-	_, err = b.w.Operations(ctx, b.crm.ID, "", writeback.MaxPageSize+1)
+	require.EqualError(t, err, `writeback: operation "missing": not found`, "the ID once, one prefix")
+	_, err = b.w.Operations(ctx, &writeback.OperationListParams{InstallationID: b.crm.ID, PageSize: writeback.MaxPageSize + 1})
 	require.ErrorIs(t, err, writeback.ErrInvalidOptions)
+	_, err = b.w.Operations(ctx, &writeback.OperationListParams{InstallationID: b.crm.ID, Status: "lost"})
+	require.ErrorIs(t, err, writeback.ErrInvalidOptions)
+	_, err = b.w.Operations(ctx, &writeback.OperationListParams{})
+	require.ErrorIs(t, err, writeback.ErrInvalidOptions)
+}
+
+func TestOperationsByStatus(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	b.hub.FailRecords(func(_ *writeback.ProviderRequest, _ int, rec writeback.Record) *writeback.ProviderError {
+		if rec.Fields["name"] == "bad" {
+			return &writeback.ProviderError{Provider: "hubspot", Class: writeback.ClassInvalid, Message: "refused", RecordIndex: 0}
+		}
+		return nil
+	})
+	var failed []string
+	for i := range 7 {
+		name := any(i)
+		if i%3 == 0 {
+			name = "bad"
+		}
+		res, err := b.w.Create(ctx, crmTarget("companies"), writeback.Record{Fields: map[string]any{"name": name}}, nil)
+		if i%3 == 0 {
+			require.Error(t, err)
+			failed = append(failed, res.OperationID)
+		} else {
+			require.NoError(t, err)
+		}
+	}
+	var got []string
+	params := &writeback.OperationListParams{InstallationID: b.crm.ID, Status: writeback.OperationFailure, PageSize: 2}
+	for {
+		page, err := b.w.Operations(ctx, params)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page.Operations), 2)
+		for _, op := range page.Operations {
+			require.Equal(t, writeback.OperationFailure, op.Status)
+			got = append(got, op.ID)
+		}
+		if page.Done {
+			break
+		}
+		params.PageToken = page.NextPageToken
+	}
+	require.Equal(t, failed, got)
 }
 
 func TestCanceledContextWritesNothing(t *testing.T) {
