@@ -77,6 +77,7 @@ func (w *Writer) initDispatcher() {
 	}
 	d.perProvider = w.cfg.MaxConcurrency
 	d.capacity = 2 * w.cfg.MaxConcurrency * max(len(w.providers), 1)
+	d.state = stateIdle
 	d.active = map[string]*claim{}
 	d.load = map[string]int{}
 }

@@ -25,7 +25,7 @@ func passHeaders(hs []writeback.Header) (http.Header, error) {
 	}
 	h := make(http.Header, len(hs))
 	for _, kv := range hs {
-		h.Add(http.CanonicalHeaderKey(kv.Key), kv.Value)
+		h.Add(kv.Key, kv.Value)
 	}
 	return h, nil
 }
