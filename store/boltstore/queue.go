@@ -32,7 +32,7 @@ func (s *Store) Enqueue(ctx context.Context, op store.Operation, job store.Job, 
 		if err := reserve(tx, k); err != nil {
 			return err
 		}
-		return putJobValue(tx, id, runAt, jobVal, nil)
+		return putJobValue(tx, id, runAt, 0, jobVal, nil)
 	})
 }
 
@@ -91,6 +91,7 @@ func join(tx *bolt.Tx, req store.JoinRequest) (store.JoinResult, error) {
 			return res, err
 		}
 		job, res.Opened = req.NewJob, true
+		job.Leased, job.CancelRequested = false, false
 	}
 	res.JobID, res.Size = job.ID, int(size)+1
 	res.Sealed = res.Size >= req.MaxSize
@@ -173,6 +174,7 @@ func claim(tx *bolt.Tx, now, leaseUntil time.Time, limit int) ([]store.Job, erro
 		old := jobs[i]
 		jobs[i].RunAt = leaseUntil
 		jobs[i].Attempts++
+		jobs[i].Leased = true
 		if g := old.Group; g != "" {
 			if v := groups.Get([]byte(g)); v != nil {
 				if _, id, err := decodeOpenGroup([]byte(g), v); err == nil && id == old.ID {
@@ -220,11 +222,14 @@ func (s *Store) Reschedule(ctx context.Context, op store.Operation, lease store.
 		if err != nil {
 			return err
 		}
+		if job.CancelRequested {
+			return fmt.Errorf("boltstore: job %s: %w", job.ID, store.ErrCancelRequested)
+		}
 		if err := putOperation(tx, w, &oldOp); err != nil {
 			return err
 		}
 		old := job
-		job.RunAt = runAt
+		job.RunAt, job.Leased = runAt, false
 		return putJob(tx, job, &old)
 	})
 }
@@ -302,32 +307,37 @@ func checkNewJob(tx *bolt.Tx, id string) error {
 	return nil
 }
 
-// getJob reads job id.
+// getJob reads job id, with the flags of its due-index entry.
 func getJob(tx *bolt.Tx, id string) (store.Job, error) {
 	v := tx.Bucket(bucketJobs).Get([]byte(id))
 	if v == nil {
 		return store.Job{}, fmt.Errorf("boltstore: job %s: %w", id, store.ErrNotFound)
 	}
-	return decodeJob([]byte(id), v)
+	job, err := decodeJob([]byte(id), v)
+	if err != nil {
+		return job, err
+	}
+	setDueFlags(&job, tx.Bucket(bucketDue).Get(dueKey(job.RunAt, id)))
+	return job, nil
 }
 
 // putJob stores job, replacing old (nil for a new job), and moves its
 // due-index entry.
 func putJob(tx *bolt.Tx, job store.Job, old *store.Job) error {
-	return putJobValue(tx, job.ID, job.RunAt, encodeJob(job), old)
+	return putJobValue(tx, job.ID, job.RunAt, dueFlags(job), encodeJob(job), old)
 }
 
-// putJobValue stores the encoded job id due at runAt, replacing old (nil
-// for a new job), and moves its due-index entry.
-func putJobValue(tx *bolt.Tx, id string, runAt time.Time, val []byte, old *store.Job) error {
+// putJobValue stores the encoded job id due at runAt with the due-index
+// flags, replacing old (nil for a new job), and moves its due-index entry.
+func putJobValue(tx *bolt.Tx, id string, runAt time.Time, flags byte, val []byte, old *store.Job) error {
 	due := tx.Bucket(bucketDue)
-	if old == nil || !old.RunAt.Equal(runAt) {
+	if old == nil || !old.RunAt.Equal(runAt) || dueFlags(*old) != flags {
 		if old != nil {
 			if err := del(due, dueKey(old.RunAt, old.ID)); err != nil {
 				return err
 			}
 		}
-		if err := put(due, dueKey(runAt, id), []byte{}); err != nil {
+		if err := put(due, dueKey(runAt, id), dueValue(flags)); err != nil {
 			return err
 		}
 	}

@@ -6,8 +6,10 @@
 //	}
 //
 // [Run] covers installations, operation records, idempotency keys and the
-// queue (claim order, leases, groups, concurrency, copying, contexts) on a
-// fresh store per subtest. [RunReopen] closes a populated store and opens it
+// queue (claim order, leases, groups, concurrency, copying, contexts), and
+// what operating writeback needs (listing every installation's operations,
+// jobs and their leases, cancel, requeue, stats, pruning) on a fresh store
+// per subtest. [RunReopen] closes a populated store and opens it
 // again to check that everything acknowledged survives.
 //
 // Beyond store.go, the suite pins down these choices, which the in-memory
@@ -50,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Interface) {
 		{"Operations", operationTests},
 		{"Queue", queueTests},
 		{"Groups", groupTests},
+		{"Ops", opsTests},
 		{"Concurrency", concurrencyTests},
 		{"Contract", contractTests},
 	} {
