@@ -112,7 +112,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 				Provider: p.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
 				Message: msg + "; the create may or may not have been written, so it is not resent",
 			}
-			pending := pendingRecords(p, op)
+			pending := pendingRecords(p, op, payload.Retry)
 			op.Attempts = first - 1
 			op.LastAttempt = start
 			op.finish(mergeOutcome(p, op, pending, p.subset(pending).failAll(perr)), start)
@@ -121,6 +121,10 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		}
 		op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; trying again"})
 	}
+	if job.CancelRequested {
+		w.cancelClaimed(sctx, op, payload, nil, job)
+		return
+	}
 
 	if ctx.Err() != nil {
 		// Stopping: the attempt has not started, so it runs after the next Start.
@@ -128,7 +132,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		return
 	}
 	// A partial batch retries only the records that failed retryably.
-	pending := pendingRecords(p, op)
+	pending := pendingRecords(p, op, payload.Retry)
 	sub := p.subset(pending)
 	var subOut *outcome
 	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, nil, attemptTimeout); perr != nil {
@@ -167,6 +171,11 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		if err == nil {
 			err = w.store.Reschedule(sctx, rec, w.async.lease(job), runAt)
 		}
+		if errors.Is(err, store.ErrCancelRequested) {
+			op.Logs[len(op.Logs)-1].Message = fmt.Sprintf("attempt %d failed; it is not retried: a cancel was requested", op.Attempts)
+			w.cancelClaimed(sctx, op, payload, out, job)
+			return
+		}
 		if err != nil {
 			w.log.Error("writeback: reschedule operation", "operation", op.ID, "err", err)
 		}
@@ -185,9 +194,14 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 }
 
 // finishJob stores a terminal operation, removes its job and reports the
-// completion.
+// completion. An operation with records not written keeps the job's plan,
+// for [Writer.Retry].
 func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
-	rec, err := encodeOperation(op, nil)
+	f := finished{op: op}
+	if payload, err := decodeJob(job.ID, job.Payload); err == nil {
+		f.plan, f.window = payload.Plan, payload.window(op)
+	}
+	rec, err := f.record()
 	if err == nil {
 		err = w.store.Complete(ctx, rec, w.async.lease(job))
 	}
@@ -200,8 +214,12 @@ func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
 
 // pendingRecords returns the indexes of the plan's records the next attempt
 // sends: all of them, unless an earlier attempt of a partial batch stored
-// its results, in which case only those that failed retryably.
-func pendingRecords(p *plan, op *Operation) []int {
+// its results, in which case only those that failed retryably. Until a
+// retried operation records an attempt, they are those its retry names.
+func pendingRecords(p *plan, op *Operation, retry *retryStart) []int {
+	if retry != nil && op.Attempts == retry.Attempts {
+		return retry.Records
+	}
 	all := make([]int, 0, len(p.Records))
 	progress := !p.AllOrNone && len(p.Records) > 1 && len(op.Results) == len(p.Records)
 	for i := range p.Records {

@@ -51,9 +51,11 @@ type dispatcher struct {
 	halt     context.CancelFunc      // ends the loop and waits for slots
 	abort    context.CancelCauseFunc // cancels in-flight provider calls
 	loopDone chan struct{}
-	workers  sync.WaitGroup
-	active   map[string]*claim // claimed job ID -> claim counts
-	load     map[string]int    // provider -> jobs held, running or waiting for a slot
+	// pruneDone is closed when the background pruning has stopped.
+	pruneDone chan struct{}
+	workers   sync.WaitGroup
+	active    map[string]*claim // claimed job ID -> claim counts
+	load      map[string]int    // provider -> jobs held, running or waiting for a slot
 }
 
 // claim is the queue's claim counts of a job held by this Writer.
@@ -262,6 +264,10 @@ func (w *Writer) dispatch(ctx, work context.Context, job store.Job) {
 			w.release(job)
 			return
 		}
+		// A cancel may have been requested while the job waited for a slot.
+		if cur, err := w.store.Job(work, job.ID); err == nil && cur.Attempts == job.Attempts {
+			job.CancelRequested = cur.CancelRequested
+		}
 		if job.Group != "" {
 			w.runGroup(work, job)
 		} else {
@@ -303,6 +309,9 @@ func (w *Writer) release(job store.Job) {
 	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo, Message: msg})
 	if rec, err = encodeOperation(op, group); err == nil {
 		err = w.store.Reschedule(ctx, rec, d.lease(job), now)
+	}
+	if errors.Is(err, store.ErrCancelRequested) {
+		err = w.cancelReleased(ctx, job)
 	}
 	if err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		w.log.Error("writeback: release operation", "operation", job.ID, "err", err)

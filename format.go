@@ -14,9 +14,11 @@ import (
 //   - an installation (store.Installation.Data): [Installation];
 //   - an operation (store.Operation.Data): [Operation], and for an
 //     auto-batch group's master operation the group's progress
-//     (groupState);
+//     (groupState); for a finished operation with records not written,
+//     what a retry sends (retryPlan);
 //   - a plain async job's payload (store.Job.Payload): jobPayload, which
-//     holds the plan;
+//     holds the plan (and for a retried operation, which records its
+//     first attempt sends: retryStart);
 //   - an auto-batch group job's payload: groupSpec; each member:
 //     groupMember.
 //
@@ -27,13 +29,19 @@ import (
 //
 //	0  before versioning: no "v"; Mode stored as a number (0 sync, 1 async).
 //	1  "v" on every record; Mode stored as text ("synchronous", "asynchronous").
+//	2  status "canceled" and error class "canceled"; a finished operation
+//	   with records not written keeps what a retry sends ("retry"), unless
+//	   it was stored without field values ("omitValues"); a retried job
+//	   says which records its first attempt sends; a group stores its
+//	   capacity ("maxSize"). Records of format 1 read as they are: they
+//	   have no retry data, so they cannot be retried.
 //
 // A format change raises formatVersion, migrates older records as they are
 // read (decoding accepts every earlier version) and adds a store written by
 // the new version under testdata/, which TestStoredFormats resumes to
 // completion. A record written by a newer writeback is refused with
 // [ErrStoreFormat], never misread.
-const formatVersion = 1
+const formatVersion = 2
 
 // versioned is the format version a stored record carries.
 type versioned struct {
@@ -85,12 +93,26 @@ func decodeInstallation(rec store.Installation) (*Installation, error) {
 	return s.Installation, nil
 }
 
-// storedOperation is how an operation is stored: the operation, and for an
-// auto-batch group's master operation the group's progress.
+// storedOperation is how an operation is stored: the operation, for an
+// auto-batch group's master operation the group's progress, and for a
+// finished operation with records not written what a retry sends.
 type storedOperation struct {
 	versioned
 	*Operation
 	Group *groupState `json:"autoBatchGroup,omitempty"`
+	// OmitValues records that the operation is stored without field
+	// values ([Retention.OmitValues] when it was accepted): results keep
+	// no provider data and no retry plan is kept.
+	OmitValues bool       `json:"omitValues,omitempty"`
+	Retry      *retryPlan `json:"retry,omitempty"`
+}
+
+// retryPlan is what [Writer.Retry] sends again: the operation's plan (for
+// an auto-batch group, a partial batch of its members in join order) and
+// the length of its retry window.
+type retryPlan struct {
+	Plan   *plan         `json:"plan"`
+	Window time.Duration `json:"window"`
 }
 
 // groupState is a group's progress while it is written, stored with its
@@ -113,7 +135,30 @@ type groupState struct {
 // encodeOperation encodes an operation, with its group's progress if it
 // has one, for the store.
 func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
-	data, err := json.Marshal(storedOperation{current(), o, group})
+	return encodeStored(storedOperation{Operation: o, Group: group})
+}
+
+// encodeFinished encodes a finished operation for the store, keeping what
+// a retry would send (p, the whole plan, and the length of its retry
+// window) if some record was not written and the operation keeps field
+// values.
+func encodeFinished(o *Operation, p *plan, window time.Duration) (store.Operation, error) {
+	s := storedOperation{Operation: o}
+	if p != nil && !o.omitValues && (o.Status != OperationSuccess || o.FailureCount() > 0) {
+		s.Retry = &retryPlan{Plan: p, Window: window}
+	}
+	return encodeStored(s)
+}
+
+// encodeStored encodes s, without field values if the operation omits them.
+func encodeStored(s storedOperation) (store.Operation, error) {
+	o := s.Operation
+	s.versioned = current()
+	if o.omitValues {
+		s.OmitValues, s.Retry = true, nil
+		s.Operation = o.withoutValues()
+	}
+	data, err := json.Marshal(s)
 	if err != nil {
 		return store.Operation{}, fmt.Errorf("writeback: encode operation %s: %w", o.ID, err)
 	}
@@ -123,14 +168,21 @@ func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
 // decodeOperation decodes a stored operation and its group's progress
 // (nil for an operation that is not an auto-batch group's).
 func decodeOperation(rec store.Operation) (*Operation, *groupState, error) {
+	s, err := decodeStored(rec)
+	return s.Operation, s.Group, err
+}
+
+// decodeStored decodes a stored operation with everything stored with it.
+func decodeStored(rec store.Operation) (storedOperation, error) {
 	s := storedOperation{Operation: &Operation{}}
 	if err := json.Unmarshal(rec.Data, &s); err != nil {
-		return nil, nil, fmt.Errorf("writeback: decode operation %s: %w", rec.ID, err)
+		return storedOperation{}, fmt.Errorf("writeback: decode operation %s: %w", rec.ID, err)
 	}
 	if err := s.check("operation", rec.ID); err != nil {
-		return nil, nil, err
+		return storedOperation{}, err
 	}
-	return s.Operation, s.Group, nil
+	s.Operation.omitValues = s.OmitValues
+	return s, nil
 }
 
 // jobPayload is what a plain async job stores: the validated, transformed
@@ -139,6 +191,20 @@ type jobPayload struct {
 	versioned
 	Plan     *plan     `json:"plan"`
 	Deadline time.Time `json:"deadline"`
+	// Retry is set for an operation queued again by [Writer.Retry].
+	Retry *retryStart `json:"retry,omitempty"`
+}
+
+// retryStart is what a job queued by [Writer.Retry] knows of the retry.
+type retryStart struct {
+	// Attempts is the operation's attempt count when the retry was
+	// requested; the job's claims count on from it. Until the operation
+	// records another attempt, the next attempt sends Records.
+	Attempts int `json:"attempts"`
+	// Records are the indexes of the plan's records the retry sends.
+	Records []int `json:"records"`
+	// Window is the length of the retry window.
+	Window time.Duration `json:"window"`
 }
 
 // encodeJob encodes a job payload for the store.
@@ -182,6 +248,8 @@ type groupSpec struct {
 	OpenedAt       time.Time     `json:"openedAt"`
 	MaxDelay       time.Duration `json:"maxDelay"`
 	RetryDeadline  time.Duration `json:"retryDeadline"`
+	// MaxSize is the group's capacity (format 2; zero before).
+	MaxSize int `json:"maxSize,omitempty"`
 }
 
 // groupMember is one record of a group, stored when it joins.

@@ -1,7 +1,6 @@
 package writeback
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -22,11 +21,16 @@ const (
 	// OperationFailure: the write failed, e.g. a non-retryable error or the
 	// retry deadline passed.
 	OperationFailure OperationStatus = "failure"
+	// OperationCanceled: [Writer.Cancel] stopped the write before it
+	// finished. Records written before keep their results; the others
+	// carry a [ClassCanceled] error. The hosted API has no such status.
+	OperationCanceled OperationStatus = "canceled"
 )
 
-// Terminal reports whether the status is final.
+// Terminal reports whether the status is final: success, failure or
+// canceled.
 func (s OperationStatus) Terminal() bool {
-	return s == OperationSuccess || s == OperationFailure
+	return s == OperationSuccess || s == OperationFailure || s == OperationCanceled
 }
 
 // Operation is the durable record of one write: a sync or async single
@@ -49,7 +53,7 @@ type Operation struct {
 	Mode Mode `json:"mode"`
 	// AutoBatch reports an auto-batch group's master operation.
 	AutoBatch bool `json:"autoBatch,omitempty"`
-	// Status is in_progress, success or failure.
+	// Status is in_progress, success, failure or canceled.
 	Status OperationStatus `json:"status"`
 	// Summary is a one-line account for people, e.g. "batch write
 	// completed (3 succeeded, 1 failed)".
@@ -75,6 +79,9 @@ type Operation struct {
 	UpdatedAt time.Time `json:"updateTime"`
 	// Logs records what happened, oldest first.
 	Logs []LogEntry `json:"logs,omitempty"`
+
+	// omitValues: stored without field values ([Retention.OmitValues]).
+	omitValues bool
 }
 
 // SuccessCount returns the number of records written.
@@ -215,87 +222,6 @@ func (w *Writer) Operation(ctx context.Context, id string) (*Operation, error) {
 	}
 	op, _, err := decodeOperation(rec)
 	return op, err
-}
-
-// OperationListParams selects and pages the operations [Writer.Operations]
-// lists.
-type OperationListParams struct {
-	// InstallationID is the installation whose operations are listed.
-	// Required.
-	InstallationID string
-	// Status keeps only operations with this status; empty keeps all.
-	Status OperationStatus
-	// PageToken continues after the previous page's NextPageToken; empty
-	// starts from the oldest operation.
-	PageToken string
-	// PageSize is the most operations a page holds: zero means
-	// [DefaultPageSize], at most [MaxPageSize].
-	PageSize int
-}
-
-// OperationPage is one page of operations.
-type OperationPage struct {
-	// Operations are in creation order.
-	Operations []*Operation
-	// NextPageToken fetches the next page; empty when Done.
-	NextPageToken string
-	// Done reports the last page.
-	Done bool
-}
-
-// Limits of [Writer.Operations] pages.
-const (
-	// DefaultPageSize is the page size used when none is given.
-	DefaultPageSize = 200
-	// MaxPageSize is the largest page size.
-	MaxPageSize = 1000
-)
-
-// Operations lists an installation's operations, oldest first, a page at a
-// time: pass the page's NextPageToken in the next call's params to
-// continue. The order is stable: operations created later come on later
-// pages.
-func (w *Writer) Operations(ctx context.Context, params *OperationListParams) (*OperationPage, error) {
-	if params == nil || params.InstallationID == "" {
-		return nil, invalid(ErrInvalidOptions, "installationId", "required")
-	}
-	size := cmp.Or(params.PageSize, DefaultPageSize)
-	if size < 0 || size > MaxPageSize {
-		return nil, invalid(ErrInvalidOptions, "pageSize", "%d is outside 1 to %d", size, MaxPageSize)
-	}
-	switch params.Status {
-	case "", OperationInProgress, OperationSuccess, OperationFailure:
-	default:
-		return nil, invalid(ErrInvalidOptions, "status", "unknown status %q", params.Status)
-	}
-	page := &OperationPage{}
-	after := params.PageToken
-	for {
-		recs, err := w.store.Operations(ctx, params.InstallationID, after, size+1)
-		if err != nil {
-			return nil, storeError("list operations", err)
-		}
-		for _, rec := range recs {
-			op, _, err := decodeOperation(rec)
-			if err != nil {
-				return nil, err
-			}
-			if params.Status != "" && op.Status != params.Status {
-				continue
-			}
-			if len(page.Operations) == size {
-				// One more exists: this page is full.
-				page.NextPageToken = page.Operations[size-1].ID
-				return page, nil
-			}
-			page.Operations = append(page.Operations, op)
-		}
-		if len(recs) <= size {
-			page.Done = true
-			return page, nil
-		}
-		after = recs[len(recs)-1].ID
-	}
 }
 
 // Wait waits until the operation with the given ID is terminal (success or

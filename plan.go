@@ -25,6 +25,10 @@ type plan struct {
 	// record's current value is empty.
 	IfEmpty [][]string `json:"ifEmpty,omitempty"`
 	Headers []Header   `json:"headers,omitempty"`
+
+	// omitValues is [Retention.OmitValues] when the write was accepted;
+	// its operation keeps it.
+	omitValues bool
 }
 
 // needsRead reports whether the plan has ifEmpty fields to check.
@@ -92,6 +96,7 @@ func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records [
 		AllOrNone:      batch && opts.BatchPolicy == BatchAllOrNothing,
 		Records:        make([]Record, len(records)),
 		Headers:        append([]Header(nil), opts.Headers...),
+		omitValues:     w.cfg.Retention.OmitValues,
 	}
 	seen := make(map[string]int, len(records))
 	for i, rec := range records {
@@ -207,6 +212,7 @@ func (p *plan) newOperation(id string, mode Mode, now time.Time) *Operation {
 		Status:         OperationInProgress,
 		CreatedAt:      now,
 		UpdatedAt:      now,
+		omitValues:     p.omitValues,
 	}
 }
 

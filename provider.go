@@ -255,6 +255,10 @@ const (
 	ClassUnknownOutcome ErrorClass = "unknown_outcome"
 	// ClassInternal: anything else, such as an unparseable response. Not retryable.
 	ClassInternal ErrorClass = "internal"
+	// ClassCanceled: the record was not written because [Writer.Cancel]
+	// stopped its operation first. Set by the engine, never by an
+	// adapter; [Writer.Retry] sends such records again.
+	ClassCanceled ErrorClass = "canceled"
 )
 
 // NoRecord is the [ProviderError.RecordIndex] of an error about the whole request.

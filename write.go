@@ -115,7 +115,7 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 	op.LastAttempt = now
 	op.finish(out, end)
 
-	rec, err := encodeOperation(op, nil)
+	rec, err := encodeFinished(op, p, DefaultRetryDeadline)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,8 @@ type Writer struct {
 	providers map[string]Provider
 	log       *slog.Logger
 	now       func() time.Time
+	// opsOnly: no manifest, providers or token source (see [Config]).
+	opsOnly bool
 
 	// async runs queued async work between Start and Stop (dispatch.go).
 	async dispatcher
@@ -42,6 +44,7 @@ func NewWriter(cfg *Config) (*Writer, error) {
 		providers: make(map[string]Provider, len(c.Providers)),
 		log:       c.Logger,
 		now:       c.Test.NowFunc,
+		opsOnly:   len(c.Providers) == 0 && c.TokenSourceFunc == nil,
 	}
 	for _, p := range c.Providers {
 		w.providers[p.Name()] = p
@@ -55,11 +58,16 @@ func NewWriter(cfg *Config) (*Writer, error) {
 // from now on. Nothing needs a scan: work a Stop left is due at once, work
 // interrupted by a crash becomes due when its lease ends (5 minutes after
 // it was claimed). It checks that the store answers, then starts the
-// dispatcher and returns; ctx bounds only that check. Async provider calls
-// run at most [Config.MaxConcurrency] at once per provider.
+// dispatcher and the background pruning ([Retention]) and returns; ctx
+// bounds only that check. Async provider calls run at most
+// [Config.MaxConcurrency] at once per provider.
 //
-// Start is idempotent, and a stopped Writer can be started again.
+// Start is idempotent, and a stopped Writer can be started again. An
+// operations-only Writer (see [Config]) cannot start.
 func (w *Writer) Start(ctx context.Context) error {
+	if w.opsOnly {
+		return invalid(ErrInvalidConfig, "", "an operations-only Writer (no Manifest, Providers or TokenSourceFunc) cannot start")
+	}
 	d := &w.async
 	if err := d.lock(ctx); err != nil {
 		return err
@@ -81,8 +89,10 @@ func (w *Writer) Start(ctx context.Context) error {
 	d.state = stateRunning
 	d.halt, d.abort = halt, abort
 	d.loopDone = make(chan struct{})
+	d.pruneDone = make(chan struct{})
 	d.mu.Unlock()
 	go w.loop(loopCtx, workCtx, d.loopDone)
+	go w.pruneLoop(loopCtx, d.pruneDone)
 	return nil
 }
 
@@ -105,14 +115,15 @@ func (w *Writer) Stop(ctx context.Context) error {
 	d.mu.Lock()
 	prev := d.state
 	d.state = stateStopped
-	halt, abort, loopDone := d.halt, d.abort, d.loopDone
-	d.halt, d.abort, d.loopDone = nil, nil, nil
+	halt, abort, loopDone, pruneDone := d.halt, d.abort, d.loopDone, d.pruneDone
+	d.halt, d.abort, d.loopDone, d.pruneDone = nil, nil, nil, nil
 	d.mu.Unlock()
 	if prev != stateRunning {
 		return nil
 	}
 	halt()
 	<-loopDone
+	<-pruneDone
 
 	finished := make(chan struct{})
 	go func() {
