@@ -12,7 +12,12 @@ import (
 // runGroup writes a claimed auto-batch group. Errors of the store leave the
 // job leased: it is due again when the lease expires.
 func (w *Writer) runGroup(ctx context.Context, job store.Job) {
-	if err := w.flushGroup(ctx, job); err != nil {
+	err := w.flushGroup(ctx, job)
+	switch {
+	case irreparable(err):
+		w.settleDamaged(context.WithoutCancel(ctx), job, err)
+	case err != nil:
+		// The lease brings the group back once the store answers again.
 		w.log.Error("writeback: run auto-batch group", "operation", job.ID, "err", err)
 	}
 }

@@ -131,6 +131,15 @@ func (o *Operation) finish(out *outcome, now time.Time) {
 	o.Logs = append(o.Logs, LogEntry{Time: now, Severity: sev, Message: o.Summary, Error: cause})
 }
 
+// abandon fails an operation that cannot run at all, whose records have
+// no results: perr says why.
+func (o *Operation) abandon(perr *ProviderError, now time.Time) {
+	o.Status = OperationFailure
+	o.Summary = perr.Message
+	o.UpdatedAt = now
+	o.Logs = append(o.Logs, LogEntry{Time: now, Severity: SeverityError, Message: perr.Message, Error: perr})
+}
+
 // cause returns the error that best explains the failed records: the first
 // that is not a rollback, or nil if every record succeeded.
 func (o *Operation) cause() *ProviderError {

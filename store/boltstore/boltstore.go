@@ -54,7 +54,7 @@ var (
 	// ErrCorrupt reports a file that is not a writeback store or is
 	// damaged. Damage to an entry is reported as a [*CorruptError], which
 	// wraps it.
-	ErrCorrupt = errors.New("boltstore: file is corrupt")
+	ErrCorrupt = fmt.Errorf("boltstore: file is %w", store.ErrCorrupt)
 )
 
 // DefaultLockTimeout is how long [Open] waits for a locked file by default.

@@ -197,6 +197,18 @@ func (s *Store) Complete(ctx context.Context, op store.Operation, lease store.Le
 	w := newOpWrite(op)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		oldOp, err := getOperation(tx, w.id)
+		var c *CorruptError
+		if errors.As(err, &c) && c.Bucket == string(bucketOperations) {
+			// A damaged record: keep it in quarantine and store the final
+			// one. An operation belongs to its job's installation.
+			if err := quarantine(tx, bucketOperations, []byte(w.id), c.Reason); err != nil {
+				return err
+			}
+			if err := put(tx, bucketOpIndex, pairKey(w.installationID, w.id), nil); err != nil {
+				return err
+			}
+			oldOp, err = store.Operation{ID: w.id, InstallationID: w.installationID}, nil
+		}
 		if err != nil {
 			return err
 		}
