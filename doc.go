@@ -39,7 +39,9 @@
 // by default ([BatchPartial] opts into partial success); where the
 // provider cannot make a batch atomic (HubSpot batch update) the adapter
 // restores what it changed and [Compensation] says so. Every write is an [Operation]: see [Writer.Operation],
-// [Writer.Operations] and [Writer.Wait].
+// [Writer.Operations] and [Writer.Wait]. Its log lists the provider calls
+// of each attempt, the adapter's resends included, and
+// [Operation.ProviderCalls] counts them.
 //
 // With [ModeAsync] a write is stored durably (fsync'd) before it is
 // acknowledged, and a started Writer ([Writer.Start], [Writer.Stop]) runs

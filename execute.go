@@ -40,6 +40,10 @@ type session struct {
 	// timeout bounds each provider call; zero leaves it to the caller's
 	// ctx (a sync write).
 	timeout time.Duration
+	// calls lists the HTTP requests the adapter reported for the
+	// session's writes (and failed reads), in order, resends included:
+	// the attempt's calls, for the operation log.
+	calls []ProviderCall
 }
 
 // connect opens the session of an attempt for the installation id with
@@ -117,6 +121,10 @@ func (s *session) current(ctx context.Context, p *plan) ([]Record, []int, error)
 		})
 		cancel()
 		if err != nil {
+			var perr *ProviderError
+			if errors.As(err, &perr) {
+				s.calls = append(s.calls, perr.Calls...)
+			}
 			return nil, nil, err
 		}
 		records = make([]Record, len(p.Records))
@@ -139,8 +147,9 @@ func (s *session) current(ctx context.Context, p *plan) ([]Record, []int, error)
 
 // write sends the records at the indexes send in one provider call and
 // returns the outcome of the whole plan: records not sent succeed
-// unchanged, the others get the provider's answer, with field errors named
-// as the application names the fields (see outcome).
+// unchanged, the others get the provider's answer. The calls the adapter
+// made are added to the session's, and field errors are named as the
+// application names the fields (see outcome).
 func (s *session) write(ctx context.Context, p *plan, records []Record, send []int) *outcome {
 	out := &outcome{Results: make([]RecordResult, len(p.Records))}
 	for i, r := range p.Records {
@@ -159,7 +168,12 @@ func (s *session) write(ctx context.Context, p *plan, records []Record, send []i
 	resp, err := s.prov.Write(wctx, req)
 	cancel()
 	if err != nil {
-		return s.outcome(p, p.failAll(asProviderError(p.Provider, err)))
+		perr := asProviderError(p.Provider, err)
+		s.calls = append(s.calls, perr.Calls...)
+		return s.outcome(p, p.failAll(perr))
+	}
+	if resp != nil {
+		s.calls = append(s.calls, resp.Calls...)
 	}
 	if resp == nil || len(resp.Results) != len(sent) {
 		n := 0

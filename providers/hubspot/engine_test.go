@@ -3,6 +3,7 @@ package hubspot_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 
 // The tests in this file run the Writer on the HubSpot adapter and its
 // simulator, for what the engine does with the adapter's answers: field
-// errors named as the application names the fields.
+// errors named as the application names the fields, and the provider
+// calls of every attempt in the operation.
 
 // mappedManifest has contacts whose write inherits the read mapping:
 // stage is lifecyclestage, and leadStatus is whatever the installation
@@ -142,4 +144,40 @@ func TestFieldErrorsInTheAppsNames(t *testing.T) {
 	require.Equal(t, writeback.OperationSuccess, op.Status)
 	require.Len(t, op.SuccessfulRecordIDs, hubspot.MaxBatchSize-1)
 	require.Equal(t, map[string]string{"stage": "INVALID_OPTION"}, fieldCodes(t, op.Results[badIndex].Err, names))
+}
+
+// TestCallsOfEachAttemptInTheOperation checks that the calls the adapter
+// resent within one engine attempt show in the operation: three 503s then
+// a success are one attempt, four calls, listed on attempt 1's log line,
+// in sync and async mode alike.
+func TestCallsOfEachAttemptInTheOperation(t *testing.T) {
+	t.Parallel()
+	srv := hubspottest.NewServer(hubspottest.Options{})
+	t.Cleanup(srv.Close)
+	w, target := mappedWriter(t, srv, hubspot.Config{MaxAttempts: 4})
+	for i, opts := range []*writeback.WriteOpts{nil, {Mode: writeback.ModeAsync}} {
+		srv.InjectFault(hubspottest.Fault{Status: http.StatusServiceUnavailable, Times: 3})
+		res, err := w.Create(t.Context(), target, writeback.Record{Fields: map[string]any{"email": fmt.Sprintf("r%d@example.com", i)}}, opts)
+		require.NoError(t, err)
+		op := wait(t, w, res.OperationID)
+		require.Equal(t, writeback.OperationSuccess, op.Status, "%s", op.Summary)
+		require.Equal(t, 1, op.Attempts)
+		require.Equal(t, 4, op.ProviderCalls)
+		var lines []writeback.LogEntry
+		for _, l := range op.Logs {
+			if len(l.Calls) > 0 {
+				lines = append(lines, l)
+			}
+		}
+		require.Len(t, lines, 1, "one line for the one attempt")
+		require.Equal(t, []int{503, 503, 503, 201}, statuses(lines[0].Calls))
+		for k, c := range lines[0].Calls {
+			require.Equal(t, http.MethodPost, c.Method)
+			require.Equal(t, "/crm/v3/objects/contacts", c.Path)
+			if k > 0 {
+				require.Positive(t, c.Wait, "a resend waits")
+			}
+		}
+		require.Regexp(t, `^attempt 1: 4 provider calls: POST /crm/v3/objects/contacts 503, 503 after \S+, 503 after \S+, 201 after \S+$`, lines[0].Message)
+	}
 }
