@@ -140,6 +140,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	pending := pendingRecords(p, op)
 	sub := p.subset(pending)
 	var subOut *outcome
+	var calls []ProviderCall
 	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, nil, attemptTimeout); perr != nil {
 		if ctx.Err() != nil {
 			// Stopping before anything was sent: run it after the next Start.
@@ -149,6 +150,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		subOut = sub.failAll(perr)
 	} else {
 		subOut = s.run(ctx, sub)
+		calls = s.calls
 	}
 	out := mergeOutcome(p, op, pending, subOut)
 	end := w.now()
@@ -156,6 +158,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	op.Attempts = latest
 	op.LastAttempt = start
 	op.UpdatedAt = end
+	op.logCalls(op.Attempts, calls, end)
 
 	perr := retryError(p, out)
 	if perr == nil {

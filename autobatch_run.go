@@ -74,6 +74,9 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 		op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
 			Message: fmt.Sprintf("attempt %d: writing %d of %d records", op.Attempts, len(pending), n)})
 		r.writePending(ctx, pending)
+		if r.sess != nil {
+			op.logCalls(op.Attempts, r.sess.calls, w.now())
+		}
 	}
 	if r.err != nil {
 		return r.err

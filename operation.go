@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -65,6 +67,12 @@ type Operation struct {
 	Compensation *Compensation `json:"compensation,omitempty"`
 	// Attempts counts provider attempts.
 	Attempts int `json:"attempts"`
+	// ProviderCalls counts the HTTP requests sent to the provider over
+	// every attempt, the adapter's resends within an attempt included:
+	// one attempt may make several (a resend after a 503 or a short rate
+	// limit, a read before the write). The log has a line per attempt
+	// listing them.
+	ProviderCalls int `json:"providerCalls,omitempty"`
 	// LastAttempt is the time of the latest attempt.
 	LastAttempt time.Time `json:"lastAttempt,omitzero"`
 	// Deadline is when retries stop (async only).
@@ -213,6 +221,48 @@ type LogEntry struct {
 	Message string `json:"message"`
 	// Error is the error, if any.
 	Error *ProviderError `json:"error,omitempty"`
+	// Calls lists the provider calls an attempt made, on the line that
+	// sums them up: method, path, status and wait, never bodies, headers
+	// or credentials.
+	Calls []ProviderCall `json:"calls,omitempty"`
+}
+
+// logCalls records the provider calls of attempt: their number on
+// ProviderCalls and one log line listing them, such as "attempt 1: 4
+// provider calls: POST /crm/v3/objects/contacts 503, 503 after 1s, 503
+// after 2s, 201 after 4s". An attempt that made no call logs nothing.
+func (o *Operation) logCalls(attempt int, calls []ProviderCall, now time.Time) {
+	if len(calls) == 0 {
+		return
+	}
+	o.ProviderCalls += len(calls)
+	var b strings.Builder
+	fmt.Fprintf(&b, "attempt %d: %d provider call", attempt, len(calls))
+	if len(calls) > 1 {
+		b.WriteString("s")
+	}
+	for i, c := range calls {
+		switch {
+		case i == 0:
+			b.WriteString(": ")
+		case c.Method == calls[i-1].Method && c.Path == calls[i-1].Path:
+			b.WriteString(", ")
+		default:
+			b.WriteString("; ")
+		}
+		if i == 0 || c.Method != calls[i-1].Method || c.Path != calls[i-1].Path {
+			fmt.Fprintf(&b, "%s %s ", c.Method, c.Path)
+		}
+		if c.Status == 0 {
+			b.WriteString("no answer")
+		} else {
+			fmt.Fprint(&b, c.Status)
+		}
+		if wait := c.Wait.Round(time.Millisecond); wait > 0 {
+			fmt.Fprintf(&b, " after %s", wait)
+		}
+	}
+	o.Logs = append(o.Logs, LogEntry{Time: now, Severity: SeverityInfo, Message: b.String(), Calls: slices.Clone(calls)})
 }
 
 // Operation returns the operation with the given ID, or an error wrapping
