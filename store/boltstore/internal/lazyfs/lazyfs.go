@@ -41,10 +41,7 @@ func Mount(backing, mountpoint string) (*FS, error) {
 		return nil, err
 	}
 	root.Dev = st.Dev
-	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
-		return &node{LoopbackNode: fs.LoopbackNode{RootData: r}, lfs: l}
-	}
-	rootNode := root.NewNode(root, nil, "", &st)
+	rootNode := &node{LoopbackNode: &fs.LoopbackNode{RootData: root}, lfs: l}
 	root.RootNode = rootNode
 	zero := time.Duration(0)
 	server, err := fs.Mount(mountpoint, rootNode, &fs.Options{
@@ -102,16 +99,23 @@ func (l *FS) file(p string) *file {
 
 // node is a loopback node whose files hold writes back.
 type node struct {
-	fs.LoopbackNode
+	*fs.LoopbackNode
 	lfs *FS
 }
 
 var (
-	_ fs.NodeOpener    = (*node)(nil)
-	_ fs.NodeCreater   = (*node)(nil)
-	_ fs.NodeGetattrer = (*node)(nil)
-	_ fs.NodeSetattrer = (*node)(nil)
+	_ fs.NodeWrapChilder = (*node)(nil)
+	_ fs.NodeOpener      = (*node)(nil)
+	_ fs.NodeCreater     = (*node)(nil)
+	_ fs.NodeGetattrer   = (*node)(nil)
+	_ fs.NodeSetattrer   = (*node)(nil)
 )
+
+// WrapChild implements fs.NodeWrapChilder: every node of the tree holds
+// writes back.
+func (n *node) WrapChild(_ context.Context, ops fs.InodeEmbedder) fs.InodeEmbedder {
+	return &node{LoopbackNode: ops.(*fs.LoopbackNode), lfs: n.lfs}
+}
 
 func (n *node) backingPath() string {
 	return filepath.Join(n.RootData.Path, n.Path(n.Root()))
