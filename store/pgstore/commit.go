@@ -119,8 +119,7 @@ func (s *Store) commit(batch []*request) {
 	err := pgx.BeginFunc(s.ctx, s.pool, func(tx pgx.Tx) error {
 		return s.apply(s.ctx, tx, live, results)
 	})
-	var pe *pgconn.PgError
-	if err != nil && errors.As(err, &pe) && len(live) > 1 {
+	if len(live) > 1 && retryAlone(err) {
 		for _, r := range live {
 			r.done <- s.commitAlone(r)
 		}
@@ -133,6 +132,19 @@ func (s *Store) commit(batch []*request) {
 		}
 		r.done <- results[i]
 	}
+}
+
+// retryAlone reports an error of one statement that spoiled a shared
+// transaction (a deadlock with another process, a constraint), after which
+// each call is worth retrying alone; not a lost connection or a server
+// shutting down, which would fail every call again.
+func retryAlone(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	class := pe.Code[:2]
+	return class != "08" && class != "57" && class != "53"
 }
 
 // commitAlone applies r in a transaction of its own (without group

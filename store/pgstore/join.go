@@ -109,7 +109,7 @@ func (s *Store) joinGroup(ctx context.Context, tx pgx.Tx, calls []*joinCall, idx
 		}
 		memberJob = append(memberJob, cur.id)
 		memberSeq = append(memberSeq, int32(cur.size))
-		members = append(members, c.Member)
+		members = append(members, nonNil(c.Member))
 		cur.size++
 		res := store.JoinResult{JobID: cur.id, Size: cur.size, Opened: opened}
 		if cur.size >= c.MaxSize {
@@ -145,7 +145,7 @@ func (s *Store) openGroup(ctx context.Context, tx pgx.Tx, req *store.JoinRequest
 	op, job := req.NewOperation, req.NewJob
 	tag, err := tx.Exec(ctx, s.sql(`
 INSERT INTO {schema}.operations (id, installation_id, data) VALUES ($1, $2, $3)
-ON CONFLICT (id) DO NOTHING`), op.ID, op.InstallationID, op.Data)
+ON CONFLICT (id) DO NOTHING`), op.ID, op.InstallationID, nonNil(op.Data))
 	if err != nil {
 		return false, wrap(err, "store group operation %s", op.ID)
 	}
@@ -155,7 +155,7 @@ ON CONFLICT (id) DO NOTHING`), op.ID, op.InstallationID, op.Data)
 	tag, err = tx.Exec(ctx, s.sql(`
 INSERT INTO {schema}.jobs (id, installation_id, provider, group_key, run_at, attempts, open, size, payload)
 VALUES ($1, $2, $3, $4, $5, $6, true, 0, $7)
-ON CONFLICT (id) DO NOTHING`), job.ID, job.InstallationID, job.Provider, job.Group, job.RunAt, job.Attempts, job.Payload)
+ON CONFLICT (id) DO NOTHING`), job.ID, job.InstallationID, job.Provider, job.Group, job.RunAt, job.Attempts, nonNil(job.Payload))
 	if err != nil {
 		return false, wrap(err, "queue group job %s", job.ID)
 	}

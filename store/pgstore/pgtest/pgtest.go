@@ -39,6 +39,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -164,12 +165,15 @@ func unavailable(tb testing.TB, err error) {
 	tb.Fatal(err.Error())
 }
 
-// Server is a throwaway PostgreSQL server in a temporary directory.
+// Server is a throwaway PostgreSQL server in a temporary directory. Its
+// methods are not safe for concurrent use.
 type Server struct {
 	bin     string // directory of initdb, pg_ctl and postgres
 	dir     string // temporary directory: data/, the socket, the log
 	cred    *syscall.Credential
-	stopped bool
+	opts    string // the postgres options pg_ctl starts it with
+	up      bool   // the server was started and not stopped since
+	removed bool
 }
 
 // Start starts a server of tb's own (for a test that restarts or stops
@@ -205,7 +209,26 @@ func (s *Server) URL(tb testing.TB) string {
 // Restart restarts the server (pg_ctl restart, fast mode: open
 // connections are closed), waiting until it accepts connections again.
 func (s *Server) Restart() error {
-	return s.pgCtl("-m", "fast", "-w", "-t", "60", "restart")
+	return s.pgCtl("-o", s.opts, "-l", filepath.Join(s.dir, "log"), "-m", "fast", "-w", "-t", "60", "restart")
+}
+
+// Down stops the server (fast mode: open connections are closed) and
+// keeps its data; [Server.Up] starts it again.
+func (s *Server) Down() error {
+	if err := s.pgCtl("-m", "fast", "-w", "-t", "60", "stop"); err != nil {
+		return err
+	}
+	s.up = false
+	return nil
+}
+
+// Up starts the server and waits until it accepts connections.
+func (s *Server) Up() error {
+	if err := s.pgCtl("-o", s.opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		return err
+	}
+	s.up = true
+	return nil
 }
 
 // start initialises a cluster in a new temporary directory and starts it.
@@ -240,8 +263,8 @@ func start() (*Server, error) {
 		_ = os.RemoveAll(s.dir)
 		return nil, err
 	}
-	opts := fmt.Sprintf("-k %s -c listen_addresses='' -p 5432 -c fsync=on -c synchronous_commit=on -c max_connections=200", s.dir)
-	if err := s.pgCtl("-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
+	s.opts = fmt.Sprintf("-k %s -c listen_addresses='' -p 5432 -c fsync=on -c synchronous_commit=on -c max_connections=200", s.dir)
+	if err := s.Up(); err != nil {
 		_ = os.RemoveAll(s.dir)
 		return nil, err
 	}
@@ -250,11 +273,14 @@ func start() (*Server, error) {
 
 // stop stops the server and removes its directory.
 func (s *Server) stop() error {
-	if s.stopped {
+	if s.removed {
 		return nil
 	}
-	s.stopped = true
-	err := s.pgCtl("-m", "fast", "-w", "stop")
+	s.removed = true
+	var err error
+	if s.up {
+		err = s.Down()
+	}
 	if rmErr := os.RemoveAll(s.dir); err == nil && rmErr != nil {
 		err = fmt.Errorf("pgtest: %w", rmErr)
 	}
@@ -271,6 +297,9 @@ func (s *Server) run(name string, args ...string) error {
 	cmd := exec.Command(filepath.Join(s.bin, name), args...)
 	cmd.Dir = s.dir
 	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PG") }), "LC_ALL=C")
+	// The server pg_ctl starts must not hold the output pipe (it logs to
+	// a file); if it does, stop waiting for the pipe once pg_ctl exited.
+	cmd.WaitDelay = 5 * time.Second
 	if s.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	}
