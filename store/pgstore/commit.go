@@ -115,6 +115,17 @@ func (s *Store) commit(batch []*request) {
 	if len(live) == 0 {
 		return
 	}
+	if calls, ok := withoutKeys(live); ok {
+		results, err := s.commitWithoutKeys(s.ctx, calls)
+		for i, r := range live {
+			if err != nil {
+				r.done <- err
+				continue
+			}
+			r.done <- results[i]
+		}
+		return
+	}
 	results := make([]error, len(live))
 	err := pgx.BeginFunc(s.ctx, s.pool, func(tx pgx.Tx) error {
 		return s.apply(s.ctx, tx, live, results)
@@ -132,6 +143,23 @@ func (s *Store) commit(batch []*request) {
 		}
 		r.done <- results[i]
 	}
+}
+
+// withoutKeys returns the calls of batch if they are all Enqueue or
+// CreateOperation calls without an idempotency key, with distinct IDs:
+// the common case, which one statement can store.
+func withoutKeys(batch []*request) ([]*createCall, bool) {
+	calls := make([]*createCall, len(batch))
+	ids := make(map[string]bool, len(batch))
+	for i, r := range batch {
+		c := r.create
+		if c == nil || c.key != nil || ids[c.op.ID] {
+			return nil, false
+		}
+		ids[c.op.ID] = true
+		calls[i] = c
+	}
+	return calls, true
 }
 
 // retryAlone reports an error of one statement that spoiled a shared

@@ -153,86 +153,19 @@ RETURNING key`), k, hash, opID, at, exp)
 		}
 	}
 
-	// 2. Store the operations; an existing ID refuses its call.
+	// 2. Store the operations and queue their jobs.
 	var ops []int
 	for _, i := range idx {
 		if errs[i] == nil {
 			ops = append(ops, i)
 		}
 	}
-	slices.SortFunc(ops, func(a, b int) int { return strings.Compare(calls[a].op.ID, calls[b].op.ID) })
-	var undoKeys, undoOps []string
-	if len(ops) > 0 {
-		n := len(ops)
-		id, inst, data := make([]string, n), make([]string, n), make([][]byte, n)
-		for j, i := range ops {
-			c := calls[i]
-			id[j], inst[j], data[j] = c.op.ID, c.op.InstallationID, c.op.Data
-		}
-		rows, err := tx.Query(ctx, s.sql(`
-INSERT INTO {schema}.operations (id, installation_id, data)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
-ON CONFLICT (id) DO NOTHING
-RETURNING id`), id, inst, data)
-		if err != nil {
-			return wrap(err, "store operations")
-		}
-		stored, err := collectSet(rows)
-		if err != nil {
-			return wrap(err, "store operations")
-		}
-		for _, i := range ops {
-			c := calls[i]
-			if !stored[c.op.ID] {
-				errs[i] = fmt.Errorf("pgstore: operation %s: %w", c.op.ID, store.ErrConflict)
-				if c.key != nil {
-					undoKeys = append(undoKeys, c.key.Key)
-				}
-			}
-		}
+	undoKeys, undoOps, err := s.storeOps(ctx, tx, calls, ops, errs, false)
+	if err != nil {
+		return err
 	}
 
-	// 3. Queue the jobs; an existing job refuses its call.
-	var jobs []int
-	for _, i := range ops {
-		if errs[i] == nil && calls[i].job != nil {
-			jobs = append(jobs, i)
-		}
-	}
-	if len(jobs) > 0 {
-		n := len(jobs)
-		id, inst, prov, group := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		runAt, attempts, payload := make([]time.Time, n), make([]int32, n), make([][]byte, n)
-		for j, i := range jobs {
-			job := calls[i].job
-			id[j], inst[j], prov[j], group[j] = job.ID, job.InstallationID, job.Provider, job.Group
-			runAt[j], attempts[j], payload[j] = job.RunAt, int32(job.Attempts), job.Payload
-		}
-		rows, err := tx.Query(ctx, s.sql(`
-INSERT INTO {schema}.jobs (id, installation_id, provider, group_key, run_at, attempts, payload)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int4[], $7::bytea[])
-ON CONFLICT (id) DO NOTHING
-RETURNING id`), id, inst, prov, group, runAt, attempts, payload)
-		if err != nil {
-			return wrap(err, "queue jobs")
-		}
-		queued, err := collectSet(rows)
-		if err != nil {
-			return wrap(err, "queue jobs")
-		}
-		for _, i := range jobs {
-			c := calls[i]
-			if !queued[c.job.ID] {
-				errs[i] = fmt.Errorf("pgstore: job %s: %w", c.job.ID, store.ErrConflict)
-				undoOps = append(undoOps, c.op.ID)
-				if c.key != nil {
-					undoKeys = append(undoKeys, c.key.Key)
-				}
-			}
-		}
-	}
-
-	// 4. Take back what the refused calls wrote before they were refused.
+	// 3. Take back what the refused calls wrote before they were refused.
 	if len(undoKeys) > 0 {
 		if _, err := tx.Exec(ctx, s.sql(`DELETE FROM {schema}.idempotency_keys WHERE key = ANY($1)`), undoKeys); err != nil {
 			return wrap(err, "release keys")
@@ -244,6 +177,108 @@ RETURNING id`), id, inst, prov, group, runAt, attempts, payload)
 		}
 	}
 	return nil
+}
+
+// storeOps stores the operations of the calls at idx and queues their jobs
+// in one statement (with notify, it also notifies subscribers when it
+// commits): a job is queued only if its operation was new. An existing
+// operation ID (or job ID) refuses its call. It returns the keys and
+// operations the refused calls had written, to be taken back.
+func (s *Store) storeOps(ctx context.Context, q querier, calls []*createCall, idx []int, errs []error, notify bool) (undoKeys, undoOps []string, err error) {
+	if len(idx) == 0 {
+		return nil, nil, nil
+	}
+	ops := slices.Clone(idx)
+	slices.SortFunc(ops, func(a, b int) int { return strings.Compare(calls[a].op.ID, calls[b].op.ID) })
+	n := len(ops)
+	id, inst, data := make([]string, n), make([]string, n), make([][]byte, n)
+	var jID, jInst, jProv, jGroup []string
+	var jRunAt []time.Time
+	var jAttempts []int32
+	var jPayload [][]byte
+	for k, i := range ops {
+		c := calls[i]
+		id[k], inst[k], data[k] = c.op.ID, c.op.InstallationID, c.op.Data
+		if job := c.job; job != nil {
+			jID, jInst, jProv, jGroup = append(jID, job.ID), append(jInst, job.InstallationID), append(jProv, job.Provider), append(jGroup, job.Group)
+			jRunAt, jAttempts, jPayload = append(jRunAt, job.RunAt), append(jAttempts, int32(job.Attempts)), append(jPayload, job.Payload)
+		}
+	}
+	channel := ""
+	if notify && len(jID) > 0 {
+		channel = s.channel
+	}
+	rows, err := q.Query(ctx, s.sql(`
+WITH ops AS (
+	INSERT INTO {schema}.operations (id, installation_id, data)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
+	ON CONFLICT (id) DO NOTHING
+	RETURNING id
+), jobs AS (
+	INSERT INTO {schema}.jobs (id, installation_id, provider, group_key, run_at, attempts, payload)
+	SELECT j.* FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::int4[], $10::bytea[])
+		AS j (id, installation_id, provider, group_key, run_at, attempts, payload)
+	WHERE j.id IN (SELECT id FROM ops)
+	ON CONFLICT (id) DO NOTHING
+	RETURNING id
+), notified AS (
+	SELECT pg_notify($11, 'due') WHERE $11 <> '' AND EXISTS (SELECT 1 FROM jobs)
+)
+SELECT ops.id, jobs.id IS NOT NULL FROM ops LEFT JOIN jobs ON jobs.id = ops.id
+	LEFT JOIN notified ON true`),
+		id, inst, data, jID, jInst, jProv, jGroup, jRunAt, jAttempts, jPayload, channel)
+	if err != nil {
+		return nil, nil, wrap(err, "store operations")
+	}
+	stored, queued := map[string]bool{}, map[string]bool{}
+	var opID string
+	var jobQueued bool
+	_, err = pgx.ForEachRow(rows, []any{&opID, &jobQueued}, func() error {
+		stored[opID], queued[opID] = true, jobQueued
+		return nil
+	})
+	if err != nil {
+		return nil, nil, wrap(err, "store operations")
+	}
+	for _, i := range ops {
+		c := calls[i]
+		switch {
+		case !stored[c.op.ID]:
+			errs[i] = fmt.Errorf("pgstore: operation %s: %w", c.op.ID, store.ErrConflict)
+		case c.job != nil && !queued[c.op.ID]:
+			errs[i] = fmt.Errorf("pgstore: job %s: %w", c.job.ID, store.ErrConflict)
+			undoOps = append(undoOps, c.op.ID)
+		default:
+			continue
+		}
+		if c.key != nil {
+			undoKeys = append(undoKeys, c.key.Key)
+		}
+	}
+	return undoKeys, undoOps, nil
+}
+
+// commitWithoutKeys stores calls, none of which reserves an idempotency key
+// and whose operation IDs are distinct, with one statement that commits by
+// itself: one round trip and one commit for the whole batch. A call
+// refused for an existing job (whose operation was missing, so was stored)
+// has its operation removed by a second statement.
+func (s *Store) commitWithoutKeys(ctx context.Context, calls []*createCall) ([]error, error) {
+	errs := make([]error, len(calls))
+	idx := make([]int, len(calls))
+	for i := range idx {
+		idx[i] = i
+	}
+	_, undoOps, err := s.storeOps(ctx, s.pool, calls, idx, errs, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(undoOps) > 0 {
+		if _, err := s.pool.Exec(ctx, s.sql(`DELETE FROM {schema}.operations WHERE id = ANY($1)`), undoOps); err != nil {
+			return nil, wrap(err, "remove operations")
+		}
+	}
+	return errs, nil
 }
 
 // keys reads the reservations of keys, whatever their expiry.
