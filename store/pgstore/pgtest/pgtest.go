@@ -161,6 +161,7 @@ func unavailable(tb testing.TB, err error) {
 	tb.Helper()
 	if errors.Is(err, ErrNoPostgres) && os.Getenv(EnvRequire) != "1" {
 		tb.Skip(err.Error())
+		return
 	}
 	tb.Fatal(err.Error())
 }
