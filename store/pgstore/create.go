@@ -296,14 +296,3 @@ SELECT key, request_hash, operation_id, expires_at FROM {schema}.idempotency_key
 	})
 	return out, wrap(err, "read keys")
 }
-
-// collectSet reads a single text column into a set.
-func collectSet(rows pgx.Rows) (map[string]bool, error) {
-	out := map[string]bool{}
-	var v string
-	_, err := pgx.ForEachRow(rows, []any{&v}, func() error {
-		out[v] = true
-		return nil
-	})
-	return out, err
-}
