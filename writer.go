@@ -81,6 +81,11 @@ func (w *Writer) Start(ctx context.Context) error {
 	d.state = stateRunning
 	d.halt, d.abort = halt, abort
 	d.loopDone = make(chan struct{})
+	d.listenDone = nil
+	if n, ok := w.shared(); ok {
+		d.listenDone = make(chan struct{})
+		go w.listen(loopCtx, n, d.listenDone)
+	}
 	d.mu.Unlock()
 	go w.loop(loopCtx, workCtx, d.loopDone)
 	return nil
@@ -105,14 +110,17 @@ func (w *Writer) Stop(ctx context.Context) error {
 	d.mu.Lock()
 	prev := d.state
 	d.state = stateStopped
-	halt, abort, loopDone := d.halt, d.abort, d.loopDone
-	d.halt, d.abort, d.loopDone = nil, nil, nil
+	halt, abort, loopDone, listenDone := d.halt, d.abort, d.loopDone, d.listenDone
+	d.halt, d.abort, d.loopDone, d.listenDone = nil, nil, nil, nil
 	d.mu.Unlock()
 	if prev != stateRunning {
 		return nil
 	}
 	halt()
 	<-loopDone
+	if listenDone != nil {
+		<-listenDone
+	}
 
 	finished := make(chan struct{})
 	go func() {

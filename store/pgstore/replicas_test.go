@@ -1,0 +1,187 @@
+package pgstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/providers/providertest"
+	"github.com/writebackhq/writeback/store"
+	"github.com/writebackhq/writeback/store/pgstore/pgtest"
+)
+
+// These tests run Writers as replicas of one app would: each with its own
+// Store (its own pool) on one PostgreSQL schema.
+
+const replicaManifest = `
+specVersion: 1.0.0
+integrations:
+  - name: crm
+    provider: hubspot
+    write:
+      objects:
+        - objectName: contacts
+`
+
+var replicaTarget = writeback.Target{Integration: "crm", GroupRef: "acme", Object: "contacts"}
+
+// replica is a Writer on st with a fake HubSpot; cfg may change the
+// config. The first replica of a schema creates the installation.
+func replica(t *testing.T, st store.Interface, fake *providertest.Fake, cfg func(*writeback.Config)) *writeback.Writer {
+	t.Helper()
+	m, err := writeback.ParseManifest([]byte(replicaManifest))
+	require.NoError(t, err)
+	c := &writeback.Config{
+		Manifest:        m,
+		Providers:       []writeback.Provider{fake},
+		Store:           st,
+		TokenSourceFunc: providertest.StaticTokens("t"),
+	}
+	if cfg != nil {
+		cfg(c)
+	}
+	w, err := writeback.NewWriter(c)
+	require.NoError(t, err)
+	ctx := t.Context()
+	if _, err := w.InstallationByGroup(ctx, replicaTarget.Integration, replicaTarget.GroupRef); err != nil {
+		_, err = w.CreateInstallation(ctx, &writeback.Installation{
+			Integration: replicaTarget.Integration, GroupRef: replicaTarget.GroupRef,
+			Connection: writeback.Connection{Provider: "hubspot"},
+			Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
+				"contacts": {ObjectName: "contacts"},
+			}}},
+		})
+		require.NoError(t, err)
+	}
+	return w
+}
+
+func fakeHubSpot() *providertest.Fake {
+	return providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100})
+}
+
+// idleStore never hands out work: a replica on it accepts writes and
+// waits, but runs nothing, so what it sees comes from the other replica.
+type idleStore struct{ store.Interface }
+
+func (idleStore) Claim(context.Context, time.Time, time.Time, int) ([]store.Job, error) {
+	return nil, nil
+}
+
+func (s idleStore) Subscribe(ctx context.Context) (<-chan store.Event, error) {
+	return s.Interface.(store.Notifier).Subscribe(ctx)
+}
+
+// TestWaitAcrossReplicas: a write accepted on one replica and completed
+// by another wakes Wait on the first through the store's notifications,
+// with no poll in sight.
+func TestWaitAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	url, schema := pgtest.URL(t), newSchema()
+	api := replica(t, idleStore{openStore(t, url, schema)}, fakeHubSpot(), func(c *writeback.Config) { c.PollInterval = time.Hour })
+	workerFake := fakeHubSpot()
+	worker := replica(t, openStore(t, url, schema), workerFake, nil)
+	require.NoError(t, api.Start(ctx))
+	defer api.Stop(context.WithoutCancel(ctx))
+	require.NoError(t, worker.Start(ctx))
+	defer worker.Stop(context.WithoutCancel(ctx))
+
+	res, err := api.Create(ctx, replicaTarget, writeback.Record{Fields: map[string]any{"email": "a@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	op, err := api.Wait(wctx, res.OperationID)
+	require.NoError(t, err, "the other replica's completion must wake Wait well before the hour-long poll")
+	require.Equal(t, writeback.OperationSuccess, op.Status)
+	require.Equal(t, 1, workerFake.Count("contacts"))
+}
+
+// droppingStore loses every notification that an operation completed.
+type droppingStore struct{ store.Interface }
+
+func (s droppingStore) Subscribe(ctx context.Context) (<-chan store.Event, error) {
+	in, err := s.Interface.(store.Notifier).Subscribe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan store.Event)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			if ev.Kind == store.EventCompleted {
+				continue
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// TestWaitPollsWhenANotificationIsLost: with the completion notification
+// lost, Wait still returns, within the poll interval.
+func TestWaitPollsWhenANotificationIsLost(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	url, schema := pgtest.URL(t), newSchema()
+	api := replica(t, idleStore{droppingStore{openStore(t, url, schema)}}, fakeHubSpot(), func(c *writeback.Config) { c.PollInterval = 100 * time.Millisecond })
+	worker := replica(t, openStore(t, url, schema), fakeHubSpot(), nil)
+	require.NoError(t, api.Start(ctx))
+	defer api.Stop(context.WithoutCancel(ctx))
+	require.NoError(t, worker.Start(ctx))
+	defer worker.Stop(context.WithoutCancel(ctx))
+
+	res, err := api.Create(ctx, replicaTarget, writeback.Record{Fields: map[string]any{"email": "b@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	op, err := api.Wait(wctx, res.OperationID)
+	require.NoError(t, err)
+	require.Equal(t, writeback.OperationSuccess, op.Status)
+}
+
+// TestLongCallKeepsItsLease: a provider call that outlasts the lease
+// several times over keeps its job, extended by the heartbeat: the other
+// replica never starts the same write.
+func TestLongCallKeepsItsLease(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	url, schema := pgtest.URL(t), newSchema()
+	const lease = 300 * time.Millisecond
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	slow := fakeHubSpot()
+	slow.FailCalls(func(*writeback.ProviderRequest) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	})
+	other := fakeHubSpot()
+	short := func(c *writeback.Config) { c.Test.LeaseDuration = lease; c.PollInterval = 50 * time.Millisecond }
+	first := replica(t, openStore(t, url, schema), slow, short)
+	second := replica(t, openStore(t, url, schema), other, short)
+
+	res, err := first.Create(ctx, replicaTarget, writeback.Record{Fields: map[string]any{"email": "c@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
+	require.NoError(t, err)
+	require.NoError(t, first.Start(ctx))
+	defer first.Stop(context.WithoutCancel(ctx))
+	<-started
+	require.NoError(t, second.Start(ctx))
+	defer second.Stop(context.WithoutCancel(ctx))
+
+	// Let the lease run out several times over while the call is held.
+	time.Sleep(5 * lease)
+	close(release)
+	op, err := first.Wait(ctx, res.OperationID)
+	require.NoError(t, err)
+	require.Equal(t, writeback.OperationSuccess, op.Status)
+	require.Empty(t, other.Calls(), "the second replica never claimed the running write")
+	require.Len(t, slow.Calls(), 1)
+}
