@@ -193,6 +193,15 @@ func Start(tb testing.TB) *Server {
 	return srv
 }
 
+// Launch starts a server outside a test, for a program such as an example
+// that needs a throwaway PostgreSQL; [Server.Stop] stops and removes it.
+// It fails with an error wrapping [ErrNoPostgres] where the binaries are
+// missing.
+func Launch() (*Server, error) { return start() }
+
+// Stop stops a server from [Launch] and removes its directory.
+func (s *Server) Stop() error { return s.stop() }
+
 // AdminURL returns the connection string of the server's postgres
 // database, as superuser.
 func (s *Server) AdminURL() string {
