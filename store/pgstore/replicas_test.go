@@ -2,9 +2,12 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/writebackhq/writeback"
@@ -30,7 +33,7 @@ var replicaTarget = writeback.Target{Integration: "crm", GroupRef: "acme", Objec
 
 // replica is a Writer on st with a fake HubSpot; cfg may change the
 // config. The first replica of a schema creates the installation.
-func replica(t *testing.T, st store.Interface, fake *providertest.Fake, cfg func(*writeback.Config)) *writeback.Writer {
+func replica(t testing.TB, st store.Interface, fake *providertest.Fake, cfg func(*writeback.Config)) *writeback.Writer {
 	t.Helper()
 	m, err := writeback.ParseManifest([]byte(replicaManifest))
 	require.NoError(t, err)
@@ -184,4 +187,82 @@ func TestLongCallKeepsItsLease(t *testing.T) {
 	require.Equal(t, writeback.OperationSuccess, op.Status)
 	require.Empty(t, other.Calls(), "the second replica never claimed the running write")
 	require.Len(t, slow.Calls(), 1)
+}
+
+// autoBatchAcrossReplicas makes n auto-batched single creates, spread
+// round-robin over three replicas that are all started, waits for every
+// group, and returns the provider calls made and the records written.
+func autoBatchAcrossReplicas(tb testing.TB, n int) (calls, written int, groups map[string]*writeback.Operation) {
+	ctx := context.Background()
+	url, schema := pgtest.URL(tb), newSchema()
+	fakes := []*providertest.Fake{fakeHubSpot(), fakeHubSpot(), fakeHubSpot()}
+	var ws []*writeback.Writer
+	for _, f := range fakes {
+		w := replica(tb, openStore(tb, url, schema), f, nil)
+		require.NoError(tb, w.Start(ctx))
+		defer w.Stop(context.WithoutCancel(ctx))
+		ws = append(ws, w)
+	}
+	opts := &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: 2 * time.Second}}
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	const callers = 48
+	for c := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; i < n; i += callers {
+				res, err := ws[i%len(ws)].Create(ctx, replicaTarget, writeback.Record{Fields: map[string]any{"email": fmt.Sprintf("r%05d@example.com", i)}}, opts)
+				if !assert.NoError(tb, err) {
+					return
+				}
+				ids[i] = res.OperationID
+			}
+		}()
+	}
+	wg.Wait()
+	groups = map[string]*writeback.Operation{}
+	for _, id := range ids {
+		groups[id] = nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for id := range groups {
+		op, err := ws[0].Wait(wctx, id)
+		require.NoError(tb, err)
+		groups[id] = op
+		written += op.SuccessCount()
+	}
+	for _, f := range fakes {
+		calls += len(f.Calls())
+	}
+	return calls, written, groups
+}
+
+// TestAutoBatchAcrossReplicas: single writes accepted by three replicas
+// share groups, each group is written by exactly one replica in one call,
+// and no record is written twice.
+func TestAutoBatchAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	const n = 3000
+	calls, written, groups := autoBatchAcrossReplicas(t, n)
+	require.Equal(t, n, written)
+	require.LessOrEqual(t, calls, n/100+2, "%d groups", len(groups))
+	for _, op := range groups {
+		require.Equal(t, writeback.OperationSuccess, op.Status)
+		require.Equal(t, 1, op.Attempts, "written once, by one replica")
+		require.LessOrEqual(t, len(op.Results), 100)
+	}
+}
+
+// BenchmarkAutoBatchAcrossReplicas: 10,000 single writes spread over three
+// replicas; goal ≤ 102 provider calls.
+func BenchmarkAutoBatchAcrossReplicas(b *testing.B) {
+	for range b.N {
+		start := time.Now()
+		calls, written, groups := autoBatchAcrossReplicas(b, 10000)
+		b.ReportMetric(float64(calls), "calls")
+		b.ReportMetric(float64(len(groups)), "groups")
+		b.ReportMetric(float64(written)/time.Since(start).Seconds(), "records/s")
+	}
 }
