@@ -3,7 +3,9 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -264,5 +266,80 @@ func BenchmarkAutoBatchAcrossReplicas(b *testing.B) {
 		b.ReportMetric(float64(calls), "calls")
 		b.ReportMetric(float64(len(groups)), "groups")
 		b.ReportMetric(float64(written)/time.Since(start).Seconds(), "records/s")
+	}
+}
+
+// BenchmarkWriterEnqueue: Writer.Create in async mode on pgstore, 64
+// callers, ~1 KB records: acknowledged after the commit.
+func BenchmarkWriterEnqueue(b *testing.B) {
+	ctx := context.Background()
+	w := replica(b, openStore(b, pgtest.URL(b), newSchema()), fakeHubSpot(), nil)
+	filler := strings.Repeat("x", 1000)
+	var next atomic.Int64
+	b.SetParallelism(32) // 64 callers on 2 cores
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			_, err := w.Create(ctx, replicaTarget, writeback.Record{Fields: map[string]any{"email": fmt.Sprintf("e%d@example.com", i), "notes": filler}},
+				&writeback.WriteOpts{Mode: writeback.ModeAsync})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "acks/s")
+}
+
+// BenchmarkThroughput: queued async writes from claim to completion with a
+// provider that answers at once, for one and three replicas.
+func BenchmarkThroughput(b *testing.B) {
+	for _, replicas := range []int{1, 3} {
+		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
+			const n = 3000
+			ctx := context.Background()
+			for range b.N {
+				b.StopTimer()
+				url, schema := pgtest.URL(b), newSchema()
+				var ws []*writeback.Writer
+				for range replicas {
+					ws = append(ws, replica(b, openStore(b, url, schema), fakeHubSpot(), func(c *writeback.Config) { c.MaxConcurrency = 16 }))
+				}
+				ids := make([]string, n)
+				var wg sync.WaitGroup
+				for c := range 32 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := c; i < n; i += 32 {
+							res, err := ws[0].Create(ctx, replicaTarget, writeback.Record{Fields: map[string]any{"email": fmt.Sprintf("t%d@example.com", i)}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							ids[i] = res.OperationID
+						}
+					}()
+				}
+				wg.Wait()
+				b.StartTimer()
+				start := time.Now()
+				for _, w := range ws {
+					require.NoError(b, w.Start(ctx))
+				}
+				for _, id := range ids {
+					if _, err := ws[0].Wait(ctx, id); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "jobs/s")
+				b.StopTimer()
+				for _, w := range ws {
+					require.NoError(b, w.Stop(ctx))
+				}
+			}
+		})
 	}
 }
