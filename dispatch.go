@@ -51,6 +51,9 @@ type dispatcher struct {
 	halt     context.CancelFunc      // ends the loop and waits for slots
 	abort    context.CancelCauseFunc // cancels in-flight provider calls
 	loopDone chan struct{}
+	// listenDone is closed when the shared store's listener ends (nil for
+	// a store of one process).
+	listenDone chan struct{}
 	// pruneDone is closed when the background pruning has stopped.
 	pruneDone chan struct{}
 	workers   sync.WaitGroup
@@ -112,6 +115,15 @@ func (d *dispatcher) claims(jobID string, fallback int) (first, latest int) {
 	return fallback, fallback
 }
 
+// forget drops the claim counts of a job this Writer completed, before its
+// worker ends: the operation may be queued again at once (see
+// [Writer.Retry]), and a claim of the new job is not the old one's.
+func (d *dispatcher) forget(jobID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.active, jobID)
+}
+
 // lease returns the latest lease this Writer holds on a job it claimed:
 // the one a completion or reschedule must present.
 func (d *dispatcher) lease(job store.Job) store.Lease {
@@ -139,7 +151,7 @@ func (w *Writer) loop(ctx, work context.Context, done chan struct{}) {
 	timer.Stop()
 	defer timer.Stop()
 	for ctx.Err() == nil {
-		wait := w.dispatchDue(ctx, work)
+		wait := w.pollBound(w.dispatchDue(ctx, work))
 		if wait == 0 {
 			continue
 		}
@@ -236,14 +248,17 @@ func (w *Writer) dispatch(ctx, work context.Context, job store.Job) {
 		d.mu.Unlock()
 		return
 	}
-	d.active[job.ID] = &claim{first: job.Attempts, latest: job.Attempts}
+	held := &claim{first: job.Attempts, latest: job.Attempts}
+	d.active[job.ID] = held
 	d.load[job.Provider]++
 	d.workers.Add(1)
 	d.mu.Unlock()
 	go func() {
 		defer func() {
 			d.mu.Lock()
-			delete(d.active, job.ID)
+			if d.active[job.ID] == held {
+				delete(d.active, job.ID)
+			}
 			if d.load[job.Provider]--; d.load[job.Provider] <= 0 {
 				delete(d.load, job.Provider)
 			}
@@ -268,10 +283,13 @@ func (w *Writer) dispatch(ctx, work context.Context, job store.Job) {
 		if cur, err := w.store.Job(work, job.ID); err == nil && cur.Attempts == job.Attempts {
 			job.CancelRequested = cur.CancelRequested
 		}
+		jobCtx, cancel := context.WithCancelCause(work)
+		defer cancel(nil)
+		defer w.keepLease(jobCtx, job, cancel)()
 		if job.Group != "" {
-			w.runGroup(work, job)
+			w.runGroup(jobCtx, job)
 		} else {
-			w.runJob(work, job)
+			w.runJob(jobCtx, job)
 		}
 	}()
 }

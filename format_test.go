@@ -141,7 +141,8 @@ func resumeStoredFormat(t *testing.T, f storedFormat) {
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
 
 	fake := formatFake()
-	// The record the stored sync create made, which queued updates change.
+	// The record the sync create made, which queued updates change: it
+	// exists before any queued create runs.
 	require.Equal(t, "1001", fake.Seed("contacts", map[string]any{"email": "sync@example.com"}))
 	w := formatWriter(t, st, fake, formatTime.Add(2*time.Hour))
 	inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)

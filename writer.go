@@ -90,6 +90,11 @@ func (w *Writer) Start(ctx context.Context) error {
 	d.halt, d.abort = halt, abort
 	d.loopDone = make(chan struct{})
 	d.pruneDone = make(chan struct{})
+	d.listenDone = nil
+	if n, ok := w.shared(); ok {
+		d.listenDone = make(chan struct{})
+		go w.listen(loopCtx, n, d.listenDone)
+	}
 	d.mu.Unlock()
 	go w.loop(loopCtx, workCtx, d.loopDone)
 	go w.pruneLoop(loopCtx, d.pruneDone)
@@ -115,8 +120,8 @@ func (w *Writer) Stop(ctx context.Context) error {
 	d.mu.Lock()
 	prev := d.state
 	d.state = stateStopped
-	halt, abort, loopDone, pruneDone := d.halt, d.abort, d.loopDone, d.pruneDone
-	d.halt, d.abort, d.loopDone, d.pruneDone = nil, nil, nil, nil
+	halt, abort, loopDone, listenDone, pruneDone := d.halt, d.abort, d.loopDone, d.listenDone, d.pruneDone
+	d.halt, d.abort, d.loopDone, d.listenDone, d.pruneDone = nil, nil, nil, nil, nil
 	d.mu.Unlock()
 	if prev != stateRunning {
 		return nil
@@ -124,6 +129,9 @@ func (w *Writer) Stop(ctx context.Context) error {
 	halt()
 	<-loopDone
 	<-pruneDone
+	if listenDone != nil {
+		<-listenDone
+	}
 
 	finished := make(chan struct{})
 	go func() {

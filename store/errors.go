@@ -23,6 +23,11 @@ var (
 	// requested while it was leased (see [Queue.Cancel]). Nothing was
 	// changed; the lease holder completes the job.
 	ErrCancelRequested = errors.New("cancel requested")
+	// ErrCorrupt reports a stored record or index entry that is damaged
+	// and cannot be read. Stores wrap it with the entry's key.
+	// [Queue.Complete] replaces a damaged operation record, so the engine
+	// can settle the work it belonged to.
+	ErrCorrupt = errors.New("corrupt")
 	// ErrClosed reports a store that is closed or unusable.
 	ErrClosed = errors.New("store closed")
 	// ErrInvalidInput reports a call the contract does not allow, such as

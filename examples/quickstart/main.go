@@ -273,7 +273,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string, keep bo
 	}
 	const n = 500
 	before := len(srv.CallsTo("POST", "/crm/v3/objects/contacts"))
-	batched := &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Second}}
+	batched := &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: 30 * time.Second}}
 	groups := map[string]bool{}
 	var first string
 	for i := range n {

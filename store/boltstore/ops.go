@@ -11,7 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The due index's value holds a job's flags; an empty value (every entry
+// The due index's value holds a job's flags; an empty body (every entry
 // written before the flags existed) means none. While a job is leased,
 // its due entry is the lease's expiry.
 const (
@@ -31,15 +31,15 @@ func dueFlags(job store.Job) byte {
 	return f
 }
 
-// dueValue is the due-index value of flags.
+// dueValue is the due-index body of flags.
 func dueValue(flags byte) []byte {
 	if flags == 0 {
-		return []byte{}
+		return nil
 	}
 	return []byte{flags}
 }
 
-// setDueFlags sets job's flags from its due-index value.
+// setDueFlags sets job's flags from its due-index body.
 func setDueFlags(job *store.Job, v []byte) {
 	var f byte
 	if len(v) > 0 {
@@ -53,12 +53,12 @@ func setDueFlags(job *store.Job, v []byte) {
 func (s *Store) allOperations(ctx context.Context, after string, limit int) (out []store.Operation, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketOperations).Cursor()
-		k, v := c.Seek([]byte(after))
+		k, _ := c.Seek([]byte(after))
 		if after != "" && string(k) == after {
-			k, v = c.Next()
+			k, _ = c.Next()
 		}
-		for ; k != nil && len(out) < limit; k, v = c.Next() {
-			rec, err := decodeOperation(k, v)
+		for ; k != nil && len(out) < limit; k, _ = c.Next() {
+			rec, err := getOperation(tx, string(k))
 			if err != nil {
 				return err
 			}
@@ -144,7 +144,7 @@ func (s *Store) Requeue(ctx context.Context, req store.RequeueRequest) error {
 		if err != nil {
 			return err
 		}
-		if tx.Bucket(bucketJobs).Get([]byte(w.id)) != nil {
+		if has(tx, bucketJobs, []byte(w.id)) {
 			return fmt.Errorf("boltstore: operation %s is queued: %w", w.id, store.ErrConflict)
 		}
 		if !bytes.Equal(oldOp.Data, prev) {
@@ -162,19 +162,21 @@ func (s *Store) Requeue(ctx context.Context, req store.RequeueRequest) error {
 func (s *Store) Stats(ctx context.Context, now time.Time) (st store.QueueStats, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		open := map[string]int{}
+		// Damaged entries are left out: Claim and Join quarantine them.
 		gc := tx.Bucket(bucketOpenGroups).Cursor()
 		for k, v := gc.First(); k != nil; k, v = gc.Next() {
-			size, id, err := decodeOpenGroup(k, v)
+			body, err := unseal(bucketOpenGroups, k, v)
 			if err != nil {
-				return err
+				continue
 			}
-			open[id] = int(size)
+			if size, id, err := decodeOpenGroup(k, body); err == nil {
+				open[id] = int(size)
+			}
 		}
-		jobs := tx.Bucket(bucketJobs)
 		c := tx.Bucket(bucketDue).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if len(k) < 8 {
-				return fmt.Errorf("boltstore: due index key %q: %w", k, ErrCorrupt)
+				continue
 			}
 			id := k[8:]
 			size, isOpen := open[string(id)]
@@ -182,16 +184,20 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (st store.QueueStats, 
 			var err error
 			if isOpen {
 				job, err = getJob(tx, string(id))
-			} else if val := jobs.Get(id); val == nil {
-				err = fmt.Errorf("boltstore: job %s is due but missing: %w", id, ErrCorrupt)
 			} else {
-				job, err = decodeJobKeys(id, val)
+				var body []byte
+				if body, err = get(tx, bucketJobs, id); err == nil && body != nil {
+					job, err = decodeJobKeys(id, body)
+				} else if body == nil {
+					continue
+				}
 			}
 			if err != nil {
-				return err
+				continue
 			}
 			job.RunAt = codeTime(binary.BigEndian.Uint64(k))
-			setDueFlags(&job, v)
+			flags, _ := unseal(bucketDue, k, v)
+			setDueFlags(&job, flags)
 			st.Add(job, isOpen, size, now)
 		}
 		return nil
@@ -211,7 +217,7 @@ func decodeJobKeys(key, b []byte) (store.Job, error) {
 		RunAt:          codeTime(d.u64()),
 		Attempts:       int(d.varint()),
 	}
-	return j, d.done("job", key)
+	return j, d.done(bucketJobs, key, &j.ID)
 }
 
 // DeleteOperations implements [store.Operations].
@@ -223,25 +229,22 @@ func (s *Store) DeleteOperations(ctx context.Context, ids []string) (int, error)
 	// n is read only once the committer has answered, as in Join.
 	var n int
 	err := s.write(ctx, func(tx *bolt.Tx) error {
-		ops, jobs, idx := tx.Bucket(bucketOperations), tx.Bucket(bucketJobs), tx.Bucket(bucketOpIndex)
-		// Decode first: a call fails before it writes anything.
+		// Read first: a call fails before it writes anything. A damaged
+		// record is left alone.
 		gone := map[string]string{} // ID -> installation ID
 		for _, id := range ids {
-			v := ops.Get([]byte(id))
-			if v == nil || jobs.Get([]byte(id)) != nil {
+			if has(tx, bucketJobs, []byte(id)) {
 				continue
 			}
-			rec, err := decodeOperation([]byte(id), v)
-			if err != nil {
-				return err
+			if rec, err := getOperation(tx, id); err == nil {
+				gone[id] = rec.InstallationID
 			}
-			gone[id] = rec.InstallationID
 		}
 		for id, inst := range gone {
-			if err := del(idx, pairKey(inst, id)); err != nil {
+			if err := del(tx, bucketOpIndex, pairKey(inst, id)); err != nil {
 				return err
 			}
-			if err := del(ops, []byte(id)); err != nil {
+			if err := del(tx, bucketOperations, []byte(id)); err != nil {
 				return err
 			}
 		}
@@ -272,11 +275,12 @@ func (s *Store) DeleteExpiredKeys(ctx context.Context, now time.Time, after stri
 		for n := 0; k != nil && n < limit; k, v = c.Next() {
 			n++
 			next = string(k)
-			key, err := decodeKey(k, v)
+			body, err := unseal(bucketKeys, k, v)
 			if err != nil {
-				return err
+				continue // damaged: not this call's to judge
 			}
-			if !now.Before(key.ExpiresAt) {
+			key, err := decodeKey(k, body)
+			if err == nil && !now.Before(key.ExpiresAt) {
 				expired = append(expired, bytes.Clone(k))
 			}
 		}
@@ -290,24 +294,20 @@ func (s *Store) DeleteExpiredKeys(ctx context.Context, now time.Time, after stri
 	}
 	var deleted int
 	err = s.write(ctx, func(tx *bolt.Tx) error {
-		keys := tx.Bucket(bucketKeys)
-		// Decode first: a call fails before it writes anything.
+		// Read first: a call fails before it writes anything.
 		var gone [][]byte
 		for _, k := range expired {
-			v := keys.Get(k)
-			if v == nil {
+			body, err := get(tx, bucketKeys, k)
+			if err != nil || body == nil {
 				continue
 			}
-			key, err := decodeKey(k, v)
-			if err != nil {
-				return err
-			}
-			if !now.Before(key.ExpiresAt) { // not reserved again since
+			key, err := decodeKey(k, body)
+			if err == nil && !now.Before(key.ExpiresAt) { // not reserved again since
 				gone = append(gone, k)
 			}
 		}
 		for _, k := range gone {
-			if err := del(keys, k); err != nil {
+			if err := del(tx, bucketKeys, k); err != nil {
 				return err
 			}
 		}

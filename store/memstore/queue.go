@@ -171,6 +171,9 @@ func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) 
 	if err != nil {
 		return err
 	}
+	if !e.job.Leased {
+		return fmt.Errorf("memstore: job %s was rescheduled: %w", lease.JobID, store.ErrLeaseLost)
+	}
 	e.job.RunAt = normTime(until)
 	s.due.fix(e)
 	return nil

@@ -81,6 +81,8 @@ var opsTests = []test{
 		require.NoError(t, s.Reschedule(ctx, newOp(opID(1), "inst-1"), job.Lease(), at(100)))
 		job.RunAt, job.Leased = at(100), false
 		requireJob(t, s, job)
+		require.ErrorIs(t, s.Extend(ctx, job.Lease(), at(200)), store.ErrLeaseLost, "the lease ended with the reschedule")
+		requireJob(t, s, job)
 
 		require.NoError(t, s.Complete(ctx, newOp(opID(1), "inst-1"), job.Lease()))
 		requireNoJob(t, s, opID(1))
