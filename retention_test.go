@@ -203,8 +203,8 @@ func TestOpsOnlyWriter(t *testing.T) {
 	require.Equal(t, writeback.OperationCanceled, op.Status)
 	_, err = ops.Retry(ctx, queued.OperationID)
 	require.NoError(t, err)
-	insts, err := ops.Installations(ctx, "")
-	require.NoError(t, err)
+	insts, err := ops.Installations(ctx, "crm")
+	require.NoError(t, err, "no manifest to check the integration against")
 	require.Len(t, insts, 1)
 
 	_, err = ops.Create(ctx, contacts, contact("bob@example.com"), nil)
