@@ -210,8 +210,10 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 // for [Writer.Retry].
 func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
 	f := finished{op: op}
-	if payload, err := decodeJob(job.ID, job.Payload); err == nil {
-		f.plan, f.window = payload.Plan, payload.window(op)
+	if op.Status != OperationSuccess || op.FailureCount() > 0 {
+		if payload, err := decodeJob(job.ID, job.Payload); err == nil {
+			f.plan, f.window = payload.Plan, payload.window(op)
+		}
 	}
 	rec, err := f.record()
 	if err == nil {

@@ -48,7 +48,7 @@ const (
 // most deletes in one store transaction; keyBatch is the same for
 // idempotency keys.
 const (
-	pruneBatch = 500
+	pruneBatch = 100
 	keyBatch   = 1000
 )
 
@@ -153,8 +153,7 @@ func (w *Writer) prune(ctx context.Context, now time.Time, keep time.Duration, r
 }
 
 // pruneLoop prunes in the background until ctx ends: a pass at once, then
-// one every interval. Between batches it pauses as long as the batch took,
-// so that pruning takes at most about half of the store's time.
+// one every interval, paced (see pacer).
 func (w *Writer) pruneLoop(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	interval := w.cfg.Test.PruneInterval
@@ -170,25 +169,35 @@ func (w *Writer) pruneLoop(ctx context.Context, done chan struct{}) {
 		case <-timer.C:
 		}
 		res := &PruneResult{}
-		last := time.Now()
-		pause := func(ctx context.Context) error {
-			wait := time.NewTimer(time.Since(last))
-			defer wait.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-wait.C:
-			}
-			last = time.Now()
-			return nil
-		}
-		if err := w.prune(ctx, w.now(), w.cfg.Retention.Operations, res, pause); err != nil && ctx.Err() == nil {
+		if err := w.prune(ctx, w.now(), w.cfg.Retention.Operations, res, pacer()); err != nil && ctx.Err() == nil {
 			w.log.Error("writeback: prune", "err", err)
 		}
 		if res.Operations > 0 || res.Keys > 0 {
 			w.log.Info("writeback: pruned", "operations", res.Operations, "idempotencyKeys", res.Keys)
 		}
 		timer.Reset(interval)
+	}
+}
+
+// pruneRest is how many times as long as a batch took a background prune
+// pass pauses after it, so that pruning takes at most a quarter of the
+// store's time and writes go on meanwhile (see BenchmarkPrune).
+const pruneRest = 3
+
+// pacer returns the pause between the batches of a background prune pass
+// (see pruneRest).
+func pacer() func(context.Context) error {
+	last := time.Now()
+	return func(ctx context.Context) error {
+		wait := time.NewTimer(pruneRest * time.Since(last))
+		defer wait.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wait.C:
+		}
+		last = time.Now()
+		return nil
 	}
 }
 
