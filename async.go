@@ -14,13 +14,14 @@ import (
 // writes are accepted whenever the Writer is not stopped: before Start they
 // wait in the store and run once it is started (like river's insert-only
 // client); after Stop they fail with [ErrStopped].
-func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key *store.IdempotencyKey) (*Result, error) {
+func (w *Writer) submitAsync(ctx context.Context, pr *prepared, opts *WriteOpts, key *store.IdempotencyKey) (*Result, error) {
 	if !w.async.accepting() {
 		return nil, fmt.Errorf("%w: async writes are refused", ErrStopped)
 	}
 	if opts.AutoBatch != nil {
-		return w.submitAutoBatch(ctx, p, opts, key)
+		return w.submitAutoBatch(ctx, pr, opts, key)
 	}
+	p := pr.plan
 	now := w.now()
 	op := p.newOperation(newID(now), ModeAsync, now)
 	deadline := opts.RetryDeadline
@@ -28,6 +29,7 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 		deadline = DefaultRetryDeadline
 	}
 	op.Deadline = now.Add(deadline)
+	op.Logs = append(op.Logs, pr.strippedLogs(now)...)
 	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo, Message: "accepted; queued for asynchronous execution"})
 	rec, err := encodeOperation(op, nil)
 	if err != nil {
@@ -131,7 +133,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	pending := pendingRecords(p, op)
 	sub := p.subset(pending)
 	var subOut *outcome
-	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, nil, attemptTimeout); perr != nil {
+	if s, perr := w.connect(ctx, p.scope(), nil, attemptTimeout); perr != nil {
 		if ctx.Err() != nil {
 			// Stopping before anything was sent: run it after the next Start.
 			w.release(job)
@@ -218,7 +220,7 @@ func mergeOutcome(p *plan, op *Operation, pending []int, sub *outcome) *outcome 
 	if len(pending) == len(p.Records) {
 		return sub
 	}
-	out := &outcome{Results: append([]RecordResult(nil), op.Results...), Compensation: sub.Compensation}
+	out := &outcome{Results: append([]RecordResult(nil), op.Results...), Compensation: sub.Compensation, AllOrNone: sub.AllOrNone}
 	for j, i := range pending {
 		r := sub.Results[j]
 		if r.Err != nil && r.Err.RecordIndex != NoRecord {

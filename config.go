@@ -31,9 +31,17 @@ type Config struct {
 	// MaxConcurrency bounds the async provider calls in flight per
 	// provider. Zero means 4.
 	MaxConcurrency int
-	// IdempotencyRetention is how long an idempotency key is remembered.
-	// Zero means 24 h.
+	// IdempotencyRetention is how long an idempotency key is remembered,
+	// from the key's first use. Zero means 24 h.
 	IdempotencyRetention time.Duration
+	// MaxRecordSize bounds one record of a write: its fields as the
+	// caller sent them, encoded as JSON, in bytes. A larger record is
+	// refused with a [*ValidationError] wrapping [ErrTooLarge]. Zero
+	// means [DefaultMaxRecordSize].
+	MaxRecordSize int
+	// MaxValueSize bounds one field value, encoded as JSON, in bytes,
+	// like MaxRecordSize. Zero means [DefaultMaxValueSize].
+	MaxValueSize int
 	// OnComplete, if set, is called once with each async operation that
 	// reaches a terminal status (the in-process twin of the hosted
 	// write.async.done notification), including operations a restarted
@@ -61,6 +69,10 @@ const (
 	DefaultMaxConcurrency = 4
 	// DefaultIdempotencyRetention is the default [Config.IdempotencyRetention].
 	DefaultIdempotencyRetention = 24 * time.Hour
+	// DefaultMaxRecordSize is the default [Config.MaxRecordSize]: 1 MB.
+	DefaultMaxRecordSize = 1 << 20
+	// DefaultMaxValueSize is the default [Config.MaxValueSize]: 256 KB.
+	DefaultMaxValueSize = 256 << 10
 )
 
 // withDefaults returns a validated copy of c with defaults filled in.
@@ -93,6 +105,18 @@ func (c *Config) withDefaults() (*Config, error) {
 	}
 	if cp.IdempotencyRetention == 0 {
 		cp.IdempotencyRetention = DefaultIdempotencyRetention
+	}
+	if cp.MaxRecordSize < 0 {
+		return nil, invalid(ErrInvalidConfig, "MaxRecordSize", "must not be negative")
+	}
+	if cp.MaxRecordSize == 0 {
+		cp.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if cp.MaxValueSize < 0 {
+		return nil, invalid(ErrInvalidConfig, "MaxValueSize", "must not be negative")
+	}
+	if cp.MaxValueSize == 0 {
+		cp.MaxValueSize = DefaultMaxValueSize
 	}
 	if cp.Logger == nil {
 		cp.Logger = slog.New(slog.DiscardHandler)

@@ -90,6 +90,13 @@ func (d *dispatcher) accepting() bool {
 	return d.state != stateStopped
 }
 
+// runState returns where the Writer is in its Start/Stop life.
+func (d *dispatcher) runState() runState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
 // notify wakes the dispatcher loop, if it sleeps.
 func (d *dispatcher) notify() {
 	select {

@@ -1,8 +1,10 @@
 package writeback
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/writebackhq/writeback/store"
@@ -151,10 +153,26 @@ func encodeJob(p jobPayload) ([]byte, error) {
 	return data, nil
 }
 
+// unmarshalExact decodes JSON like json.Unmarshal, except that numbers in
+// values of type any decode as json.Number, exactly as they were written:
+// field values are stored in their normal form (see values.go) and must
+// come back unchanged.
+func unmarshalExact(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("invalid data after the JSON value")
+	}
+	return nil
+}
+
 // decodeJob decodes the stored payload of job id.
 func decodeJob(id string, data []byte) (jobPayload, error) {
 	var p jobPayload
-	if err := json.Unmarshal(data, &p); err != nil {
+	if err := unmarshalExact(data, &p); err != nil {
 		return p, fmt.Errorf("writeback: decode job %s: %w", id, err)
 	}
 	if err := p.check("job", id); err != nil {
@@ -190,6 +208,10 @@ type groupMember struct {
 	Record   Record    `json:"record"`
 	IfEmpty  []string  `json:"ifEmpty,omitempty"`
 	JoinedAt time.Time `json:"joinedAt"`
+	// Stripped lists the record's fields not written because the
+	// installation leaves them unmapped (application names), for the
+	// group's log.
+	Stripped []string `json:"stripped,omitempty"`
 }
 
 // encodeGroup encodes a group's spec or member for the store.
@@ -213,7 +235,7 @@ func decodeGroupSpec(id string, data []byte) (groupSpec, error) {
 // decodeMember decodes member i of group job id.
 func decodeMember(id string, i int, data []byte) (groupMember, error) {
 	var m groupMember
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := unmarshalExact(data, &m); err != nil {
 		return m, fmt.Errorf("writeback: decode auto-batch group %s record %d: %w", id, i, err)
 	}
 	return m, m.check("auto-batch record", fmt.Sprintf("%s[%d]", id, i))

@@ -150,8 +150,18 @@ type AutoBatchPolicy struct {
 type Result struct {
 	// OperationID identifies the write's operation; pass it to
 	// [Writer.Operation]. For an auto-batched write it is the group's
-	// master operation.
+	// master operation, which every record of the group shares.
 	OperationID string
+	// MemberID is set for an auto-batched write only: the handle of this
+	// record's write within its group, "<OperationID>:<Member>". Given to
+	// [Writer.Operation] or [Writer.Wait] it returns the group's operation
+	// narrowed to this record: its own status and its one result, with
+	// the new record's ID for a create.
+	MemberID string
+	// Member is the position of an auto-batched record in its group, in
+	// join order: its index in the master operation's Results. Zero when
+	// MemberID is empty.
+	Member int
 	// Status is terminal for a sync write and in_progress for an async one.
 	Status OperationStatus
 	// Records holds one result per input record, in order (sync only).
@@ -161,15 +171,11 @@ type Result struct {
 }
 
 // SuccessCount returns the number of records written.
-func (r *Result) SuccessCount() int {
-	n := 0
-	for _, rr := range r.Records {
-		if rr.Success() {
-			n++
-		}
-	}
-	return n
-}
+func (r *Result) SuccessCount() int { return countWritten(r.Records) }
 
-// FailureCount returns the number of records not written.
-func (r *Result) FailureCount() int { return len(r.Records) - r.SuccessCount() }
+// UnchangedCount returns the number of records the installation's rules
+// left with nothing to write, which were not sent.
+func (r *Result) UnchangedCount() int { return countUnchanged(r.Records) }
+
+// FailureCount returns the number of records that failed.
+func (r *Result) FailureCount() int { return countFailed(r.Records) }

@@ -1,11 +1,11 @@
 package writeback
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // validateOpts checks the options of a write of type typ.
@@ -75,7 +75,7 @@ func validateRecord(field string, typ WriteType, rec Record, caps Capabilities, 
 		if strings.TrimSpace(rec.ID) == "" {
 			return invalid(ErrMissingID, field+".id", "required for %s", typ)
 		}
-		if strings.ContainsAny(rec.ID, "/?#\r\n") {
+		if strings.ContainsAny(rec.ID, "/?#\r\n") || !utf8.ValidString(rec.ID) {
 			return invalid(ErrInvalidRecord, field+".id", "contains a character not allowed in an id")
 		}
 	}
@@ -91,12 +91,12 @@ func validateRecord(field string, typ WriteType, rec Record, caps Capabilities, 
 	if len(rec.Fields) == 0 {
 		return invalid(ErrEmptyRecord, field+".fields", "no fields")
 	}
-	for name, v := range rec.Fields {
+	for name := range rec.Fields {
 		if strings.TrimSpace(name) == "" {
 			return invalid(ErrInvalidRecord, field+".fields", "empty field name")
 		}
-		if _, err := json.Marshal(v); err != nil {
-			return invalid(ErrInvalidRecord, field+".fields."+name, "value does not encode as JSON: %v", err)
+		if !utf8.ValidString(name) {
+			return invalid(ErrInvalidRecord, field+".fields", "field name %q is not valid UTF-8", name)
 		}
 	}
 	if len(rec.Associations) > 0 {

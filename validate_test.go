@@ -85,7 +85,6 @@ func TestBadInput(t *testing.T) {
 		{"create with id", create(crmTarget("contacts"), upd, nil), writeback.ErrInvalidRecord, "record.id"},
 		{"create with no fields", create(crmTarget("contacts"), writeback.Record{}, nil), writeback.ErrEmptyRecord, "record.fields"},
 		{"update with no fields", update(crmTarget("contacts"), writeback.Record{ID: "1001"}, nil), writeback.ErrEmptyRecord, "record.fields"},
-		{"update left empty by rules", update(crmTarget("contacts"), writeback.Record{ID: "1001", Fields: map[string]any{"customSource": "x"}}, nil), writeback.ErrEmptyRecord, "record.fields"},
 		{"empty field name", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"": 1}}, nil), writeback.ErrInvalidRecord, "record.fields"},
 		{"value not JSON", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"name": make(chan int)}}, nil), writeback.ErrInvalidRecord, "record.fields.name"},
 		{"value NaN", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"score": math.NaN()}}, nil), writeback.ErrInvalidRecord, "record.fields.score"},

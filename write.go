@@ -3,6 +3,7 @@ package writeback
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/writebackhq/writeback/store"
 )
@@ -60,33 +61,35 @@ func (w *Writer) write(ctx context.Context, t Target, typ WriteType, records []R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, tg, err := w.prepare(ctx, t, typ, records, batch, opts)
+	pr, err := w.prepare(ctx, t, typ, records, batch, opts)
 	if err != nil {
 		return nil, err
 	}
 	if opts == nil {
 		opts = &WriteOpts{}
 	}
-	key, err := w.idempotencyKey(p, opts)
-	if err != nil {
+	claim, err := w.reserveKey(ctx, pr, opts)
+	switch {
+	case err != nil && claim != nil:
+		return claim.replayed, err
+	case err != nil:
 		return nil, err
-	}
-	if key != nil {
-		if res, found, err := w.replay(ctx, key); found || err != nil {
-			return res, err
-		}
+	case claim.replayed != nil:
+		return claim.replayed, nil
 	}
 	if opts.Mode == ModeAsync {
-		return w.submitAsync(ctx, p, opts, key)
+		return w.submitAsync(ctx, pr, opts, claim.store())
 	}
-	return w.runSync(ctx, p, tg.inst, key)
+	return w.runSync(ctx, pr, claim.store())
 }
 
 // runSync executes a plan now, for the installation it was prepared
 // against, and records its operation.
-func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *store.IdempotencyKey) (*Result, error) {
+func (w *Writer) runSync(ctx context.Context, pr *prepared, key *store.IdempotencyKey) (*Result, error) {
+	p := pr.plan
 	now := w.now()
 	op := p.newOperation(newID(now), ModeSync, now)
+	op.Logs = append(op.Logs, pr.strippedLogs(now)...)
 	if key != nil {
 		// Reserve the key before writing, so a concurrent twin waits for
 		// this operation instead of writing again.
@@ -105,10 +108,14 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 	}
 
 	var out *outcome
-	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, inst, 0); perr != nil {
+	if s, perr := w.connect(ctx, p.scope(), pr.target.inst, 0); perr != nil {
 		out = p.failAll(perr)
 	} else {
 		out = s.run(ctx, p)
+	}
+	cut := ctx.Err()
+	if cut != nil {
+		out.cutOff(p, context.Cause(ctx))
 	}
 	end := w.now()
 	op.Attempts = 1
@@ -130,5 +137,10 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 	if err != nil {
 		return res, storeError("write done but its operation was not recorded", err)
 	}
-	return res, op.err()
+	err = op.err()
+	if cut != nil && err != nil {
+		// The caller's own deadline or cancellation ended the write.
+		err = fmt.Errorf("writeback: operation %s: %w: %w", op.ID, cut, err)
+	}
+	return res, err
 }

@@ -86,6 +86,10 @@ func (w *Writer) Start(ctx context.Context) error {
 	return nil
 }
 
+// Running reports whether the Writer is started: between [Writer.Start]
+// and [Writer.Stop], it runs async work.
+func (w *Writer) Running() bool { return w.async.runState() == stateRunning }
+
 // Stop stops async work, like http.Server.Shutdown: new async writes fail
 // with [ErrStopped] at once, jobs not yet started stay queued for the next
 // Start, and Stop waits for the provider calls in flight and saves their
