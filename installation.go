@@ -114,6 +114,18 @@ type DefaultValue struct {
 	NumberValue *float64 `json:"numberValue,omitempty"`
 }
 
+// StringDefault returns a string default, for [FieldSetting.Default].
+func StringDefault(s string) *DefaultValue { return &DefaultValue{StringValue: &s} }
+
+// IntegerDefault returns an integer default, for [FieldSetting.Default].
+func IntegerDefault(n int64) *DefaultValue { return &DefaultValue{IntegerValue: &n} }
+
+// BooleanDefault returns a boolean default, for [FieldSetting.Default].
+func BooleanDefault(b bool) *DefaultValue { return &DefaultValue{BooleanValue: &b} }
+
+// NumberDefault returns a floating-point default, for [FieldSetting.Default].
+func NumberDefault(f float64) *DefaultValue { return &DefaultValue{NumberValue: &f} }
+
 // WriteOnCreate is the overwrite rule for creates.
 type WriteOnCreate string
 

@@ -127,10 +127,24 @@ type WriteOpts struct {
 	// AutoBatch groups an async single create or update with others of the
 	// same installation, object and write type into one provider batch.
 	AutoBatch *AutoBatchPolicy
-	// store.IdempotencyKey, when set, makes a repeat of the same request within
-	// [Config.IdempotencyRetention] return the original operation instead
-	// of writing again; reusing it for a different request is an error
-	// wrapping [ErrIdempotencyMismatch].
+	// IdempotencyKey, when set, makes a repeat of the same request within
+	// [Config.IdempotencyRetention] of the key's first use return the
+	// original operation instead of writing again; reusing it for a
+	// different request is an error wrapping [ErrIdempotencyMismatch]. At
+	// most 256 bytes; keys are scoped by installation.
+	//
+	// The same request is the same target, write type, records as sent
+	// (before the installation's rules, so a changed setting does not
+	// make a repeat a different request) and options.
+	//
+	// A write that failed and surely wrote nothing frees its key: when
+	// every failed record failed retryably (rate limited, quota,
+	// unavailable) or was rolled back with such a failure, and no record
+	// was written, a repeat writes again, and the key then leads to the
+	// new operation (up to 64 times). An unknown outcome, a write cut off
+	// by the caller's context, and any other failure keep the key: a
+	// repeat returns that failure without writing, since writing again
+	// could write twice or fail the same way.
 	IdempotencyKey string
 }
 
