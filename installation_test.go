@@ -486,7 +486,7 @@ func TestUpdateInstallationInvalid(t *testing.T) {
 		{"overlapping paths", &writeback.Installation{}, []string{"config.content.write.objects.contacts", "config.content.write.objects"}, writeback.ErrInvalidInstallation, "updateMask[1]"},
 		{"unknown write object", &writeback.Installation{Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
 			"deals": {},
-		}}}}, []string{"config.content.write.objects.deals"}, writeback.ErrInvalidInstallation, "config.content.write.objects.deals"},
+		}}}}, []string{"config.content.write.objects.deals"}, writeback.ErrInvalidInstallation, "updateMask[0]"},
 		{"invalid enum", &writeback.Installation{Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
 			"companies": {SelectedFieldSettings: map[string]writeback.FieldSetting{"name": {WriteOnUpdate: "sometimes"}}},
 		}}}}, []string{"config.content.write.objects"}, writeback.ErrInvalidInstallation, "config.content.write.objects.companies.selectedFieldSettings.name.writeOnUpdate"},
