@@ -596,8 +596,10 @@ func checkWriteObject(in *Integration, caps Capabilities, name string, o *WriteO
 	if o.ObjectName != name {
 		return invalid(ErrInvalidInstallation, p+".objectName", "is %q but the key is %q", o.ObjectName, name)
 	}
-	if o.RemoveUnmappedFields && !spec.InheritMapping {
-		return invalid(ErrInvalidInstallation, p+".removeUnmappedFields", "needs a write object with inheritMapping")
+	if o.RemoveUnmappedFields {
+		if _, read := in.ReadObject(name); !spec.InheritMapping || !read {
+			return invalid(ErrInvalidInstallation, p+".removeUnmappedFields", "needs a write object with inheritMapping from a read object")
+		}
 	}
 	for _, field := range slices.Sorted(maps.Keys(o.SelectedFieldSettings)) {
 		s := o.SelectedFieldSettings[field]

@@ -46,6 +46,13 @@ func NewWriter(cfg *Config) (*Writer, error) {
 	for _, p := range c.Providers {
 		w.providers[p.Name()] = p
 	}
+	if ignored := c.Manifest.Ignored(); len(ignored) > 0 {
+		attrs := make([]any, 0, len(ignored))
+		for _, k := range ignored {
+			attrs = append(attrs, slog.String(k.Path, k.Reason))
+		}
+		w.log.Info("writeback: manifest parts not acted on", slog.Group("ignored", attrs...))
+	}
 	w.initDispatcher()
 	return w, nil
 }
