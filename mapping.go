@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // This file holds the pure part of the write path: finding the write object
@@ -52,11 +53,13 @@ type objectMapping struct {
 func resolveObject(in *Integration, inst *Installation, name string) (resolvedObject, error) {
 	spec, ok := findWriteObject(in, name)
 	if !ok {
-		integration := ""
+		integration, valid := "", []string{}
 		if in != nil {
 			integration = in.Name
+			valid = writeObjectNames(in)
 		}
-		return resolvedObject{}, invalid(ErrUnknownObject, "object", "%q is not a write object of integration %q", name, integration)
+		return resolvedObject{}, invalid(ErrUnknownObject, "object", "%q is not a write object of integration %q (write objects: %s)",
+			name, integration, strings.Join(valid, ", "))
 	}
 	r := resolvedObject{spec: spec}
 	if inst != nil {
@@ -72,6 +75,22 @@ func resolveObject(in *Integration, inst *Installation, name string) (resolvedOb
 		r.mapping.removeUnmapped = r.config.RemoveUnmappedFields
 	}
 	return r, nil
+}
+
+// writeObjectNames lists the names a write can give the write objects of
+// in: their object names, and the mapToName of the read objects whose
+// write object inherits their mapping.
+func writeObjectNames(in *Integration) []string {
+	var out []string
+	if in.Write != nil {
+		for _, o := range in.Write.Objects {
+			out = append(out, o.ObjectName)
+			if r, ok := in.ReadObject(o.ObjectName); ok && o.InheritMapping && r.MapToName != "" && r.MapToName != o.ObjectName {
+				out = append(out, r.MapToName)
+			}
+		}
+	}
+	return out
 }
 
 // findWriteObject returns the write object of in named name, either by its

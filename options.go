@@ -101,7 +101,7 @@ const (
 	// DefaultRetryDeadline is how long async writes are retried by default.
 	DefaultRetryDeadline = time.Hour
 	// MinRetryDeadline is the shortest retry deadline a write may ask for.
-	MinRetryDeadline = time.Hour
+	MinRetryDeadline = time.Minute
 	// MaxRetryDeadline is the longest retry deadline.
 	MaxRetryDeadline = 48 * time.Hour
 	// MinAutoBatchDelay is the shortest auto-batch delay.
@@ -112,7 +112,8 @@ const (
 
 // WriteOpts are per-write options; nil means a sync write with no extras.
 type WriteOpts struct {
-	// Mode is sync (the zero value) or async. Delete ignores it.
+	// Mode is sync (the zero value) or async. Delete ignores it, and
+	// RetryDeadline with it.
 	Mode Mode
 	// BatchPolicy applies to [Writer.Batch]: all-or-nothing (the zero
 	// value) or partial.
@@ -122,7 +123,7 @@ type WriteOpts struct {
 	// Content-Type, Transfer-Encoding or hop-by-hop headers.
 	Headers []Header
 	// RetryDeadline bounds async retries: zero means [DefaultRetryDeadline];
-	// otherwise from 1 h to 48 h. Async only; ignored with AutoBatch.
+	// otherwise from 1 minute to 48 h. Async only; ignored with AutoBatch.
 	RetryDeadline time.Duration
 	// AutoBatch groups an async single create or update with others of the
 	// same installation, object and write type into one provider batch.
@@ -155,7 +156,7 @@ type AutoBatchPolicy struct {
 	// 1 s to 24 h. Required.
 	MaxDelay time.Duration
 	// RetryDeadline bounds the group's retries: zero means
-	// [DefaultRetryDeadline]; otherwise from 1 h to 48 h.
+	// [DefaultRetryDeadline]; otherwise from 1 minute to 48 h.
 	RetryDeadline time.Duration
 }
 

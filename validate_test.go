@@ -120,7 +120,7 @@ func TestBadInput(t *testing.T) {
 		{"batch policy out of range", batch(crmTarget("contacts"), writeback.WriteTypeCreate, many(2), &writeback.WriteOpts{BatchPolicy: writeback.BatchPolicy(-1)}), writeback.ErrInvalidOptions, "batchPolicy"},
 		{"batch policy on single write", create(crmTarget("contacts"), rec, &writeback.WriteOpts{BatchPolicy: writeback.BatchPartial}), writeback.ErrInvalidOptions, "batchPolicy"},
 		{"retry deadline on sync", create(crmTarget("contacts"), rec, &writeback.WriteOpts{RetryDeadline: 2 * time.Hour}), writeback.ErrInvalidOptions, "retryDeadline"},
-		{"retry deadline too short", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, RetryDeadline: 30 * time.Minute}), writeback.ErrInvalidOptions, "retryDeadline"},
+		{"retry deadline too short", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, RetryDeadline: 59 * time.Second}), writeback.ErrInvalidOptions, "retryDeadline"},
 		{"retry deadline too long", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, RetryDeadline: 49 * time.Hour}), writeback.ErrInvalidOptions, "retryDeadline"},
 		{"auto-batch on sync", create(crmTarget("contacts"), rec, &writeback.WriteOpts{AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Minute}}), writeback.ErrInvalidOptions, "autoBatch"},
 		{"auto-batch delay zero", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{}}), writeback.ErrInvalidOptions, "autoBatch.maxDelay"},

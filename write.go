@@ -27,16 +27,17 @@ func (w *Writer) Update(ctx context.Context, t Target, r Record, opts *WriteOpts
 }
 
 // Delete deletes the record with the given provider ID. It is always
-// synchronous (opts.Mode is ignored) and needs the installation to enable
-// deletion for the object. Only opts.Headers and opts.IdempotencyKey apply.
+// synchronous and needs the installation to enable deletion for the
+// object: opts.Mode and opts.RetryDeadline are ignored, so the options of
+// async writes can be passed as they are. opts.Headers and
+// opts.IdempotencyKey apply; a delete cannot be auto-batched
+// (opts.AutoBatch is an error wrapping [ErrUnsupported]).
 func (w *Writer) Delete(ctx context.Context, t Target, id string, opts *WriteOpts) (*Result, error) {
 	o := WriteOpts{}
 	if opts != nil {
 		o = *opts
 	}
-	if o.Mode == ModeAsync {
-		o.Mode = ModeSync
-	}
+	o.Mode, o.RetryDeadline = ModeSync, 0
 	return w.write(ctx, t, WriteTypeDelete, []Record{{ID: id}}, false, &o)
 }
 
