@@ -111,15 +111,16 @@ func (w *Writer) connect(ctx context.Context, sc scope, inst *Installation, time
 	}
 	ts, err := w.cfg.TokenSourceFunc(ctx, inst)
 	if err != nil {
-		return fail(ClassAuth, "", err, "the application's token source refused installation %s (%s); nothing was sent", sc.installationID, safeErrorKind(err))
+		return fail(ClassAuth, "", err, "the application's token source refused installation %s (%s); nothing was sent", sc.installationID, tokenErrorKind(err))
 	}
 	return &session{prov: prov, inst: inst, ts: ts, timeout: timeout}, nil
 }
 
-// safeErrorKind describes an error of the application's token source
+// tokenErrorKind describes an error of the application's token source
 // without its text, which may quote a secret: a context error by name,
-// anything else by its type.
-func safeErrorKind(err error) string {
+// anything else by its type. (The error itself stays on the returned
+// [ProviderError]'s Err, which is never stored.)
+func tokenErrorKind(err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "context deadline exceeded"

@@ -606,20 +606,37 @@ func checkObjectName(s string) string {
 }
 
 // checkText returns why s is not an acceptable name, or "": it must be
-// non-empty, valid UTF-8 without control characters, of at most max
-// characters.
+// non-empty, not blank, valid UTF-8 without control characters or
+// bidirectional formatting characters (which make text read differently
+// from what it holds), of at most max characters.
 func checkText(s string, maxLen int) string {
 	switch {
 	case s == "":
 		return "required"
+	case strings.TrimSpace(s) == "":
+		return "blank"
 	case !utf8.ValidString(s):
 		return "not valid UTF-8"
 	case utf8.RuneCountInString(s) > maxLen:
 		return fmt.Sprintf("longer than %d characters", maxLen)
 	case strings.ContainsFunc(s, unicode.IsControl):
 		return "contains a control character"
+	case strings.ContainsFunc(s, bidiControl):
+		return "contains a bidirectional formatting character"
 	}
 	return ""
+}
+
+// bidiControl reports the Unicode bidirectional formatting characters:
+// marks, embeddings, overrides and isolates.
+func bidiControl(r rune) bool {
+	switch {
+	case r == '\u061c', r == '\u200e', r == '\u200f':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }
 
 // Integration returns the integration with the given name, and whether

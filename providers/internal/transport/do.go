@@ -234,7 +234,7 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		}
 		if err != nil {
 			st.c.log.LogAttrs(ctx, slog.LevelWarn, "provider token refresh failed",
-				slog.String("provider", st.c.provider), slog.String("path", st.path), slog.String("error", err.Error()))
+				slog.String("provider", st.c.provider), slog.String("path", st.path), slog.String("error", TokenErrorSummary(err)))
 			return false, nil
 		}
 		st.token = tok
