@@ -29,8 +29,7 @@ func (w *Writer) submitAsync(ctx context.Context, pr *prepared, opts *WriteOpts,
 		deadline = DefaultRetryDeadline
 	}
 	op.Deadline = now.Add(deadline)
-	op.Logs = append(op.Logs, pr.strippedLogs(now)...)
-	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo, Message: "accepted; queued for asynchronous execution"})
+	op.Logs = append(pr.strippedLogs(now), LogEntry{Time: now, Severity: SeverityInfo, Message: "accepted; queued for asynchronous execution"})
 	rec, err := encodeOperation(op, nil)
 	if err != nil {
 		return nil, err

@@ -109,7 +109,7 @@ func (w *Writer) connect(ctx context.Context, sc scope, inst *Installation, time
 			return fail(ClassInvalid, CodeObjectDisabled, nil, "%q is no longer enabled for write in installation %s; nothing was sent", sc.object, sc.installationID)
 		}
 	}
-	ts, err := w.cfg.TokenSourceFunc(ctx, inst)
+	ts, err := w.cfg.TokenSourceFunc(ctx, cloneInstallation(inst)) // the application's copy
 	if err != nil {
 		return fail(ClassAuth, "", err, "the application's token source refused installation %s (%s); nothing was sent", sc.installationID, tokenErrorKind(err))
 	}

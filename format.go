@@ -115,6 +115,11 @@ type groupState struct {
 // encodeOperation encodes an operation, with its group's progress if it
 // has one, for the store.
 func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
+	if group == nil {
+		if data, ok := appendAcceptedOperation(make([]byte, 0, 512), o); ok {
+			return store.Operation{ID: o.ID, InstallationID: o.InstallationID, Data: data}, nil
+		}
+	}
 	data, err := json.Marshal(storedOperation{current(), o, group})
 	if err != nil {
 		return store.Operation{}, fmt.Errorf("writeback: encode operation %s: %w", o.ID, err)
@@ -146,6 +151,9 @@ type jobPayload struct {
 // encodeJob encodes a job payload for the store.
 func encodeJob(p jobPayload) ([]byte, error) {
 	p.versioned = current()
+	if data, ok := appendJobPayload(make([]byte, 0, 512+jobSizeHint(p.Plan)), p); ok {
+		return data, nil
+	}
 	data, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("writeback: encode job: %w", err)
@@ -167,6 +175,24 @@ func unmarshalExact(data []byte, v any) error {
 		return fmt.Errorf("invalid data after the JSON value")
 	}
 	return nil
+}
+
+// jobSizeHint estimates the encoded size of a plan's records.
+func jobSizeHint(p *plan) int {
+	if p == nil {
+		return 0
+	}
+	n := 0
+	for _, r := range p.Records {
+		n += len(r.ID) + 16
+		for k, v := range r.Fields {
+			n += len(k) + 16
+			if s, ok := v.(string); ok {
+				n += len(s)
+			}
+		}
+	}
+	return n
 }
 
 // decodeJob decodes the stored payload of job id.

@@ -168,7 +168,9 @@ func inheritMapping(read ReadObjectSpec, selected map[string]string) objectMappi
 
 // transform applies defaults, the overwrite rules for typ, and the mapping
 // to one record's fields (application names). It returns the provider
-// fields to write, in a new map (fields is not modified; values are shared),
+// fields to write (fields is not modified; values are shared; when no rule
+// and no mapping apply, the result is fields itself, and neither may be
+// modified afterwards),
 // the provider field names among them that must be written only if
 // currently empty (ifEmpty on update), sorted, and the application names
 // of the request's fields stripped because the customer left them
@@ -185,6 +187,10 @@ func inheritMapping(read ReadObjectSpec, selected map[string]string) objectMappi
 // the field whose application name sorts first wins, so the result does
 // not depend on map order.
 func transform(typ WriteType, fields map[string]any, settings map[string]FieldSetting, m objectMapping) (out map[string]any, ifEmpty []string, stripped []string) {
+	if len(settings) == 0 && !m.inherit {
+		// No rules and no mapping: every field as it is.
+		return fields, nil, nil
+	}
 	type source struct {
 		app     string
 		mapped  bool

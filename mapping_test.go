@@ -476,7 +476,7 @@ func TestTransform(t *testing.T) {
 		{
 			name: "nil fields and settings",
 			typ:  WriteTypeCreate,
-			want: map[string]any{},
+			want: nil, // nothing to write
 		},
 	}
 	for _, tt := range tests {
@@ -494,10 +494,11 @@ func TestTransform(t *testing.T) {
 func TestTransformReturnsANewMap(t *testing.T) {
 	t.Parallel()
 	fields := map[string]any{"a": 1}
-	out, _, _ := transform(WriteTypeCreate, fields, nil, objectMapping{})
-	out["b"] = 2
+	settings := map[string]FieldSetting{"b": {Default: IntegerDefault(2)}}
+	out, _, _ := transform(WriteTypeCreate, fields, settings, objectMapping{})
+	out["c"] = 3
 	delete(out, "a")
-	require.Equal(t, map[string]any{"a": 1}, fields)
+	require.Equal(t, map[string]any{"a": 1}, fields, "with rules, the result is a new map")
 }
 
 func TestApplyIfEmpty(t *testing.T) {

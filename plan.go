@@ -41,7 +41,7 @@ func (p *plan) needsRead() bool {
 // target is what a request resolved to.
 type target struct {
 	integration *Integration
-	inst        *Installation
+	inst        *Installation // shared: never modified
 	object      resolvedObject
 	provider    Provider
 }
@@ -52,7 +52,8 @@ type prepared struct {
 	*plan
 	target *target
 	// input is the caller's records, validated and normalised, with the
-	// names the caller used: what an idempotency key stands for.
+	// names the caller used: what an idempotency key stands for. Kept
+	// only for a write with a key.
 	input []Record
 	// stripped lists, per record, the application fields not written
 	// because the installation leaves them unmapped.
@@ -107,10 +108,16 @@ func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records [
 		Records:        make([]Record, len(records)),
 		Headers:        append([]Header(nil), opts.Headers...),
 	}
-	pr := &prepared{plan: p, target: tg, input: make([]Record, len(records))}
+	pr := &prepared{plan: p, target: tg}
+	if opts.IdempotencyKey != "" {
+		pr.input = make([]Record, len(records))
+	}
 	checker, _ := tg.provider.(RecordChecker)
 	var refused []*ValidationError
-	seen := make(map[string]int, len(records))
+	var seen map[string]int
+	if len(records) > 1 {
+		seen = make(map[string]int, len(records))
+	}
 	for i, rec := range records {
 		field := "record"
 		if batch {
@@ -119,7 +126,7 @@ func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records [
 		if err := validateRecord(field, typ, rec, caps, tg.provider.Name()); err != nil {
 			return nil, err
 		}
-		if rec.ID != "" {
+		if rec.ID != "" && seen != nil {
 			if j, dup := seen[rec.ID]; dup {
 				return nil, invalid(ErrInvalidRecord, field+".id", "duplicate id %q (also batch[%d])", rec.ID, j)
 			}
@@ -129,7 +136,9 @@ func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records [
 		if err != nil {
 			return nil, err
 		}
-		pr.input[i] = in
+		if pr.input != nil {
+			pr.input[i] = in
+		}
 		if typ == WriteTypeDelete {
 			p.Records[i] = Record{ID: rec.ID}
 		} else {
@@ -203,14 +212,15 @@ func (w *Writer) resolveTarget(ctx context.Context, t Target) (*target, error) {
 	if t.GroupRef == "" {
 		return nil, invalid(ErrUnknownInstallation, "groupRef", "required")
 	}
-	inst, err := w.InstallationByGroup(ctx, t.Integration, t.GroupRef)
+	cached, err := w.forWrite(ctx, t.Integration, t.GroupRef)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid(ErrUnknownInstallation, "groupRef", "no installation of %q for groupRef %q", t.Integration, t.GroupRef)
 	}
 	if err != nil {
 		return nil, err
 	}
-	obj, err := resolveObject(in, inst, t.Object)
+	inst := cached.inst
+	obj, err := cached.object(in, t.Object)
 	if err != nil {
 		return nil, err
 	}

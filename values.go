@@ -63,6 +63,8 @@ func (e *valueError) Error() string { return e.reason }
 // normalizeValue returns v in its normal form, or why it cannot be sent.
 func normalizeValue(v any) (any, error) {
 	// The common cases first, without reflection.
+	// Values already in their normal form are returned as they are, in
+	// the caller's interface value (boxing them again would allocate).
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
@@ -70,14 +72,14 @@ func normalizeValue(v any) (any, error) {
 		if !utf8.ValidString(x) {
 			return nil, &valueError{reason: "a string that is not valid UTF-8"}
 		}
-		return x, nil
+		return v, nil
 	case bool:
-		return x, nil
+		return v, nil
 	case json.Number:
 		if !validNumber(string(x)) {
 			return nil, &valueError{reason: fmt.Sprintf("json.Number %q is not a number", string(x))}
 		}
-		return x, nil
+		return v, nil
 	case int:
 		return json.Number(strconv.Itoa(x)), nil
 	case int64:
@@ -368,6 +370,41 @@ func (w *Writer) normalizeRecord(field string, rec Record) (Record, error) {
 	return out, nil
 }
 
+// escapeSize is the extra length encoding/json's escape of each ASCII byte
+// adds: 1 for \", \\, \n, \r, \t, \b and \f, 5 for \u00XX (other control
+// characters, and <, > and & which it escapes for HTML).
+var escapeSize = func() (t [128]uint8) {
+	for c := range 0x20 {
+		t[c] = 5
+	}
+	for _, c := range "\"\\\n\r\t\b\f" {
+		t[c] = 1
+	}
+	for _, c := range "<>&" {
+		t[c] = 5
+	}
+	return t
+}()
+
+// stringSize returns the length of a valid UTF-8 string encoded by
+// encoding/json, quotes included.
+func stringSize(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			n += int(escapeSize[c])
+			continue
+		}
+		// U+2028 and U+2029 (E2 80 A8/A9) are escaped as \u2028, \u2029.
+		if c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+			n += 3
+			i += 2
+		}
+	}
+	return n
+}
+
 // jsonSize returns the length of a normalised value encoded by
 // encoding/json.
 func jsonSize(v any) int {
@@ -382,18 +419,7 @@ func jsonSize(v any) int {
 	case json.Number:
 		return len(x)
 	case string:
-		n := 2
-		for _, r := range x {
-			switch {
-			case r == '"' || r == '\\' || r == '\n' || r == '\r' || r == '\t' || r == '\b' || r == '\f':
-				n += 2
-			case r < 0x20 || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029':
-				n += 6
-			default:
-				n += utf8.RuneLen(r)
-			}
-		}
-		return n
+		return stringSize(x)
 	case []any:
 		n := 2
 		for i, e := range x {

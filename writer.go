@@ -24,8 +24,10 @@ type Writer struct {
 
 	// async runs queued async work between Start and Stop (dispatch.go).
 	async dispatcher
-	// waits wakes callers of Wait when their operation completes (wait.go).
+	// waits wakes callers of Wait when their operation completes.
 	waits waiters
+	// installs caches decoded installations for the write path.
+	installs installations
 }
 
 // NewWriter validates cfg and returns a Writer. It copies cfg and starts
