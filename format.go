@@ -29,13 +29,21 @@ import (
 //
 //	0  before versioning: no "v"; Mode stored as a number (0 sync, 1 async).
 //	1  "v" on every record; Mode stored as text ("synchronous", "asynchronous").
+//	2  record results may be "unchanged" (left with nothing to write by the
+//	   rules: not sent, not written); group members list the fields
+//	   "stripped" as unmapped; field values are stored in their normal
+//	   form (values.go) and read back exactly (json.Number); idempotency
+//	   keys hash what the caller sent ("in:" prefix) and are freed into
+//	   generations ("<key>\x00<n>"). Format 1 records read as they are: no
+//	   result was unchanged, no field stripped, and a key's format-1 hash
+//	   (of the planned request) is still matched.
 //
 // A format change raises formatVersion, migrates older records as they are
 // read (decoding accepts every earlier version) and adds a store written by
 // the new version under testdata/, which TestStoredFormats resumes to
 // completion. A record written by a newer writeback is refused with
 // [ErrStoreFormat], never misread.
-const formatVersion = 1
+const formatVersion = 2
 
 // versioned is the format version a stored record carries.
 type versioned struct {

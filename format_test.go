@@ -18,18 +18,29 @@ import (
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
-// formatStore is a store written by this version of writeback (format 1):
-// finished operations, an idempotency key, queued async writes, an async
-// write waiting for its retry and an open auto-batch group. Regenerate it
-// (only with a format change, keeping the older files) with
+// formatStores are stores written by each version of writeback: finished
+// operations, an idempotency key, queued async writes, an async write
+// waiting for its retry and an open auto-batch group; from format 2 on,
+// also a sync update the rules left unchanged. The last is written by this
+// version; regenerate it (only with a format change, adding a file and
+// keeping the older ones) with
 // WRITEBACK_WRITE_FORMAT=1 go test -run TestStoredFormats .
-const formatStore = "testdata/format-v1.db"
+var formatStores = []formatStore{
+	{path: "testdata/format-v1.db", key: "format-v1-key"},
+	{path: "testdata/format-v2.db", key: "format-v2-key", unchanged: true},
+}
 
-// formatTime is the clock of the Writer that wrote formatStore.
+// formatStore is a store of formatStores.
+type formatStore struct {
+	path string
+	// key is the idempotency key of the store's keyed create.
+	key string
+	// unchanged reports the store holds a sync update left unchanged.
+	unchanged bool
+}
+
+// formatTime is the clock of the Writers that wrote formatStores.
 var formatTime = time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC)
-
-// formatKey is the idempotency key of formatStore's keyed create.
-const formatKey = "format-v1-key"
 
 // fixedClock reads start plus one millisecond per reading.
 type fixedClock struct {
@@ -72,11 +83,19 @@ func formatFake() *providertest.Fake {
 // readable: a format change adds a file and keeps this test passing.
 func TestStoredFormats(t *testing.T) {
 	if os.Getenv("WRITEBACK_WRITE_FORMAT") == "1" {
-		writeFormatStore(t)
+		writeFormatStore(t, formatStores[len(formatStores)-1])
 	}
+	for _, fs := range formatStores {
+		t.Run(filepath.Base(fs.path), func(t *testing.T) { resumeFormatStore(t, fs) })
+	}
+}
+
+// resumeFormatStore opens a copy of a store of formatStores and runs
+// everything in it to completion.
+func resumeFormatStore(t *testing.T, fs formatStore) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "writeback.db")
-	copyFile(t, formatStore, path)
+	copyFile(t, fs.path, path)
 	st, err := boltstore.Open(path, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
@@ -93,7 +112,17 @@ func TestStoredFormats(t *testing.T) {
 	for _, op := range page.Operations {
 		byStatus[op.Status] = append(byStatus[op.Status], op)
 	}
-	require.Len(t, byStatus[writeback.OperationSuccess], 2, "a sync create and a keyed sync create")
+	if fs.unchanged {
+		require.Len(t, byStatus[writeback.OperationSuccess], 3, "a sync create, a keyed sync create and an unchanged update")
+		var unchanged int
+		for _, op := range byStatus[writeback.OperationSuccess] {
+			unchanged += op.UnchangedCount()
+			require.Equal(t, op.SuccessCount()+op.UnchangedCount(), len(op.Results))
+		}
+		require.Equal(t, 1, unchanged)
+	} else {
+		require.Len(t, byStatus[writeback.OperationSuccess], 2, "a sync create and a keyed sync create")
+	}
 	require.Len(t, byStatus[writeback.OperationFailure], 1, "a refused sync update")
 	require.Len(t, byStatus[writeback.OperationInProgress], 5, "a retrying write, three queued writes and an auto-batch group")
 	for _, op := range byStatus[writeback.OperationInProgress] {
@@ -101,7 +130,7 @@ func TestStoredFormats(t *testing.T) {
 	}
 
 	// The keyed create replays from the stored key: no provider call.
-	keyed, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: formatKey})
+	keyed, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: fs.key})
 	require.NoError(t, err)
 	require.Equal(t, writeback.OperationSuccess, keyed.Status)
 	require.Empty(t, fake.Calls())
@@ -142,8 +171,8 @@ func TestStoredFormatVersions(t *testing.T) {
 	require.ErrorContains(t, err, "format 99")
 }
 
-// writeFormatStore writes formatStore anew.
-func writeFormatStore(t *testing.T) {
+// writeFormatStore writes a store of formatStores anew.
+func writeFormatStore(t *testing.T, fs formatStore) {
 	ctx := t.Context()
 	tmp := filepath.Join(t.TempDir(), "writeback.db")
 	st, err := boltstore.Open(tmp, nil)
@@ -174,10 +203,15 @@ func writeFormatStore(t *testing.T) {
 	require.NoError(t, err)
 	created, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "sync@example.com"}}, nil)
 	require.NoError(t, err)
-	_, err = w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: formatKey})
+	_, err = w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: fs.key})
 	require.NoError(t, err)
 	_, err = w.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"email": "refused@example.com"}}, nil)
 	require.Error(t, err)
+	if fs.unchanged {
+		res, err := w.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"lifecycle": "customer"}}, nil)
+		require.NoError(t, err)
+		require.True(t, res.Records[0].Unchanged)
+	}
 
 	retrying, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "retry@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync, RetryDeadline: 48 * time.Hour})
 	require.NoError(t, err)
@@ -207,7 +241,7 @@ func writeFormatStore(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, st.Close())
-	copyFile(t, tmp, formatStore)
+	copyFile(t, tmp, fs.path)
 }
 
 func copyFile(t *testing.T, from, to string) {
