@@ -27,26 +27,40 @@
 // order: defaults fill missing fields, the overwrite rule of the write type
 // (writeOnCreate always|never, writeOnUpdate always|never|ifEmpty, read with
 // one provider batch read per write) decides whether each field is written,
-// then the customer's mapping renames fields and strips unmapped ones.
-// [Writer.DryRun] returns the exact provider request without sending it.
+// then the customer's mapping renames fields and strips unmapped ones. A
+// record the rules leave with nothing to write is unchanged
+// ([RecordResult.Unchanged]): not sent, not failed, not counted as
+// written. [Writer.DryRun] returns the exact provider request without
+// sending it.
+//
+// Field values are normalised when a write is accepted: what
+// encoding/json encodes is accepted (named types, pointers, json.Number,
+// time.Time as a UTC datetime with milliseconds, integers exactly), so a
+// write sends the same request in every mode. README.md shows how each
+// kind of value reaches HubSpot and Salesforce.
 //
 // Bad input returns a [*ValidationError] wrapping a sentinel such as
-// [ErrMissingID]; nothing is sent or stored. A sync write (the default)
-// returns the provider's answer as a [Result] with one [RecordResult] per
-// record; a failed record carries a [*ProviderError] classified by its
-// adapter. Batches are all-or-nothing by default ([BatchPartial] opts into
-// partial success); where the provider cannot make a batch atomic (HubSpot
-// batch update) the adapter restores what it changed and [Compensation]
-// says so. Every write is an [Operation]: see [Writer.Operation],
+// [ErrMissingID]; nothing is sent or stored, in any mode. That includes
+// what the adapter would refuse before sending ([RecordChecker]) and input
+// over a limit ([ErrTooLarge]). A sync write (the default) returns the
+// provider's answer as a [Result] with one [RecordResult] per record; a
+// failed record carries a [*ProviderError] classified by its adapter.
+// Batches are all-or-nothing by default ([BatchPartial] opts into partial
+// success): such a batch succeeds only if every record that needed writing
+// was written; where the provider cannot make a batch atomic (HubSpot batch
+// update) the adapter restores what it changed and [Compensation] says
+// so. Every write is an [Operation]: see [Writer.Operation],
 // [Writer.Operations] and [Writer.Wait].
 //
 // With [ModeAsync] a write is stored durably (fsync'd) before it is
 // acknowledged, and a started Writer ([Writer.Start], [Writer.Stop]) runs
 // it, retrying retryable failures with backoff until its deadline (1 h by
-// default, up to 48 h). [WriteOpts.AutoBatch] groups single async writes
-// into provider batches of up to 100 records; records the provider rejects
-// are isolated so the others are written. [WriteOpts.IdempotencyKey] makes
-// a repeated request return the first one's operation.
+// default, from 1 minute to 48 h). [WriteOpts.AutoBatch] groups single
+// async writes into provider batches of up to 100 records; records the
+// provider rejects are isolated so the others are written, and each write
+// gets its own handle ([Result.MemberID]). [WriteOpts.IdempotencyKey]
+// makes a repeated request return the first one's operation, unless that
+// one failed without writing anything.
 //
 // # Guarantees
 //

@@ -9,13 +9,24 @@ import (
 )
 
 // Create writes a new record. The record must carry fields and no ID.
+// Field values are normalised when the write is accepted: anything
+// encoding/json encodes is accepted (named types and pointers as what they
+// hold, integers exactly, json.Number as given, time.Time as a UTC datetime
+// with milliseconds, "2006-01-02T15:04:05.000Z"), and the provider receives
+// the same request in every mode; README.md shows how each kind of value
+// reaches each provider.
 //
 // In sync mode (the default) it returns once the provider answered: the
 // result's Records[0] holds the new record's ID or its error, and err is the
-// record's [*ProviderError] when the write failed. In async mode it returns
-// once the write is stored durably, with the operation in progress; poll
-// [Writer.Operation] or wait with [Writer.Wait]. Bad input returns a
-// [*ValidationError] and writes nothing.
+// record's [*ProviderError] when the write failed (wrapping the context's
+// error too when ctx ended it). If the installation's rules leave nothing
+// to write, nothing is sent and the record is reported unchanged
+// ([RecordResult.Unchanged]). In async mode it returns once the write is
+// stored durably, with the operation in progress; poll [Writer.Operation]
+// or wait with [Writer.Wait]; an auto-batched write also gets its own
+// handle, [Result.MemberID]. Bad input, including what the provider's
+// adapter would refuse before sending, returns a [*ValidationError] and
+// writes nothing.
 func (w *Writer) Create(ctx context.Context, t Target, r Record, opts *WriteOpts) (*Result, error) {
 	return w.write(ctx, t, WriteTypeCreate, []Record{r}, false, opts)
 }
@@ -50,9 +61,13 @@ func (w *Writer) Delete(ctx context.Context, t Target, id string, opts *WriteOpt
 // Compensation says so, listing any it could not restore. With
 // [BatchPartial] every valid record is written.
 //
-// In sync mode err is nil when at least one record was written (read the
-// per-record results), and the error of the record that failed the batch
-// otherwise. Deletes cannot be batched.
+// Records the installation's rules leave with nothing to write are
+// unchanged: not sent, never a reason to fail the others. An
+// all-or-nothing batch succeeds only if every record that needed writing
+// was written. In sync mode err is nil when the operation succeeded (for a
+// partial batch, when at least one record was written or none failed: read
+// the per-record results), and the error of the record that failed the
+// batch otherwise. Deletes cannot be batched.
 func (w *Writer) Batch(ctx context.Context, t Target, typ WriteType, records []Record, opts *WriteOpts) (*Result, error) {
 	return w.write(ctx, t, typ, records, true, opts)
 }

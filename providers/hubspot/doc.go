@@ -19,6 +19,18 @@
 // are sent as strings. Associations on create use HubSpot's v4 shape.
 // [Provider.EncodeWrite] shows the exact requests for dry runs.
 //
+// # Values
+//
+// Field values reach the adapter normalised by the engine (see
+// [writeback.Writer.Create]) and become property strings: a string as is,
+// a boolean "true" or "false", a number its exact decimal text, a time (a
+// UTC datetime with milliseconds, "2026-01-02T03:04:05.000Z") as such, a
+// list of strings joined with ";" (multiple checkboxes), nil "" (which
+// clears the property). A date property takes "2026-01-02", or a time at
+// UTC midnight. A map, or a list holding anything but strings, is refused
+// when the write is accepted ([Provider.CheckRecord]), as is a record ID
+// that is not a HubSpot ID (digits).
+//
 // # All-or-nothing and partial batches
 //
 // A partial batch create gives each input an objectWriteTraceId so HubSpot

@@ -9,6 +9,17 @@
 // URL of every call is the installation's Connection.InstanceURL, such as
 // https://mydomain.my.salesforce.com.
 //
+// Field values reach the adapter normalised by the engine (see
+// [writeback.Writer.Create]) and are sent as JSON: strings, booleans,
+// numbers (exactly, int64 beyond 2^53 included), times as UTC datetimes
+// with milliseconds ("2026-01-02T03:04:05.000Z"), nil as null (which
+// clears the field), maps as objects (a relationship field by external
+// ID). A date field takes "2026-01-02"; a multi-select picklist takes its
+// values joined with ";", not a list. A record ID that is not a 15- or
+// 18-character Salesforce ID, and fields named Id (on update) or
+// attributes, are refused when the write is accepted
+// ([Provider.CheckRecord]).
+//
 // Errors are classified into [writeback.ProviderError]: 403
 // REQUEST_LIMIT_EXCEEDED is a quota to wait out (never an auth failure),
 // UNABLE_TO_LOCK_ROW and 5xx are temporary, DUPLICATE_VALUE and
