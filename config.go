@@ -59,7 +59,8 @@ type TestConfig struct {
 	// NowFunc replaces time.Now.
 	NowFunc func() time.Time
 	// LeaseDuration replaces how long a claimed async job stays leased
-	// (zero: 5 min), which is how long after a crash its work resumes.
+	// (zero: 1 min, extended by a heartbeat while the job runs), which is
+	// how long after a crash its work resumes.
 	LeaseDuration time.Duration
 }
 

@@ -53,8 +53,8 @@ func NewWriter(cfg *Config) (*Writer, error) {
 // Start starts running async work: operations queued before, work left
 // unfinished by an earlier Writer on the same store, and everything queued
 // from now on. Nothing needs a scan: work a Stop left is due at once, work
-// interrupted by a crash becomes due when its lease ends (5 minutes after
-// it was claimed). It checks that the store answers, then starts the
+// interrupted by a crash becomes due when its lease ends (a minute after
+// its last heartbeat). It checks that the store answers, then starts the
 // dispatcher and returns; ctx bounds only that check. Async provider calls
 // run at most [Config.MaxConcurrency] at once per provider.
 //
