@@ -124,10 +124,12 @@ func (w *Writer) runSync(ctx context.Context, pr *prepared, key *store.Idempoten
 	}
 
 	var out *outcome
+	var calls []ProviderCall
 	if s, perr := w.connect(ctx, p.scope(), pr.target.inst, 0); perr != nil {
 		out = p.failAll(perr)
 	} else {
 		out = s.run(ctx, p)
+		calls = s.calls
 	}
 	cut := ctx.Err()
 	if cut != nil {
@@ -136,6 +138,7 @@ func (w *Writer) runSync(ctx context.Context, pr *prepared, key *store.Idempoten
 	end := w.now()
 	op.Attempts = 1
 	op.LastAttempt = now
+	op.logCalls(1, calls, end)
 	op.finish(out, end)
 
 	rec, err := encodeOperation(op, nil)
