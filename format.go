@@ -35,10 +35,12 @@ import (
 //	   rules: not sent, not written); group members list the fields
 //	   "stripped" as unmapped; field values are stored in their normal
 //	   form (values.go) and read back exactly (json.Number); idempotency
-//	   keys hash what the caller sent ("in:" prefix) and are freed into
-//	   generations ("<key>\x00<n>"). Format 1 records read as they are: no
-//	   result was unchanged, no field stripped, and a key's format-1 hash
-//	   (of the planned request) is still matched.
+//	   keys are stored as "<installation>:<key>", hash what the caller
+//	   sent ("in:" prefix) and are freed into generations
+//	   ("<installation>#<n>:<key>"). Format 1 records read as they are: no
+//	   result was unchanged, no field stripped, and a key stored as
+//	   "<installation>\x00<key>" with its format-1 hash (of the planned
+//	   request) is still found and matched.
 //
 // A format change raises formatVersion, migrates older records as they are
 // read (decoding accepts every earlier version) and adds a store written by

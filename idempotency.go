@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/writebackhq/writeback/store"
 )
@@ -29,10 +30,14 @@ import (
 //
 // The store keeps one reservation per key, and no reservation is ever
 // replaced, so a key freed this way moves on to its next generation: the
-// reservation of "key" (generation 0), then "key\x00 1", and so on, each
-// created atomically with its operation so that concurrent twins still
-// write once. Every generation expires with the first, [Config.IdempotencyRetention]
-// after the key's first use; a lookup walks the generations from 0.
+// reservation of "<installation>:<key>" (generation 0), then
+// "<installation>#1:<key>", and so on (installation IDs hold neither ':'
+// nor '#'), each created atomically with its operation so that concurrent
+// twins still write once. Every generation expires with the first,
+// [Config.IdempotencyRetention] after the key's first use; a lookup walks
+// the generations from 0. Format 1 stored generation 0 as
+// "<installation>\x00<key>", which is still looked up; a store that
+// cannot hold a NUL byte (PostgreSQL) never had such a key.
 
 // maxKeyGenerations bounds how often a key is freed by failures that
 // wrote nothing; after that a repeat returns the last failure.
@@ -75,12 +80,14 @@ func (w *Writer) reserveKey(ctx context.Context, pr *prepared, opts *WriteOpts) 
 	if err != nil {
 		return nil, err
 	}
-	base := pr.InstallationID + "\x00" + opts.IdempotencyKey
 	now := w.now()
 	expires := now.Add(w.cfg.IdempotencyRetention)
 	for gen := range maxKeyGenerations {
-		name := keyName(base, gen)
+		name := keyName(pr.InstallationID, opts.IdempotencyKey, gen)
 		existing, err := w.store.IdempotencyKey(ctx, name, now)
+		if gen == 0 && errors.Is(err, ErrNotFound) {
+			existing, err = w.legacyKey(ctx, pr.InstallationID, opts.IdempotencyKey, now)
+		}
 		if errors.Is(err, ErrNotFound) {
 			claim.key = &store.IdempotencyKey{Key: name, RequestHash: hash, ExpiresAt: expires}
 			return claim, nil
@@ -106,12 +113,23 @@ func (w *Writer) reserveKey(ctx context.Context, pr *prepared, opts *WriteOpts) 
 	panic("unreachable")
 }
 
-// keyName returns the store key of generation gen of a scoped key.
-func keyName(base string, gen int) string {
+// keyName returns the store key of generation gen of an installation's
+// idempotency key.
+func keyName(installation, key string, gen int) string {
 	if gen == 0 {
-		return base
+		return installation + ":" + key
 	}
-	return base + "\x00" + strconv.Itoa(gen)
+	return installation + "#" + strconv.Itoa(gen) + ":" + key
+}
+
+// legacyKey looks up a key as format 1 stored it. A store that cannot hold
+// that form (its NUL byte) answers with an error: it has no such key.
+func (w *Writer) legacyKey(ctx context.Context, installation, key string, now time.Time) (store.IdempotencyKey, error) {
+	existing, err := w.store.IdempotencyKey(ctx, installation+"\x00"+key, now)
+	if err != nil && !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+		return existing, ErrNotFound
+	}
+	return existing, err
 }
 
 // same checks that a stored reservation was made for this request.

@@ -132,7 +132,8 @@ type WriteOpts struct {
 	// [Config.IdempotencyRetention] of the key's first use return the
 	// original operation instead of writing again; reusing it for a
 	// different request is an error wrapping [ErrIdempotencyMismatch]. At
-	// most 256 bytes; keys are scoped by installation.
+	// most 256 bytes of valid UTF-8 without control characters; keys are
+	// scoped by installation.
 	//
 	// The same request is the same target, write type, records as sent
 	// (before the installation's rules, so a changed setting does not

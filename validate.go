@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -53,6 +54,9 @@ func validateOpts(typ WriteType, batch bool, o *WriteOpts) error {
 	}
 	if len(o.IdempotencyKey) > 256 {
 		return invalid(ErrInvalidOptions, "idempotencyKey", "longer than 256 bytes")
+	}
+	if !utf8.ValidString(o.IdempotencyKey) || strings.ContainsFunc(o.IdempotencyKey, unicode.IsControl) {
+		return invalid(ErrInvalidOptions, "idempotencyKey", "must be valid UTF-8 without control characters")
 	}
 	return nil
 }

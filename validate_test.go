@@ -129,6 +129,8 @@ func TestBadInput(t *testing.T) {
 		{"auto-batch retry deadline too long", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Minute, RetryDeadline: 100 * time.Hour}}), writeback.ErrInvalidOptions, "autoBatch.retryDeadline"},
 		{"auto-batch on batch", batch(crmTarget("contacts"), writeback.WriteTypeCreate, many(2), &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Minute}}), writeback.ErrUnsupported, "autoBatch"},
 		{"idempotency key too long", create(crmTarget("contacts"), rec, &writeback.WriteOpts{IdempotencyKey: strings.Repeat("k", 257)}), writeback.ErrInvalidOptions, "idempotencyKey"},
+		{"idempotency key with a NUL byte", create(crmTarget("contacts"), rec, &writeback.WriteOpts{IdempotencyKey: "a\x00b"}), writeback.ErrInvalidOptions, "idempotencyKey"},
+		{"idempotency key not UTF-8", create(crmTarget("contacts"), rec, &writeback.WriteOpts{IdempotencyKey: "caf\xe9"}), writeback.ErrInvalidOptions, "idempotencyKey"},
 		{"async create with no fields", create(crmTarget("contacts"), writeback.Record{}, async), writeback.ErrEmptyRecord, "record.fields"},
 		{"async update without id", update(crmTarget("contacts"), rec, async), writeback.ErrMissingID, "record.id"},
 		// Limits: sizes, header count and size, method overrides, UTF-8.
