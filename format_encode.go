@@ -16,8 +16,9 @@ import (
 // encoding/json.
 
 // appendAcceptedOperation appends the stored form of an operation just
-// accepted: no results, no group progress, logs without errors. It reports
-// false for any other operation.
+// accepted: no results, no group progress, logs without errors or calls. It reports
+// false for any other operation. Every field of Operation must be handled
+// here (TestAppendersKnowEveryField).
 func appendAcceptedOperation(b []byte, o *Operation) ([]byte, bool) {
 	if len(o.Results) > 0 || len(o.SuccessfulRecordIDs) > 0 || o.Compensation != nil || o.Group != "" {
 		return b, false
@@ -44,6 +45,10 @@ func appendAcceptedOperation(b []byte, o *Operation) ([]byte, bool) {
 	}
 	b = append(b, `,"attempts":`...)
 	b = strconv.AppendInt(b, int64(o.Attempts), 10)
+	if o.ProviderCalls != 0 {
+		b = append(b, `,"providerCalls":`...)
+		b = strconv.AppendInt(b, int64(o.ProviderCalls), 10)
+	}
 	var ok bool
 	if !o.LastAttempt.IsZero() {
 		if b, ok = appendTimeField(b, "lastAttempt", o.LastAttempt); !ok {
@@ -64,7 +69,7 @@ func appendAcceptedOperation(b []byte, o *Operation) ([]byte, bool) {
 	if len(o.Logs) > 0 {
 		b = append(b, `,"logs":[`...)
 		for i, l := range o.Logs {
-			if l.Error != nil {
+			if l.Error != nil || len(l.Calls) > 0 {
 				return b, false
 			}
 			if i > 0 {

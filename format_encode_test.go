@@ -3,6 +3,7 @@ package writeback
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 		op := &Operation{
 			ID: str(), InstallationID: str(), Integration: str(), GroupRef: str(), Object: str(),
 			Type: WriteType(str()), Mode: Mode(rng.IntN(2)), AutoBatch: rng.IntN(2) == 0, Status: OperationInProgress,
-			Attempts: rng.IntN(3), CreatedAt: someTime(), UpdatedAt: someTime(),
+			Attempts: rng.IntN(3), ProviderCalls: rng.IntN(2) * rng.IntN(5), CreatedAt: someTime(), UpdatedAt: someTime(),
 		}
 		if rng.IntN(2) == 0 {
 			op.Summary = str()
@@ -108,6 +109,35 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestAppendersKnowEveryField fails when a type the appenders encode gains
+// a field: the appenders must then be taught it (or give up on it), and
+// the lists below updated.
+func TestAppendersKnowEveryField(t *testing.T) {
+	t.Parallel()
+	known := map[reflect.Type][]string{
+		reflect.TypeFor[Operation](): {"id", "installationId", "integration", "groupRef", "object", "type", "mode", "autoBatch",
+			"group", "status", "summary", "results", "successfulRecordIds", "compensation", "attempts", "providerCalls",
+			"lastAttempt", "deadline", "createTime", "updateTime", "logs"},
+		reflect.TypeFor[LogEntry]():   {"timestamp", "severity", "message", "error", "calls"},
+		reflect.TypeFor[jobPayload](): {"", "plan", "deadline"},
+		reflect.TypeFor[plan](): {"installationId", "integration", "groupRef", "object", "providerObject", "provider", "type",
+			"batch", "allOrNone", "records", "ifEmpty", "headers"},
+		reflect.TypeFor[Record](): {"id", "fields", "associations"},
+		reflect.TypeFor[Header](): {"key", "value"},
+	}
+	for typ, names := range known {
+		var got []string
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			got = append(got, name)
+		}
+		require.Equal(t, names, got, "%s changed: update format_encode.go and this list", typ)
+	}
+}
+
 // TestAppendersGiveUp: records the appenders do not know are left to
 // encoding/json, with the same result.
 func TestAppendersGiveUp(t *testing.T) {
@@ -115,6 +145,8 @@ func TestAppendersGiveUp(t *testing.T) {
 	op := &Operation{ID: "x", Status: OperationSuccess, Results: []RecordResult{{ID: "1"}}}
 	_, ok := appendAcceptedOperation(nil, op)
 	require.False(t, ok)
+	_, ok = appendAcceptedOperation(nil, &Operation{Logs: []LogEntry{{Calls: []ProviderCall{{Method: "POST"}}}}})
+	require.False(t, ok, "a log line with calls")
 	rec, err := encodeOperation(op, nil)
 	require.NoError(t, err)
 	want, _ := json.Marshal(storedOperation{current(), op, nil})
