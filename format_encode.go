@@ -276,12 +276,48 @@ func appendTime(b []byte, t time.Time) ([]byte, bool) {
 
 const hexDigits = "0123456789abcdef"
 
+// Masks for plainRun's test of 8 bytes at a time.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainRun returns the index of the first byte of s at or after i that is
+// not plain ASCII encoding/json writes as it is: a control character, '"',
+// '\\', '<', '>', '&', or a byte of a multi-byte character (len(s) when
+// there is none). It tests 8 bytes at a time.
+func plainRun(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		quote, backslash := x^('"'*ones), x^('\\'*ones)
+		lt, gt, amp := x^('<'*ones), x^('>'*ones), x^('&'*ones)
+		special := x | (x-0x20*ones)&^x | // non-ASCII, or below 0x20
+			(quote-ones)&^quote | (backslash-ones)&^backslash |
+			(lt-ones)&^lt | (gt-ones)&^gt | (amp-ones)&^amp
+		if special&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || escapeSize[c] != 0 {
+			return i
+		}
+	}
+	return i
+}
+
 // appendString appends a string quoted and escaped as encoding/json
 // escapes it: HTML characters included, invalid UTF-8 as U+FFFD.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		i = plainRun(s, i)
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if escapeSize[c] == 0 {

@@ -391,6 +391,9 @@ var escapeSize = func() (t [128]uint8) {
 func stringSize(s string) int {
 	n := len(s) + 2
 	for i := 0; i < len(s); i++ {
+		if i = plainRun(s, i); i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			n += int(escapeSize[c])
