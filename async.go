@@ -148,7 +148,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			w.release(job)
 			return
 		}
-		subOut = sub.failAll(perr)
+		subOut = sub.failSome(sub.toWrite(), perr)
 	} else {
 		subOut = s.run(ctx, sub)
 		calls = s.calls

@@ -153,6 +153,9 @@ func (r *groupRun) recoverInFlight(now time.Time) {
 // as few batches as it can: a record ID appears once per batch, so two
 // updates of one record go out one after the other, in join order.
 func (r *groupRun) writePending(ctx context.Context, pending []int) {
+	if pending = r.settleUnchanged(pending); len(pending) == 0 {
+		return
+	}
 	s, perr := r.w.connect(ctx, r.spec.scope(), nil, attemptTimeout)
 	if perr != nil {
 		if ctx.Err() != nil {
@@ -163,7 +166,7 @@ func (r *groupRun) writePending(ctx context.Context, pending []int) {
 		return
 	}
 	r.sess = s
-	pending = r.settleUnsendable(pending)
+	pending = r.settleRefused(pending)
 	send := r.current(ctx, pending)
 	for _, round := range rounds(send, r.records) {
 		if r.halted() {
@@ -173,26 +176,35 @@ func (r *groupRun) writePending(ctx context.Context, pending []int) {
 	}
 }
 
-// settleUnsendable settles, without a provider call, the members idx that
-// cannot be sent: those the installation's rules left with nothing to
-// write (unchanged), and those the adapter refuses ([RecordChecker]),
-// which fail as the provider would have failed them, alone. It returns
-// the others.
-func (r *groupRun) settleUnsendable(idx []int) []int {
-	checker, _ := r.sess.prov.(RecordChecker)
+// settleUnchanged settles the members idx the installation's rules left
+// with nothing to write: unchanged, with no provider call. It returns the
+// others.
+func (r *groupRun) settleUnchanged(idx []int) []int {
 	out := idx[:0:0]
 	for _, i := range idx {
-		rec := r.records[i]
-		if len(rec.Fields) == 0 {
+		if rec := r.records[i]; len(rec.Fields) == 0 {
 			r.final(i, RecordResult{ID: rec.ID, Unchanged: true})
 			continue
 		}
-		if checker != nil {
-			if err := checker.CheckRecord(r.spec.ProviderObject, r.spec.Type, rec); err != nil {
-				r.final(i, RecordResult{Err: &ProviderError{Provider: r.spec.Provider, Class: ClassInvalid, RecordIndex: i,
-					Message: fmt.Sprintf("refused before sending: %v", err), Err: err}})
-				continue
-			}
+		out = append(out, i)
+	}
+	return out
+}
+
+// settleRefused settles, without a provider call, the members idx the
+// adapter refuses ([RecordChecker]): they fail as the provider would have
+// failed them, alone. It returns the others.
+func (r *groupRun) settleRefused(idx []int) []int {
+	checker, ok := r.sess.prov.(RecordChecker)
+	if !ok {
+		return idx
+	}
+	out := idx[:0:0]
+	for _, i := range idx {
+		if err := checker.CheckRecord(r.spec.ProviderObject, r.spec.Type, r.records[i]); err != nil {
+			r.final(i, RecordResult{Err: &ProviderError{Provider: r.spec.Provider, Class: ClassInvalid, RecordIndex: i,
+				Message: fmt.Sprintf("refused before sending: %v", err), Err: err}})
+			continue
 		}
 		out = append(out, i)
 	}

@@ -298,9 +298,12 @@ func (p *plan) failAll(perr *ProviderError) *outcome {
 
 // failSome returns the outcome of a plan whose records at the indexes idx
 // failed with perr, which failed the call as a whole (nil for none): the
-// others were not sent, and are unchanged.
+// others were not sent, and are unchanged. With no index, nothing failed.
 func (p *plan) failSome(idx []int, perr *ProviderError) *outcome {
-	out := &outcome{Results: make([]RecordResult, len(p.Records)), Err: perr, AllOrNone: p.AllOrNone}
+	out := &outcome{Results: make([]RecordResult, len(p.Records)), AllOrNone: p.AllOrNone}
+	if len(idx) > 0 {
+		out.Err = perr
+	}
 	for i, r := range p.Records {
 		out.Results[i] = RecordResult{ID: r.ID, Unchanged: true}
 		if p.Type == WriteTypeCreate {

@@ -1,13 +1,17 @@
 package writeback_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/providers/providertest"
 )
 
 // In setup's installation, customSource is never written on update and
@@ -211,4 +215,52 @@ func TestAllOrNothingHonestOnSimulators(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, op.SuccessfulRecordIDs)
 	})
+}
+
+// TestUnchangedWriteNeedsNoCredentials: a write the rules leave with
+// nothing to write makes no provider call and needs no token, in every
+// mode: a failing token source does not fail it.
+func TestUnchangedWriteNeedsNoCredentials(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t)
+		w := b.writerWith(t, func(c *writeback.Config) {
+			c.TokenSourceFunc = func(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
+				return nil, errors.New("no credentials")
+			}
+		})
+		startWriter(t, w)
+		ctx := t.Context()
+		id := b.hub.Seed("contacts", map[string]any{"email": "a@x.com"})
+		r := writeback.Record{ID: id, Fields: map[string]any{"customSource": "x"}}
+		res, err := w.Update(ctx, crmTarget("contacts"), r, nil)
+		require.NoError(t, err)
+		require.True(t, res.Records[0].Unchanged)
+		for _, opts := range []*writeback.WriteOpts{async, autoBatch(time.Second)} {
+			res, err := w.Update(ctx, crmTarget("contacts"), r, opts)
+			require.NoError(t, err)
+			op := waitOp(t, w, res.OperationID)
+			require.Equal(t, writeback.OperationSuccess, op.Status, op.Summary)
+			require.True(t, op.Results[0].Unchanged)
+		}
+		require.Empty(t, b.hub.Calls())
+	})
+}
+
+// writerWith returns another Writer on the bundle's store, with the
+// bundle's providers and manifest, and its config changed by mutate.
+func (b *bundle) writerWith(t *testing.T, mutate func(*writeback.Config)) *writeback.Writer {
+	t.Helper()
+	m, err := writeback.ParseManifest([]byte(testManifest))
+	require.NoError(t, err)
+	cfg := &writeback.Config{
+		Manifest:        m,
+		Providers:       []writeback.Provider{b.hub, b.sf},
+		Store:           b.store,
+		TokenSourceFunc: providertest.StaticTokens("test-token"),
+	}
+	mutate(cfg)
+	w, err := writeback.NewWriter(cfg)
+	require.NoError(t, err)
+	return w
 }

@@ -125,8 +125,10 @@ func (w *Writer) runSync(ctx context.Context, pr *prepared, key *store.Idempoten
 
 	var out *outcome
 	var calls []ProviderCall
-	if s, perr := w.connect(ctx, p.scope(), pr.target.inst, 0); perr != nil {
-		out = p.failAll(perr)
+	if len(p.toWrite()) == 0 {
+		out = p.failSome(nil, nil) // the rules left nothing to write
+	} else if s, perr := w.connect(ctx, p.scope(), pr.target.inst, 0); perr != nil {
+		out = p.failSome(p.toWrite(), perr)
 	} else {
 		out = s.run(ctx, p)
 		calls = s.calls
