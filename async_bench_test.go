@@ -13,11 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/oauth2"
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
-	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 )
 
@@ -85,7 +83,7 @@ func BenchmarkAsyncEnqueue(b *testing.B) {
 	require.NoError(b, err)
 	defer st.Close()
 	fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-	e := newAsyncEnvB(b, st, fake)
+	e := setup(b, asyncContacts(fake), withStore(st)).w
 
 	b.ResetTimer()
 	start := time.Now()
@@ -124,33 +122,6 @@ func BenchmarkAsyncEnqueue(b *testing.B) {
 	b.ReportMetric(acks/base, "speedup")
 }
 
-// newAsyncEnvB is newAsyncEnv for benchmarks: a Writer on st with the
-// installation created.
-func newAsyncEnvB(b *testing.B, st store.Interface, p writeback.Provider) *writeback.Writer {
-	b.Helper()
-	m, err := writeback.ParseManifest([]byte(asyncManifest))
-	require.NoError(b, err)
-	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:        m,
-		Providers:       []writeback.Provider{p},
-		Store:           st,
-		TokenSourceFunc: staticTokens,
-	})
-	require.NoError(b, err)
-	if _, err := w.InstallationByGroup(b.Context(), contacts.Integration, contacts.GroupRef); err != nil {
-		_, err = w.CreateInstallation(b.Context(), &writeback.Installation{
-			Integration: contacts.Integration,
-			GroupRef:    contacts.GroupRef,
-			Connection:  writeback.Connection{Provider: "hubspot"},
-			Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
-				"contacts": {ObjectName: "contacts"},
-			}}},
-		})
-		require.NoError(b, err)
-	}
-	return w
-}
-
 // firstCall is a provider that reports its first Write and fails every
 // write retryably, so the queue keeps its size.
 type firstCall struct {
@@ -180,7 +151,7 @@ func BenchmarkResume(b *testing.B) {
 		st, err := boltstore.Open(path, nil)
 		require.NoError(b, err)
 		defer st.Close()
-		w := newAsyncEnvB(b, st, providertest.NewFake("hubspot", writeback.Capabilities{}))
+		w := setup(b, asyncContacts(providertest.NewFake("hubspot", writeback.Capabilities{})), withStore(st)).w
 		runCallers(b, n, func(i int) error {
 			_, err := w.Create(b.Context(), contacts, kbRecord(i), async)
 			return err
@@ -195,7 +166,7 @@ func BenchmarkResume(b *testing.B) {
 		require.NoError(b, err)
 		defer st.Close()
 		p := &firstCall{Fake: providertest.NewFake("hubspot", writeback.Capabilities{}), got: make(chan struct{})}
-		w := newAsyncEnvB(b, st, p)
+		w := setup(b, asyncContacts(p), withStore(st)).w
 		require.NoError(b, w.Start(b.Context()))
 		<-p.got
 		d := time.Since(start)
@@ -216,8 +187,4 @@ func BenchmarkResume(b *testing.B) {
 	b.ReportMetric(ms, "first-dispatch-ms")
 	b.ReportMetric(base, "baseline-first-dispatch-ms")
 	b.ReportMetric(ms/base, "ratio")
-}
-
-func staticTokens(context.Context, *writeback.Installation) (oauth2.TokenSource, error) {
-	return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), nil
 }

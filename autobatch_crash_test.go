@@ -117,39 +117,26 @@ func serveProvider(t *testing.T, p writeback.Provider, hold func(ctx context.Con
 	return srv.URL
 }
 
-// crashWriter opens the bbolt file in dir, closed when the test ends, and
-// returns a Writer on it with the remote provider, whose batches hold up
-// to size records, creating the installation on first use.
-func crashWriter(t *testing.T, ctx context.Context, dir, url string, size int, test writeback.TestConfig) *writeback.Writer {
+// openBolt opens the bbolt file in dir, closed when the test ends.
+func openBolt(t *testing.T, dir string) *boltstore.Store {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(dir, "writeback.db"), &boltstore.Options{LockTimeout: 10 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	m, err := writeback.ParseManifest([]byte(testManifest))
-	require.NoError(t, err)
-	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest: m,
-		Providers: []writeback.Provider{
+	return st
+}
+
+// autoBatchWorld is the world of the auto-batch crash tests: the remote
+// provider at url as HubSpot, its batches of up to size records, and an
+// installation writing companies.
+func autoBatchWorld(url string, size int) option {
+	return func(s *writerSpec) {
+		s.providers = []writeback.Provider{
 			&remoteProvider{url: url, caps: writeback.Capabilities{MaxBatchSize: size}},
 			providertest.NewFake("salesforce", writeback.Capabilities{}),
-		},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens("t"),
-		Test:            test,
-	})
-	require.NoError(t, err)
-	if _, err := w.InstallationByGroup(ctx, "crm", "cust-42"); errors.Is(err, writeback.ErrNotFound) {
-		_, err = w.CreateInstallation(ctx, &writeback.Installation{
-			Integration: "crm", GroupRef: "cust-42", Connection: writeback.Connection{Provider: "hubspot"},
-			Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
-				"companies": {ObjectName: "companies"},
-			}}},
-		})
-		require.NoError(t, err)
-	} else {
-		require.NoError(t, err)
+		}
+		s.installations = []*writeback.Installation{companiesInstallation()}
 	}
-	return w
 }
 
 // TestAutoBatchCrashChild is the child process of the crash tests; it is
@@ -170,7 +157,7 @@ func TestAutoBatchCrashChild(t *testing.T) {
 		autoBatchRandomChild(t, mode, size)
 		return
 	}
-	w := crashWriter(t, ctx, os.Getenv(crashDirEnv), os.Getenv(crashURLEnv), size, writeback.TestConfig{})
+	w := setup(t, withStore(openBolt(t, os.Getenv(crashDirEnv))), autoBatchWorld(os.Getenv(crashURLEnv), size)).w
 	require.NoError(t, w.Start(ctx))
 	typ := writeback.WriteType(os.Getenv(crashTypeEnv))
 	sc := bufio.NewScanner(os.Stdin)
@@ -240,7 +227,7 @@ func TestAutoBatchCrashWhileAccumulating(t *testing.T) {
 	kill() // before the one-hour flush time
 	require.Empty(t, fake.Writes())
 
-	w := crashWriter(t, ctx, dir, url, 100, writeback.TestConfig{NowFunc: later})
+	w := setup(t, withStore(openBolt(t, dir)), autoBatchWorld(url, 100), withClock(later)).w
 	op, err := w.Operation(ctx, requireSame(t, ids))
 	require.NoError(t, err)
 	require.Equal(t, writeback.OperationInProgress, op.Status, "acknowledged records survive the crash")
@@ -257,7 +244,6 @@ func TestAutoBatchCrashBetweenFlushAndResult(t *testing.T) {
 	for _, typ := range []writeback.WriteType{writeback.WriteTypeCreate, writeback.WriteTypeUpdate} {
 		t.Run(string(typ), func(t *testing.T) {
 			t.Parallel()
-			ctx := t.Context()
 			dir := t.TempDir()
 			fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 			sent := make(chan struct{})
@@ -285,7 +271,7 @@ func TestAutoBatchCrashBetweenFlushAndResult(t *testing.T) {
 			<-sent
 			kill()
 
-			w := crashWriter(t, ctx, dir, url, len(lines), writeback.TestConfig{NowFunc: later})
+			w := setup(t, withStore(openBolt(t, dir)), autoBatchWorld(url, len(lines)), withClock(later)).w
 			startWriter(t, w)
 			op := waitOpReal(t, w, requireSame(t, ids))
 			require.Len(t, op.Results, len(lines))
@@ -319,8 +305,8 @@ func TestAutoBatchCrashBetweenFlushAndResult(t *testing.T) {
 // and exits once every operation is terminal.
 func autoBatchRandomChild(t *testing.T, mode string, size int) {
 	ctx := context.Background()
-	w := crashWriter(t, ctx, os.Getenv(crashDirEnv), os.Getenv(crashURLEnv), size,
-		writeback.TestConfig{LeaseDuration: 300 * time.Millisecond}) // interrupted runs resume quickly
+	w := setup(t, withStore(openBolt(t, os.Getenv(crashDirEnv))), autoBatchWorld(os.Getenv(crashURLEnv), size),
+		withLease(300*time.Millisecond)).w // interrupted runs resume quickly
 	require.NoError(t, w.Start(ctx))
 	if mode == "drain" {
 		inst, err := w.InstallationByGroup(ctx, "crm", "cust-42")

@@ -23,8 +23,6 @@ import (
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/hubspot"
 	"github.com/writebackhq/writeback/providers/hubspot/hubspottest"
-	"github.com/writebackhq/writeback/providers/providertest"
-	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 )
 
@@ -65,7 +63,7 @@ func TestCrashSafety(t *testing.T) {
 		kills, err = strconv.Atoi(s)
 		require.NoError(t, err)
 	}
-	srv := hubspottest.NewServer(hubspottest.Options{TenSecondLimit: -1, DailyLimit: -1})
+	srv := hubspottest.NewServer(hubspottest.Options{Tokens: []string{testToken}, TenSecondLimit: -1, DailyLimit: -1})
 	defer srv.Close()
 	sim := hubspotSim{srv}
 	db := filepath.Join(t.TempDir(), "crash.db")
@@ -132,7 +130,7 @@ func TestCrashSafety(t *testing.T) {
 	st, err := boltstore.Open(db, nil)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, st.Close()) }()
-	w := asyncCrashWriter(t, st, srv.URL)
+	w := setup(t, withStore(st), asyncWorld(srv.URL)).w
 	ctx := t.Context()
 	inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
 	require.NoError(t, err)
@@ -219,18 +217,7 @@ func asyncCrashChild(t *testing.T, mode string) {
 	ctx := context.Background()
 	st, err := boltstore.Open(os.Getenv(crashEnvDB), &boltstore.Options{LockTimeout: 10 * time.Second})
 	require.NoError(t, err)
-	w := asyncCrashWriter(t, st, os.Getenv(crashEnvURL))
-	if _, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef); errors.Is(err, writeback.ErrNotFound) {
-		_, err = w.CreateInstallation(ctx, &writeback.Installation{
-			Integration: contacts.Integration,
-			GroupRef:    contacts.GroupRef,
-			Connection:  writeback.Connection{Provider: "hubspot"},
-			Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
-				"contacts": {ObjectName: "contacts"},
-			}}},
-		})
-		require.NoError(t, err)
-	}
+	w := setup(t, withStore(st), asyncWorld(os.Getenv(crashEnvURL))).w
 	require.NoError(t, w.Start(ctx))
 	if mode == "drain" {
 		inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
@@ -279,21 +266,16 @@ func asyncCrashChild(t *testing.T, mode string) {
 	wg.Wait()
 }
 
-// asyncCrashWriter returns a Writer on st writing to the contacts simulator at url.
-func asyncCrashWriter(t *testing.T, st store.Interface, url string) *writeback.Writer {
-	m, err := writeback.ParseManifest([]byte(asyncManifest))
-	require.NoError(t, err)
-	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:        m,
-		Providers:       []writeback.Provider{hubspot.New(hubspot.Config{BaseURL: url})},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens(hubspottest.DefaultToken),
-		MaxConcurrency:  4,
-		// Work interrupted by a kill resumes quickly in the next run.
-		Test: writeback.TestConfig{LeaseDuration: 500 * time.Millisecond},
-	})
-	require.NoError(t, err)
-	return w
+// asyncWorld is the world of TestCrashSafety's children: the async
+// tests' installation, written through the HubSpot adapter to the
+// simulator at url, four calls at a time; work a kill interrupted
+// resumes in the next run.
+func asyncWorld(url string) option {
+	return func(s *writerSpec) {
+		asyncContacts(hubspot.New(hubspot.Config{BaseURL: url}))(s)
+		s.concurrency = 4
+		s.lease = 500 * time.Millisecond
+	}
 }
 
 // hubspotSim is the HubSpot simulator with what the crash test counts.

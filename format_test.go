@@ -45,22 +45,15 @@ func (c *fixedClock) now() time.Time {
 	return c.start.Add(c.n)
 }
 
-// formatWriter is a Writer on st with the async tests' manifest, a fake
-// HubSpot and a clock starting at start.
-func formatWriter(t *testing.T, st store.Interface, fake *providertest.Fake, start time.Time) *writeback.Writer {
-	t.Helper()
-	m, err := writeback.ParseManifest([]byte(asyncManifest))
-	require.NoError(t, err)
-	clock := &fixedClock{start: start}
-	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:        m,
-		Providers:       []writeback.Provider{fake},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens("test-token"),
-		Test:            writeback.TestConfig{NowFunc: clock.now},
-	})
-	require.NoError(t, err)
-	return w
+// formatWorld is the world of formatStore: the async tests' manifest, a
+// fake HubSpot, and a clock starting at start; the installation is the
+// store's.
+func formatWorld(fake *providertest.Fake, start time.Time) option {
+	return func(s *writerSpec) {
+		asyncContacts(fake)(s)
+		s.installations = nil
+		s.now = (&fixedClock{start: start}).now
+	}
 }
 
 func formatFake() *providertest.Fake {
@@ -82,7 +75,10 @@ func TestStoredFormats(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
 
 	fake := formatFake()
-	w := formatWriter(t, st, fake, formatTime.Add(2*time.Hour))
+	// The sync create's contact, which a queued update changes, as the
+	// provider held it when the store was written.
+	fake.Seed("contacts", map[string]any{"email": "sync@example.com"})
+	w := setup(t, withStore(st), formatWorld(fake, formatTime.Add(2*time.Hour))).w
 	inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
 	require.NoError(t, err)
 	require.Equal(t, writeback.WriteOnUpdateNever, inst.Config.Write.Objects["contacts"].SelectedFieldSettings["lifecycle"].WriteOnUpdate)
@@ -119,7 +115,7 @@ func TestStoredFormats(t *testing.T) {
 		written += done.SuccessCount()
 	}
 	require.Equal(t, 1+3+3, written, "the retried write, the queued writes and the group's three members")
-	require.Equal(t, 6, fake.Count("contacts"), "the retried create, two queued creates and the group's three")
+	require.Equal(t, 1+6, fake.Count("contacts"), "the sync create's, the retried create, two queued creates and the group's three")
 }
 
 // TestStoredFormatVersions reads a record of the first, unversioned format
@@ -128,7 +124,7 @@ func TestStoredFormatVersions(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	st := memstore.New()
-	w := formatWriter(t, st, formatFake(), formatTime)
+	w := setup(t, withStore(st), formatWorld(formatFake(), formatTime)).w
 	legacy := `{"id":"op-legacy","installationId":"i","type":"create","mode":1,"status":"in_progress","attempts":0,"createTime":"2026-01-01T00:00:00Z","updateTime":"2026-01-01T00:00:00Z"}`
 	require.NoError(t, st.CreateOperation(ctx, store.Operation{ID: "op-legacy", InstallationID: "i", Data: []byte(legacy)}, nil, formatTime))
 	op, err := w.Operation(ctx, "op-legacy")
@@ -161,7 +157,7 @@ func writeFormatStore(t *testing.T) {
 		}
 		return nil
 	})
-	w := formatWriter(t, st, fake, formatTime)
+	w := setup(t, withStore(st), formatWorld(fake, formatTime)).w
 	lifecycle := "lead"
 	_, err = w.CreateInstallation(ctx, &writeback.Installation{
 		Integration: contacts.Integration, GroupRef: contacts.GroupRef,
@@ -194,7 +190,7 @@ func writeFormatStore(t *testing.T) {
 	require.NoError(t, w.Stop(ctx))
 
 	// A Writer never started: its async writes stay queued.
-	idle := formatWriter(t, st, formatFake(), formatTime.Add(time.Minute))
+	idle := setup(t, withStore(st), formatWorld(formatFake(), formatTime.Add(time.Minute))).w
 	for _, email := range []string{"queued-1@example.com", "queued-2@example.com"} {
 		_, err := idle.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": email}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
 		require.NoError(t, err)
