@@ -71,12 +71,16 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	// Store writes outlive ctx: an outcome, once known, is always saved.
 	sctx := context.WithoutCancel(ctx)
 	rec, err := w.store.Operation(sctx, job.ID)
-	if err != nil {
-		w.log.Error("writeback: load queued operation", "operation", job.ID, "err", err)
+	var op *Operation
+	if err == nil {
+		op, _, err = decodeOperation(rec)
+	}
+	if irreparable(err) {
+		w.settleDamaged(sctx, job, err)
 		return
 	}
-	op, _, err := decodeOperation(rec)
 	if err != nil {
+		// The lease brings the job back once the store answers again.
 		w.log.Error("writeback: load queued operation", "operation", job.ID, "err", err)
 		return
 	}
@@ -90,10 +94,15 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		return
 	}
 	payload, err := decodeJob(job.ID, job.Payload)
+	if err != nil && !irreparable(err) {
+		// A newer format: leave it for a writeback that reads it.
+		w.log.Error("writeback: load queued operation", "operation", job.ID, "err", err)
+		return
+	}
 	if err != nil {
 		now := w.now()
 		op.Attempts = first
-		op.finish(&outcome{Err: &ProviderError{Provider: job.Provider, Class: ClassInternal, Message: err.Error(), RecordIndex: NoRecord}}, now)
+		op.abandon(&ProviderError{Provider: job.Provider, Class: ClassInternal, Message: err.Error(), RecordIndex: NoRecord}, now)
 		w.finishJob(sctx, op, job)
 		return
 	}
@@ -131,6 +140,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	pending := pendingRecords(p, op)
 	sub := p.subset(pending)
 	var subOut *outcome
+	var calls []ProviderCall
 	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, nil, attemptTimeout); perr != nil {
 		if ctx.Err() != nil {
 			// Stopping before anything was sent: run it after the next Start.
@@ -140,6 +150,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		subOut = sub.failAll(perr)
 	} else {
 		subOut = s.run(ctx, sub)
+		calls = s.calls
 	}
 	out := mergeOutcome(p, op, pending, subOut)
 	end := w.now()
@@ -147,6 +158,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	op.Attempts = latest
 	op.LastAttempt = start
 	op.UpdatedAt = end
+	op.logCalls(op.Attempts, calls, end)
 
 	perr := retryError(p, out)
 	if perr == nil {
@@ -165,7 +177,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		})
 		rec, err := encodeOperation(op, nil)
 		if err == nil {
-			err = w.store.Reschedule(sctx, rec, w.async.lease(job), runAt)
+			err = w.persist(sctx, func(ctx context.Context) error { return w.store.Reschedule(ctx, rec, w.async.lease(job), runAt) })
 		}
 		if err != nil {
 			w.log.Error("writeback: reschedule operation", "operation", op.ID, "err", err)
@@ -189,13 +201,27 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
 	rec, err := encodeOperation(op, nil)
 	if err == nil {
-		err = w.store.Complete(ctx, rec, w.async.lease(job))
+		err = w.persist(ctx, func(ctx context.Context) error { return w.store.Complete(ctx, rec, w.async.lease(job)) })
 	}
 	if err != nil {
 		w.log.Error("writeback: complete operation", "operation", op.ID, "err", err)
 		return
 	}
 	w.completed(op)
+}
+
+// settleDamaged fails the operation of a claimed job whose stored records
+// cannot be read (cause), so that one damaged entry never holds up the
+// queue: the job is completed with a new failed record of its operation,
+// and the store keeps the damaged one where it can (boltstore's
+// quarantine).
+func (w *Writer) settleDamaged(ctx context.Context, job store.Job, cause error) {
+	now := w.now()
+	op := &Operation{ID: job.ID, InstallationID: job.InstallationID, Mode: ModeAsync, AutoBatch: job.Group != "", Attempts: job.Attempts, CreatedAt: now}
+	op.abandon(&ProviderError{Provider: job.Provider, Class: ClassInternal, RecordIndex: NoRecord,
+		Message: "the write's stored records are damaged, so it cannot run: " + cause.Error()}, now)
+	w.log.Error("writeback: damaged operation failed", "operation", job.ID, "err", cause)
+	w.finishJob(ctx, op, job)
 }
 
 // pendingRecords returns the indexes of the plan's records the next attempt

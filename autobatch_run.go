@@ -12,7 +12,12 @@ import (
 // runGroup writes a claimed auto-batch group. Errors of the store leave the
 // job leased: it is due again when the lease expires.
 func (w *Writer) runGroup(ctx context.Context, job store.Job) {
-	if err := w.flushGroup(ctx, job); err != nil {
+	err := w.flushGroup(ctx, job)
+	switch {
+	case irreparable(err):
+		w.settleDamaged(context.WithoutCancel(ctx), job, err)
+	case err != nil:
+		// The lease brings the group back once the store answers again.
 		w.log.Error("writeback: run auto-batch group", "operation", job.ID, "err", err)
 	}
 }
@@ -69,6 +74,9 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 		op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
 			Message: fmt.Sprintf("attempt %d: writing %d of %d records", op.Attempts, len(pending), n)})
 		r.writePending(ctx, pending)
+		if r.sess != nil {
+			op.logCalls(op.Attempts, r.sess.calls, w.now())
+		}
 	}
 	if r.err != nil {
 		return r.err
@@ -104,7 +112,7 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 	if err != nil {
 		return err
 	}
-	if err := w.store.Complete(sctx, rec, w.async.lease(job)); err != nil {
+	if err := w.persist(sctx, func(ctx context.Context) error { return w.store.Complete(ctx, rec, w.async.lease(job)) }); err != nil {
 		return fmt.Errorf("writeback: complete auto-batch group %s: %w", job.ID, err)
 	}
 	w.completed(op)

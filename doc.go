@@ -34,11 +34,14 @@
 // [ErrMissingID]; nothing is sent or stored. A sync write (the default)
 // returns the provider's answer as a [Result] with one [RecordResult] per
 // record; a failed record carries a [*ProviderError] classified by its
-// adapter. Batches are all-or-nothing by default ([BatchPartial] opts into
-// partial success); where the provider cannot make a batch atomic (HubSpot
-// batch update) the adapter restores what it changed and [Compensation]
-// says so. Every write is an [Operation]: see [Writer.Operation],
-// [Writer.Operations] and [Writer.Wait].
+// adapter, with what was wrong with each field ([FieldError]) under both
+// the provider's name and the application's. Batches are all-or-nothing
+// by default ([BatchPartial] opts into partial success); where the
+// provider cannot make a batch atomic (HubSpot batch update) the adapter
+// restores what it changed and [Compensation] says so. Every write is an [Operation]: see [Writer.Operation],
+// [Writer.Operations] and [Writer.Wait]. Its log lists the provider calls
+// of each attempt, the adapter's resends included, and
+// [Operation.ProviderCalls] counts them.
 //
 // With [ModeAsync] a write is stored durably (fsync'd) before it is
 // acknowledged, and a started Writer ([Writer.Start], [Writer.Stop]) runs

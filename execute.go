@@ -34,9 +34,16 @@ type session struct {
 	prov Provider
 	inst *Installation
 	ts   oauth2.TokenSource
+	// manifest resolves the installation's field mapping, to name fields
+	// in errors as the application does.
+	manifest *Manifest
 	// timeout bounds each provider call; zero leaves it to the caller's
 	// ctx (a sync write).
 	timeout time.Duration
+	// calls lists the HTTP requests the adapter reported for the
+	// session's writes (and failed reads), in order, resends included:
+	// the attempt's calls, for the operation log.
+	calls []ProviderCall
 }
 
 // connect opens the session of an attempt for the installation id with
@@ -68,7 +75,7 @@ func (w *Writer) connect(ctx context.Context, id, provider string, inst *Install
 	if err != nil {
 		return fail(ClassAuth, err, "token source: %v", err)
 	}
-	return &session{prov: prov, inst: inst, ts: ts, timeout: timeout}, nil
+	return &session{prov: prov, inst: inst, ts: ts, manifest: w.manifest, timeout: timeout}, nil
 }
 
 // bound returns ctx limited to one provider call.
@@ -85,7 +92,7 @@ func (s *session) bound(ctx context.Context) (context.Context, context.CancelFun
 func (s *session) run(ctx context.Context, p *plan) *outcome {
 	records, send, err := s.current(ctx, p)
 	if err != nil {
-		return p.failAll(asProviderError(p.Provider, err))
+		return s.outcome(p, p.failAll(asProviderError(p.Provider, err)))
 	}
 	return s.write(ctx, p, records, send)
 }
@@ -114,6 +121,10 @@ func (s *session) current(ctx context.Context, p *plan) ([]Record, []int, error)
 		})
 		cancel()
 		if err != nil {
+			var perr *ProviderError
+			if errors.As(err, &perr) {
+				s.calls = append(s.calls, perr.Calls...)
+			}
 			return nil, nil, err
 		}
 		records = make([]Record, len(p.Records))
@@ -136,7 +147,9 @@ func (s *session) current(ctx context.Context, p *plan) ([]Record, []int, error)
 
 // write sends the records at the indexes send in one provider call and
 // returns the outcome of the whole plan: records not sent succeed
-// unchanged, the others get the provider's answer.
+// unchanged, the others get the provider's answer. The calls the adapter
+// made are added to the session's, and field errors are named as the
+// application names the fields (see outcome).
 func (s *session) write(ctx context.Context, p *plan, records []Record, send []int) *outcome {
 	out := &outcome{Results: make([]RecordResult, len(p.Records))}
 	for i, r := range p.Records {
@@ -155,7 +168,12 @@ func (s *session) write(ctx context.Context, p *plan, records []Record, send []i
 	resp, err := s.prov.Write(wctx, req)
 	cancel()
 	if err != nil {
-		return p.failAll(asProviderError(p.Provider, err))
+		perr := asProviderError(p.Provider, err)
+		s.calls = append(s.calls, perr.Calls...)
+		return s.outcome(p, p.failAll(perr))
+	}
+	if resp != nil {
+		s.calls = append(s.calls, resp.Calls...)
 	}
 	if resp == nil || len(resp.Results) != len(sent) {
 		n := 0
@@ -175,7 +193,62 @@ func (s *session) write(ctx context.Context, p *plan, records []Record, send []i
 		out.Results[i] = r
 	}
 	out.Compensation = resp.Compensation
+	return s.outcome(p, out)
+}
+
+// outcome completes the outcome of a provider call for the plan p: every
+// field error gets the application's name of its field
+// ([FieldError.Field]) through the installation's mapping as it is now,
+// the inverse of the rename the write went through; a field no mapping
+// renames keeps its provider name. Sync, async and auto-batch outcomes all
+// pass here.
+func (s *session) outcome(p *plan, out *outcome) *outcome {
+	var names map[string]string
+	resolved := false
+	name := func(e *ProviderError) {
+		if e == nil || len(e.FieldErrors) == 0 {
+			return
+		}
+		if !resolved {
+			names, resolved = s.appFieldNames(p), true
+		}
+		fe := slices.Clone(e.FieldErrors)
+		for i := range fe {
+			if fe[i].Field != "" || fe[i].ProviderField == "" {
+				continue
+			}
+			fe[i].Field = fe[i].ProviderField
+			if app, ok := names[fe[i].ProviderField]; ok {
+				fe[i].Field = app
+			}
+		}
+		e.FieldErrors = fe
+	}
+	name(out.Err)
+	for i := range out.Results {
+		name(out.Results[i].Err)
+	}
+	if out.Compensation != nil {
+		for i := range out.Compensation.Unrestored {
+			name(out.Compensation.Unrestored[i].Err)
+		}
+	}
 	return out
+}
+
+// appFieldNames returns the application's name of each provider field the
+// mapping of the plan's object renames in the session's installation, or
+// nil when none is.
+func (s *session) appFieldNames(p *plan) map[string]string {
+	in, ok := s.manifest.Integration(p.Integration)
+	if !ok {
+		return nil
+	}
+	obj, err := resolveObject(in, s.inst, p.Object)
+	if err != nil {
+		return nil
+	}
+	return obj.mapping.appNames()
 }
 
 // asProviderError classifies an error from a provider call.

@@ -2,8 +2,10 @@ package writeback
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/writebackhq/writeback/store"
 )
@@ -34,6 +36,38 @@ import (
 // completion. A record written by a newer writeback is refused with
 // [ErrStoreFormat], never misread.
 const formatVersion = 1
+
+// damagedError reports a stored record that does not decode: the work it
+// belongs to can never run as it was accepted.
+type damagedError struct {
+	what string
+	err  error
+}
+
+func (e *damagedError) Error() string {
+	return fmt.Sprintf("writeback: stored %s cannot be read: %v", e.what, e.err)
+}
+
+func (e *damagedError) Unwrap() error { return e.err }
+
+// damaged reports data, the stored form of a kind of record, as
+// undecodable. A short text that is not JSON is shown as it is: a store
+// that found the record damaged explains so there.
+func damaged(kind, id string, data []byte, err error) error {
+	if !json.Valid(data) && utf8.Valid(data) && len(data) <= 300 {
+		err = errors.New(string(data))
+	}
+	return &damagedError{what: kind + " " + id, err: err}
+}
+
+// irreparable reports whether err says that stored work can never run: a
+// record that does not decode, or one the store reports damaged. A record
+// in a newer format ([ErrStoreFormat]) is not: a newer writeback can run
+// it.
+func irreparable(err error) bool {
+	var d *damagedError
+	return errors.As(err, &d) || errors.Is(err, store.ErrCorrupt)
+}
 
 // versioned is the format version a stored record carries.
 type versioned struct {
@@ -77,7 +111,7 @@ func installationRecord(inst *Installation) (store.Installation, error) {
 func decodeInstallation(rec store.Installation) (*Installation, error) {
 	s := storedInstallation{Installation: &Installation{}}
 	if err := json.Unmarshal(rec.Data, &s); err != nil {
-		return nil, fmt.Errorf("decode installation %s: %w", rec.ID, err)
+		return nil, damaged("installation", rec.ID, rec.Data, err)
 	}
 	if err := s.check("installation", rec.ID); err != nil {
 		return nil, err
@@ -125,7 +159,7 @@ func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
 func decodeOperation(rec store.Operation) (*Operation, *groupState, error) {
 	s := storedOperation{Operation: &Operation{}}
 	if err := json.Unmarshal(rec.Data, &s); err != nil {
-		return nil, nil, fmt.Errorf("writeback: decode operation %s: %w", rec.ID, err)
+		return nil, nil, damaged("operation", rec.ID, rec.Data, err)
 	}
 	if err := s.check("operation", rec.ID); err != nil {
 		return nil, nil, err
@@ -155,13 +189,13 @@ func encodeJob(p jobPayload) ([]byte, error) {
 func decodeJob(id string, data []byte) (jobPayload, error) {
 	var p jobPayload
 	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("writeback: decode job %s: %w", id, err)
+		return p, damaged("job", id, data, err)
 	}
 	if err := p.check("job", id); err != nil {
 		return p, err
 	}
 	if p.Plan == nil {
-		return p, fmt.Errorf("writeback: decode job %s: no plan", id)
+		return p, damaged("job", id, data, errors.New("no plan"))
 	}
 	return p, nil
 }
@@ -205,7 +239,7 @@ func encodeGroup[T groupSpec | groupMember](v T) ([]byte, error) {
 func decodeGroupSpec(id string, data []byte) (groupSpec, error) {
 	var s groupSpec
 	if err := json.Unmarshal(data, &s); err != nil {
-		return s, fmt.Errorf("writeback: decode auto-batch group %s: %w", id, err)
+		return s, damaged("auto-batch group", id, data, err)
 	}
 	return s, s.check("auto-batch group", id)
 }
@@ -214,7 +248,7 @@ func decodeGroupSpec(id string, data []byte) (groupSpec, error) {
 func decodeMember(id string, i int, data []byte) (groupMember, error) {
 	var m groupMember
 	if err := json.Unmarshal(data, &m); err != nil {
-		return m, fmt.Errorf("writeback: decode auto-batch group %s record %d: %w", id, i, err)
+		return m, damaged("auto-batch record", fmt.Sprintf("%s[%d]", id, i), data, err)
 	}
 	return m, m.check("auto-batch record", fmt.Sprintf("%s[%d]", id, i))
 }

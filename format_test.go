@@ -75,9 +75,9 @@ func TestStoredFormats(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
 
 	fake := formatFake()
-	// The sync create's contact, which a queued update changes, as the
-	// provider held it when the store was written.
-	fake.Seed("contacts", map[string]any{"email": "sync@example.com"})
+	// The record the sync create made, which the queued update changes:
+	// it exists before any queued create runs.
+	require.Equal(t, "1001", fake.Seed("contacts", map[string]any{"email": "sync@example.com"}))
 	w := setup(t, withStore(st), formatWorld(fake, formatTime.Add(2*time.Hour))).w
 	inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
 	require.NoError(t, err)
@@ -115,7 +115,7 @@ func TestStoredFormats(t *testing.T) {
 		written += done.SuccessCount()
 	}
 	require.Equal(t, 1+3+3, written, "the retried write, the queued writes and the group's three members")
-	require.Equal(t, 1+6, fake.Count("contacts"), "the sync create's, the retried create, two queued creates and the group's three")
+	require.Equal(t, 1+6, fake.Count("contacts"), "the seeded record, the retried create, two queued creates and the group's three")
 }
 
 // TestStoredFormatVersions reads a record of the first, unversioned format

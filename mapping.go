@@ -145,6 +145,24 @@ func inheritMapping(read ReadObjectSpec, selected map[string]string) objectMappi
 	return m
 }
 
+// appNames inverts the mapping: the application's name of each provider
+// field a field is written to. When several application fields are
+// written to one provider field, the name transform lets win when a
+// record has them all (the first in order) stands for them. Nil without
+// inheritMapping, where fields keep their names.
+func (m objectMapping) appNames() map[string]string {
+	if !m.inherit {
+		return nil
+	}
+	out := make(map[string]string, len(m.fields))
+	for app, to := range m.fields {
+		if prev, ok := out[to]; !ok || app < prev {
+			out[to] = app
+		}
+	}
+	return out
+}
+
 // transform applies defaults, the overwrite rules for typ, and the mapping
 // to one record's fields (application names). It returns the provider
 // fields to write, in a new map (fields is not modified; values are shared),

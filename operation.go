@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -65,6 +67,12 @@ type Operation struct {
 	Compensation *Compensation `json:"compensation,omitempty"`
 	// Attempts counts provider attempts.
 	Attempts int `json:"attempts"`
+	// ProviderCalls counts the HTTP requests sent to the provider over
+	// every attempt, the adapter's resends within an attempt included:
+	// one attempt may make several (a resend after a 503 or a short rate
+	// limit, a read before the write). The log has a line per attempt
+	// listing them.
+	ProviderCalls int `json:"providerCalls,omitempty"`
 	// LastAttempt is the time of the latest attempt.
 	LastAttempt time.Time `json:"lastAttempt,omitzero"`
 	// Deadline is when retries stop (async only).
@@ -129,6 +137,15 @@ func (o *Operation) finish(out *outcome, now time.Time) {
 		sev = SeverityWarn
 	}
 	o.Logs = append(o.Logs, LogEntry{Time: now, Severity: sev, Message: o.Summary, Error: cause})
+}
+
+// abandon fails an operation that cannot run at all, whose records have
+// no results: perr says why.
+func (o *Operation) abandon(perr *ProviderError, now time.Time) {
+	o.Status = OperationFailure
+	o.Summary = perr.Message
+	o.UpdatedAt = now
+	o.Logs = append(o.Logs, LogEntry{Time: now, Severity: SeverityError, Message: perr.Message, Error: perr})
 }
 
 // cause returns the error that best explains the failed records: the first
@@ -204,6 +221,48 @@ type LogEntry struct {
 	Message string `json:"message"`
 	// Error is the error, if any.
 	Error *ProviderError `json:"error,omitempty"`
+	// Calls lists the provider calls an attempt made, on the line that
+	// sums them up: method, path, status and wait, never bodies, headers
+	// or credentials.
+	Calls []ProviderCall `json:"calls,omitempty"`
+}
+
+// logCalls records the provider calls of attempt: their number on
+// ProviderCalls and one log line listing them, such as "attempt 1: 4
+// provider calls: POST /crm/v3/objects/contacts 503, 503 after 1s, 503
+// after 2s, 201 after 4s". An attempt that made no call logs nothing.
+func (o *Operation) logCalls(attempt int, calls []ProviderCall, now time.Time) {
+	if len(calls) == 0 {
+		return
+	}
+	o.ProviderCalls += len(calls)
+	var b strings.Builder
+	fmt.Fprintf(&b, "attempt %d: %d provider call", attempt, len(calls))
+	if len(calls) > 1 {
+		b.WriteString("s")
+	}
+	for i, c := range calls {
+		switch {
+		case i == 0:
+			b.WriteString(": ")
+		case c.Method == calls[i-1].Method && c.Path == calls[i-1].Path:
+			b.WriteString(", ")
+		default:
+			b.WriteString("; ")
+		}
+		if i == 0 || c.Method != calls[i-1].Method || c.Path != calls[i-1].Path {
+			fmt.Fprintf(&b, "%s %s ", c.Method, c.Path)
+		}
+		if c.Status == 0 {
+			b.WriteString("no answer")
+		} else {
+			fmt.Fprint(&b, c.Status)
+		}
+		if wait := c.Wait.Round(time.Millisecond); wait > 0 {
+			fmt.Fprintf(&b, " after %s", wait)
+		}
+	}
+	o.Logs = append(o.Logs, LogEntry{Time: now, Severity: SeverityInfo, Message: b.String(), Calls: slices.Clone(calls)})
 }
 
 // Operation returns the operation with the given ID, or an error wrapping
@@ -304,13 +363,22 @@ func (w *Writer) Operations(ctx context.Context, params *OperationListParams) (*
 // sync write's, and fails with an error wrapping [ErrNotFound] for an
 // unknown ID.
 //
-// Wait is woken by the Writer that runs the operation, without polling the
-// store, so an async operation completes only while its Writer is started
-// (see [Writer.Start]); an operation run by another process is not seen
-// until ctx ends.
+// On a store of one process (boltstore, memstore), Wait is woken by the
+// Writer that runs the operation, without polling the store, so an async
+// operation completes only while that Writer is started (see
+// [Writer.Start]). On a store shared by several processes (pgstore), Wait
+// sees an operation completed by any of them: a started Writer hears of it
+// at once through the store's notifications, and Wait also looks again
+// every [Config.PollInterval].
 func (w *Writer) Wait(ctx context.Context, id string) (*Operation, error) {
 	ch, remove := w.waits.add(id)
 	defer remove()
+	var poll <-chan time.Time // a shared store: look again now and then
+	if d := w.pollBound(-1); d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		// Registered before looking, so a completion in between is not missed.
 		op, err := w.Operation(ctx, id)
@@ -324,6 +392,7 @@ func (w *Writer) Wait(ctx context.Context, id string) (*Operation, error) {
 		case <-ch:
 			ch, remove = w.waits.add(id)
 			defer remove()
+		case <-poll:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -372,6 +441,19 @@ func (ws *waiters) add(id string) (ch chan struct{}, remove func()) {
 			delete(ws.m, id)
 		} else {
 			ws.m[id] = list
+		}
+	}
+}
+
+// wakeAll closes every waiter channel: each caller looks again.
+func (ws *waiters) wakeAll() {
+	ws.mu.Lock()
+	all := ws.m
+	ws.m = nil
+	ws.mu.Unlock()
+	for _, list := range all {
+		for _, ch := range list {
+			close(ch)
 		}
 	}
 }

@@ -346,9 +346,11 @@ type FieldError struct {
 	// property, a Salesforce field API name), as the adapter read it from
 	// the answer.
 	ProviderField string `json:"providerField,omitempty"`
-	// Field is the application's name of the field, through the
-	// installation's mapping; empty when it is not known (the adapter
-	// knows only ProviderField).
+	// Field is the application's name of the field: the engine fills it
+	// on every outcome (sync, async, auto-batch) through the
+	// installation's mapping, the inverse of the rename the write went
+	// through, and sets it to ProviderField when no mapping renames the
+	// field. Adapters leave it empty: they know only ProviderField.
 	Field string `json:"field,omitempty"`
 	// Code is the provider's code for the problem, e.g.
 	// PROPERTY_DOESNT_EXIST, INVALID_OPTION, REQUIRED_FIELD_MISSING.

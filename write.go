@@ -105,14 +105,17 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 	}
 
 	var out *outcome
+	var calls []ProviderCall
 	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, inst, 0); perr != nil {
 		out = p.failAll(perr)
 	} else {
 		out = s.run(ctx, p)
+		calls = s.calls
 	}
 	end := w.now()
 	op.Attempts = 1
 	op.LastAttempt = now
+	op.logCalls(1, calls, end)
 	op.finish(out, end)
 
 	rec, err := encodeOperation(op, nil)

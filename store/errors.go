@@ -19,6 +19,11 @@ var (
 	// claim that is no longer the job's latest: its lease ran out and the
 	// job was claimed again, or the job is gone. Nothing was changed.
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrCorrupt reports a stored record or index entry that is damaged
+	// and cannot be read. Stores wrap it with the entry's key.
+	// [Queue.Complete] replaces a damaged operation record, so the engine
+	// can settle the work it belonged to.
+	ErrCorrupt = errors.New("corrupt")
 	// ErrClosed reports a store that is closed or unusable.
 	ErrClosed = errors.New("store closed")
 	// ErrInvalidInput reports a call the contract does not allow, such as

@@ -90,7 +90,7 @@ type Queue interface {
 	Reschedule(ctx context.Context, op Operation, lease Lease, runAt time.Time) error
 	// Complete stores the final operation record and removes its job (and
 	// members) in one transaction, if lease is still the job's latest
-	// claim; otherwise (the job was claimed again, or is gone) it fails
+	// claim. It replaces a stored record that is damaged ([ErrCorrupt]); otherwise (the job was claimed again, or is gone) it fails
 	// with [ErrLeaseLost] and changes nothing.
 	Complete(ctx context.Context, op Operation, lease Lease) error
 	// Extend moves the RunAt of a claimed job to until (a heartbeat, so a

@@ -1,11 +1,13 @@
 // Command quickstart shows writeback end to end in a few seconds, with no
 // setup: a durable store in a temporary directory, a simulated HubSpot
 // account on loopback, a manifest whose contacts inherit the read mapping,
-// and a customer installation with field rules. It then creates, updates,
-// batch-creates, previews (dry run) and deletes contacts, and prints what
-// happened.
+// and a customer installation with field rules. It creates, updates,
+// batch-creates, previews (dry run) and deletes contacts, then writes in
+// the background: an async write it waits for, and 500 auto-batched writes
+// next to what they would cost one by one. It prints what happened.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart         # the store is removed at the end
+//	go run ./examples/quickstart -keep   # the store is kept, to look at
 //
 // With HUBSPOT_TOKEN set (a private app token with the
 // crm.objects.contacts.read and .write scopes) it writes to that real
@@ -16,8 +18,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,9 +37,11 @@ import (
 )
 
 func main() {
+	keep := flag.Bool("keep", false, "keep the store (a bbolt file) and print where it is")
+	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run(ctx, os.Stdout, os.Getenv); err != nil {
+	if err := run(ctx, os.Stdout, os.Getenv, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
@@ -66,14 +72,20 @@ integrations:
           inheritMapping: true
 `
 
-// run is the quickstart. getenv reads HUBSPOT_TOKEN and HUBSPOT_BASE_URL.
-func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
+// run is the quickstart. getenv reads HUBSPOT_TOKEN and HUBSPOT_BASE_URL;
+// keep keeps the store.
+func run(ctx context.Context, out io.Writer, getenv func(string) string, keep bool) error {
 	dir, err := os.MkdirTemp("", "writeback-quickstart-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	store, err := boltstore.Open(filepath.Join(dir, "writeback.db"), nil)
+	path := filepath.Join(dir, "writeback.db")
+	if keep {
+		defer fmt.Fprintf(out, "\nThe store is kept at %s\n", path)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	store, err := boltstore.Open(path, nil)
 	if err != nil {
 		return err
 	}
@@ -83,8 +95,9 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	token := getenv("HUBSPOT_TOKEN")
 	suffix := ""
 	var provider *hubspot.Provider
+	var srv *hubspottest.Server // nil with a real account
 	if token == "" {
-		srv := hubspottest.NewServer(hubspottest.Options{})
+		srv = hubspottest.NewServer(hubspottest.Options{})
 		defer srv.Close()
 		token = hubspottest.DefaultToken
 		provider = hubspot.New(hubspot.Config{BaseURL: srv.URL, HTTPClient: srv.Client()})
@@ -96,7 +109,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 		suffix = fmt.Sprintf("+%d", time.Now().UnixNano())
 		fmt.Fprintf(out, "HubSpot: real account at %s\n", cmp(base, hubspot.DefaultBaseURL))
 	}
-	fmt.Fprintf(out, "Store:   %s\n\n", filepath.Join(dir, "writeback.db"))
+	fmt.Fprintf(out, "Store:   %s\n\n", path)
 
 	m, err := writeback.ParseManifest([]byte(manifest))
 	if err != nil {
@@ -199,16 +212,17 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 		}
 		created = append(created, r.ID)
 		fmt.Fprintf(out, "   %-28s -> contact %s, stage %v\n", batch[i].Fields["email"], r.ID, r.Data["lifecyclestage"])
+		fmt.Fprintf(out, "      sent %s\n      HubSpot has %s\n", fields(batch[i].Fields), props(r.Data, "firstname", "lifecyclestage", "hs_lead_status"))
 	}
 
 	// 4. Dry run: the exact request an update would send, sending nothing.
-	dr, err := w.DryRun(ctx, target, writeback.WriteTypeUpdate, []writeback.Record{
-		{ID: ada, Fields: map[string]any{"leadStatus": "CONNECTED", "stage": "customer", "firstName": "Ada"}},
-	}, nil)
+	preview := writeback.Record{ID: ada, Fields: map[string]any{"leadStatus": "CONNECTED", "stage": "customer", "firstName": "Ada"}}
+	dr, err := w.DryRun(ctx, target, writeback.WriteTypeUpdate, []writeback.Record{preview}, nil)
 	if err != nil {
 		return fmt.Errorf("dry run: %w", err)
 	}
 	fmt.Fprintln(out, "4. Dry run of an update (nothing sent):")
+	fmt.Fprintf(out, "   input %s\n   the rules keep leadStatus only (stage and firstName are never updated), renamed to hs_lead_status:\n", fields(preview.Fields))
 	for _, h := range dr.HTTP {
 		fmt.Fprintf(out, "   %s %s\n   %s\n", h.Method, h.URL, h.Body)
 	}
@@ -227,20 +241,117 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 		return err
 	}
 	if op != nil {
-		fmt.Fprintf(out, "\nOperation %s: %s %s, %s\n", op.ID, op.Type, op.Object, op.Status)
+		fmt.Fprintf(out, "   operation %s: %s %s, %s\n", op.ID, op.Type, op.Object, op.Status)
 	}
+
+	// 6. Async: acknowledged once stored durably, written by the started
+	// Writer, retried until its deadline if the provider is busy.
+	if err := w.Start(ctx); err != nil {
+		return err
+	}
+	defer w.Stop(context.WithoutCancel(ctx))
+	async := &writeback.WriteOpts{Mode: writeback.ModeAsync}
+	res, err = w.Create(ctx, target, writeback.Record{Fields: map[string]any{"email": email("barbara"), "firstName": "Barbara"}}, async)
+	if err != nil {
+		return fmt.Errorf("async create: %w", err)
+	}
+	fmt.Fprintf(out, "\n6. Async create %s: accepted as operation %s (%s)\n", email("barbara"), res.OperationID, res.Status)
+	op, err = w.Wait(ctx, res.OperationID)
+	if err != nil {
+		return fmt.Errorf("wait: %w", err)
+	}
+	if op.Results[0].ID != "" {
+		created = append(created, op.Results[0].ID)
+	}
+	printOperation(out, op, 3)
+
+	// 7. Auto-batching: single writes that may wait a little are grouped
+	// into batches of 100, one HubSpot call each. Simulator only: it does
+	// not write 500 contacts into a real account.
+	if srv == nil {
+		return nil
+	}
+	const n = 500
+	before := len(srv.CallsTo("POST", "/crm/v3/objects/contacts"))
+	batched := &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: 30 * time.Second}}
+	groups := map[string]bool{}
+	var first string
+	for i := range n {
+		res, err := w.Create(ctx, target, writeback.Record{Fields: map[string]any{"email": fmt.Sprintf("reader-%03d@example.com", i)}}, batched)
+		if err != nil {
+			return fmt.Errorf("auto-batched create: %w", err)
+		}
+		if !groups[res.OperationID] {
+			groups[res.OperationID] = true
+			first = cmp(first, res.OperationID)
+		}
+	}
+	written := 0
+	for id := range groups {
+		op, err := w.Wait(ctx, id)
+		if err != nil {
+			return fmt.Errorf("wait for group: %w", err)
+		}
+		written += op.SuccessCount()
+	}
+	calls := len(srv.CallsTo("POST", "/crm/v3/objects/contacts")) - before
+	fmt.Fprintf(out, "\n7. %d auto-batched creates: %d written in %d groups, %d HubSpot calls\n", n, written, len(groups), calls)
+	fmt.Fprintf(out, "   one by one: %d calls, and at the account's limit of %d requests per 10 s at least %d s of waiting\n",
+		n, hubspottest.DefaultTenSecondLimit, n/hubspottest.DefaultTenSecondLimit*10)
+
+	// 8. One group's operation: a result per record, and its log.
+	op, err = w.Operation(ctx, first)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\n8. The first group's operation:")
+	printOperation(out, op, 3)
 	return nil
+}
+
+// printOperation prints an operation's status, its first max record
+// results and its log.
+func printOperation(out io.Writer, op *writeback.Operation, max int) {
+	fmt.Fprintf(out, "   operation %s: %s, %d attempt(s), %d succeeded, %d failed\n", op.ID, op.Status, op.Attempts, op.SuccessCount(), op.FailureCount())
+	for i, r := range op.Results {
+		if i == max {
+			fmt.Fprintf(out, "   ... %d more records\n", len(op.Results)-max)
+			break
+		}
+		if r.Err != nil {
+			fmt.Fprintf(out, "   record %d: %v\n", i, r.Err)
+			continue
+		}
+		fmt.Fprintf(out, "   record %d: contact %s\n", i, r.ID)
+	}
+	for _, l := range op.Logs {
+		fmt.Fprintf(out, "   log %s %-5s %s\n", l.Time.UTC().Format("15:04:05.000"), l.Severity, l.Message)
+	}
+}
+
+// fields prints a record's fields in name order.
+func fields(f map[string]any) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, f[k]))
+	}
+	return "{" + strings.Join(parts, " ") + "}"
 }
 
 // printProps prints some properties of a HubSpot answer.
 func printProps(out io.Writer, data map[string]any, names ...string) {
+	fmt.Fprintf(out, "   HubSpot now has: %s\n", strings.Trim(props(data, names...), "{}"))
+}
+
+// props formats some properties of a HubSpot answer.
+func props(data map[string]any, names ...string) string {
 	var parts []string
 	for _, n := range names {
 		if v, ok := data[n]; ok && v != nil && v != "" {
 			parts = append(parts, fmt.Sprintf("%s=%v", n, v))
 		}
 	}
-	fmt.Fprintf(out, "   HubSpot now has: %s\n", strings.Join(parts, " "))
+	return "{" + strings.Join(parts, " ") + "}"
 }
 
 func cmp(a, b string) string {

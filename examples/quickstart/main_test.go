@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -18,7 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestQuickstart(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	require.NoError(t, run(t.Context(), &out, func(string) string { return "" }))
+	require.NoError(t, run(t.Context(), &out, func(string) string { return "" }, false))
 	got := out.String()
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`HubSpot: simulated account at http://127\.0\.0\.1:\d+`),
@@ -28,12 +30,31 @@ func TestQuickstart(t *testing.T) {
 		regexp.MustCompile(`3\. Batch create of 3 \(all or nothing\): 3 succeeded, 0 failed\n`),
 		regexp.MustCompile(`edsger@example\.com\s+-> contact \d+, stage customer\n`),
 		regexp.MustCompile(`grace@example\.com\s+-> contact \d+, stage lead\n`),
-		regexp.MustCompile(`4\. Dry run of an update \(nothing sent\):\n   PATCH http://127\.0\.0\.1:\d+/crm/v3/objects/contacts/\d+\n   \{"properties":\{"hs_lead_status":"CONNECTED"\}\}\n`),
+		regexp.MustCompile(`4\. Dry run of an update \(nothing sent\):\n   input .*\n   the rules keep .*\n   PATCH http://127\.0\.0\.1:\d+/crm/v3/objects/contacts/\d+\n   \{"properties":\{"hs_lead_status":"CONNECTED"\}\}\n`),
 		regexp.MustCompile(`5\. Delete contact \d+: success\n`),
-		regexp.MustCompile(`Operation \S+: delete contacts, success\n`),
+		regexp.MustCompile(`operation \S+: delete contacts, success\n`),
+		regexp.MustCompile(`6\. Async create barbara@example\.com: accepted as operation \S+ \(in_progress\)\n   operation \S+: success, 1 attempt\(s\), 1 succeeded, 0 failed\n   record 0: contact \d+\n`),
+		// 500 writes in 5 groups of 100: 5 calls.
+		regexp.MustCompile(`7\. 500 auto-batched creates: 500 written in 5 groups, 5 HubSpot calls\n`),
+		regexp.MustCompile(`one by one: 500 calls, and at the account's limit of 100 requests per 10 s at least 50 s of waiting\n`),
+		regexp.MustCompile(`8\. The first group's operation:\n   operation \S+: success, 1 attempt\(s\), 100 succeeded, 0 failed\n(   record \d: contact \d+\n){3}   \.\.\. 97 more records\n`),
+		// The input next to what the rules made of it.
+		regexp.MustCompile(`input \{firstName=Ada leadStatus=CONNECTED stage=customer\}`),
+		regexp.MustCompile(`sent \{email=edsger@example\.com firstName=Edsger stage=customer\}\n      HubSpot has \{firstname=Edsger lifecyclestage=customer\}`),
 	} {
 		require.Regexp(t, want, got)
 	}
+}
+
+// TestQuickstartKeep keeps the store and says where it is.
+func TestQuickstartKeep(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), &out, func(string) string { return "" }, true))
+	m := regexp.MustCompile(`The store is kept at (\S+)\n`).FindStringSubmatch(out.String())
+	require.Len(t, m, 2)
+	require.FileExists(t, m[1])
+	require.NoError(t, os.RemoveAll(filepath.Dir(m[1])))
 }
 
 // TestQuickstartRealAccountPath runs the real-account path against a
@@ -45,9 +66,10 @@ func TestQuickstartRealAccountPath(t *testing.T) {
 	defer srv.Close()
 	env := map[string]string{"HUBSPOT_TOKEN": "pat-test", "HUBSPOT_BASE_URL": srv.URL}
 	var out bytes.Buffer
-	require.NoError(t, run(t.Context(), &out, func(k string) string { return env[k] }))
+	require.NoError(t, run(t.Context(), &out, func(k string) string { return env[k] }, false))
 	require.Contains(t, out.String(), "HubSpot: real account at "+srv.URL)
 	require.Regexp(t, `1\. Create ada\+\d+@example\.com`, out.String())
 	require.Zero(t, srv.Count("contacts"), "every contact created is deleted")
+	require.NotContains(t, out.String(), "auto-batched", "no 500 contacts in a real account")
 	require.NotEmpty(t, srv.CallsTo("DELETE", "/crm/v3/objects/contacts/"))
 }

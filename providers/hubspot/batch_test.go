@@ -1,8 +1,10 @@
 package hubspot_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -59,18 +61,100 @@ func TestBatchCreateAllOrNoneOneBadRecord(t *testing.T) {
 	require.NotContains(t, string(calls[0].Body), "objectWriteTraceId")
 }
 
-func TestBatchCreateAllOrNoneCannotTellWhich(t *testing.T) {
+// TestBatchCreateAllOrNoneConflictNamesItsRecord checks an all-or-nothing
+// batch create HubSpot refuses as a whole with 409 CONFLICT, whose body
+// names the existing record but not the input: one batch read of that
+// record finds the input holding its email, which alone is the conflict,
+// with the existing ID; the others are rolled back.
+func TestBatchCreateAllOrNoneConflictNamesItsRecord(t *testing.T) {
 	t.Parallel()
 	srv, p := sim(t, hubspottest.Options{})
-	existing := srv.Seed("contacts", map[string]string{"email": "c1@example.com"})
+	existing := srv.Seed("contacts", map[string]string{"email": "c1@example.com", "firstname": "Someone"})
 	resp, err := p.Write(t.Context(), simRequest(writeback.WriteTypeCreate, true, true, contact(0), contact(1), contact(2)))
 	require.NoError(t, err)
-	for i, r := range resp.Results {
-		// Every record carries the email that may conflict: each gets the error.
-		require.Equal(t, writeback.ClassConflict, r.Err.Class, "record %d", i)
-		require.Equal(t, existing, r.Err.ExistingID)
+	conflict := resp.Results[1].Err
+	require.NotNil(t, conflict)
+	require.Equal(t, writeback.ClassConflict, conflict.Class)
+	require.Equal(t, existing, conflict.ExistingID)
+	require.Equal(t, 409, conflict.StatusCode)
+	require.Equal(t, 1, conflict.RecordIndex)
+	for _, i := range []int{0, 2} {
+		require.Equal(t, writeback.ClassRolledBack, resp.Results[i].Err.Class, "record %d", i)
+		require.Empty(t, resp.Results[i].Err.ExistingID)
 	}
-	require.Equal(t, 1, srv.Count("contacts"))
+	require.Equal(t, 1, srv.Count("contacts"), "nothing stored")
+	require.Len(t, resp.Calls, 2, "the batch create, then one read of the existing record")
+	require.Equal(t, "/crm/v3/objects/contacts/batch/read", resp.Calls[1].Path)
+	read := srv.CallsTo("POST", "/batch/read")
+	require.Len(t, read, 1)
+	require.Contains(t, string(read[0].Body), `"id":"`+existing+`"`)
+
+	// The same when the collision is in a property only one input shares
+	// with the existing record (a custom object's unique property).
+	srv, p = sim(t, hubspottest.Options{Objects: []hubspottest.Object{{
+		Name: "p_cars", TypeID: "2-12345", Properties: []hubspottest.Property{{Name: "vin", Unique: true}, {Name: "color"}},
+	}}})
+	car := srv.Seed("p_cars", map[string]string{"vin": "V1", "color": "red"})
+	cars := func(vinColor ...string) *writeback.ProviderRequest {
+		req := simRequest(writeback.WriteTypeCreate, true, true)
+		req.Object = "p_cars"
+		for k := 0; k < len(vinColor); k += 2 {
+			req.Records = append(req.Records, writeback.Record{Fields: map[string]any{"vin": vinColor[k], "color": vinColor[k+1]}})
+		}
+		return req
+	}
+	resp, err = p.Write(t.Context(), cars("V0", "blue", "V1", "green"))
+	require.NoError(t, err)
+	require.Equal(t, writeback.ClassRolledBack, resp.Results[0].Err.Class)
+	require.Equal(t, writeback.ClassConflict, resp.Results[1].Err.Class)
+	require.Equal(t, car, resp.Results[1].Err.ExistingID)
+}
+
+// TestBatchCreateAllOrNoneConflictCannotTellWhich checks that a whole-batch
+// 409 is not pinned on a guess: when more than one input shares values
+// with the existing record and the adapter does not know which property
+// is unique, every record is reported not written, the error names the
+// existing record, and a warning says why.
+func TestBatchCreateAllOrNoneConflictCannotTellWhich(t *testing.T) {
+	t.Parallel()
+	srv := hubspottest.NewServer(hubspottest.Options{Objects: []hubspottest.Object{{
+		Name: "p_cars", TypeID: "2-12345", Properties: []hubspottest.Property{{Name: "vin", Unique: true}, {Name: "color"}},
+	}}})
+	t.Cleanup(srv.Close)
+	var logs bytes.Buffer
+	p := hubspot.New(hubspot.Config{BaseURL: srv.URL, HTTPClient: srv.Client(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	car := srv.Seed("p_cars", map[string]string{"vin": "V1", "color": "red"})
+	req := simRequest(writeback.WriteTypeCreate, true, true,
+		writeback.Record{Fields: map[string]any{"vin": "V0", "color": "red"}},
+		writeback.Record{Fields: map[string]any{"vin": "V1", "color": "blue"}})
+	req.Object = "p_cars"
+	resp, err := p.Write(t.Context(), req)
+	require.NoError(t, err)
+	for i, r := range resp.Results {
+		require.Equal(t, writeback.ClassRolledBack, r.Err.Class, "record %d", i)
+		require.Equal(t, car, r.Err.ExistingID)
+		require.Equal(t, 409, r.Err.StatusCode)
+		require.Contains(t, r.Err.Message, "without saying which")
+		require.Contains(t, r.Err.Message, "records 0, 1 hold values of record "+car)
+	}
+	require.Contains(t, logs.String(), "conflict not tied to a record")
+	require.Equal(t, 1, srv.Count("p_cars"))
+}
+
+// TestBatchCreateConflictEchoedValue checks a 409 whose errors[] names the
+// property and echoes the value (HubSpot's newer contact conflict body):
+// the input is found from the answer, with no read.
+func TestBatchCreateConflictEchoedValue(t *testing.T) {
+	t.Parallel()
+	r := newRecorder(t, answer{status: 409, body: `{"message":"Contact already exists. Existing ID: 2926551","errors":[{"message":"A contact with email C2@example.com already exists. Existing ID: 2926551","in":"email"}],"status":"error","correlationId":"b688","category":"CONFLICT"}`})
+	resp, err := r.provider().Write(t.Context(), baseRequest(writeback.WriteTypeCreate, true, true, contact(0), contact(1), contact(2)))
+	require.NoError(t, err)
+	require.Equal(t, writeback.ClassConflict, resp.Results[2].Err.Class)
+	require.Equal(t, "2926551", resp.Results[2].Err.ExistingID)
+	require.Equal(t, "b688", resp.Results[2].Err.CorrelationID)
+	require.Equal(t, writeback.ClassRolledBack, resp.Results[0].Err.Class)
+	require.Equal(t, writeback.ClassRolledBack, resp.Results[1].Err.Class)
+	require.Len(t, r.requests(), 1, "no read")
 }
 
 func TestBatchCreatePartialOneBadRecord(t *testing.T) {

@@ -46,6 +46,21 @@
 // back (and in partial mode sent again, once); otherwise every record gets
 // the error.
 //
+// A batch create that would repeat a unique value (a contact's email, a
+// custom unique property) is refused with 409 CONFLICT about the first
+// such input only, and HubSpot's body names the record holding the value
+// but not the input: {"status":"error","message":"Contact already exists.
+// Existing ID: 1234","correlationId":...,"category":"CONFLICT"}. The
+// adapter finds the input: from the answer when an errors[] entry names
+// the property and echoes the value ("A contact with email a@example.com
+// already exists...", in: email); otherwise with one batch read of the
+// record named (listed in the write's calls) and the input that holds its
+// email (contacts), or the only input sharing any of its values. That
+// input is the conflict, with ExistingID; the others are rolled back. If
+// no single input can be tied to it, nothing is guessed: every record is
+// reported rolled back (not written), with the existing record's ID, the
+// answer's message and why, and a warning is logged.
+//
 // # Errors, retries and rate limits
 //
 // HubSpot's error bodies are classified into [writeback.ProviderError]:

@@ -15,6 +15,13 @@ import (
 // is left out of the result, so "" and absent both mean empty. A record
 // that does not exist is absent.
 func (p *Provider) Read(ctx context.Context, req *writeback.ReadRequest) (map[string]map[string]any, error) {
+	return p.read(ctx, nil, req)
+}
+
+// read is Read; the calls it makes are added to pl's log when pl is not
+// nil (a read a write makes, such as the one that finds the input of a
+// conflicting batch create).
+func (p *Provider) read(ctx context.Context, pl *plan, req *writeback.ReadRequest) (map[string]map[string]any, error) {
 	if req == nil {
 		return nil, &writeback.ValidationError{Field: "request", Reason: "nil request", Err: writeback.ErrInvalidRecord}
 	}
@@ -30,7 +37,7 @@ func (p *Provider) Read(ctx context.Context, req *writeback.ReadRequest) (map[st
 	out := make(map[string]map[string]any, len(req.IDs))
 	for chunk := range slices.Chunk(req.IDs, MaxBatchSize) {
 		c := readCall(base, chunk, req.Fields)
-		resp, perr := p.send(ctx, nil, req.InstallationID, req.TokenSource, c)
+		resp, perr := p.send(ctx, pl, req.InstallationID, req.TokenSource, c)
 		if perr != nil {
 			return nil, perr
 		}

@@ -184,9 +184,11 @@ func objectData(obj object) map[string]any {
 }
 
 // batchWrite sends a batch create, or a partial batch update, and maps
-// HubSpot's answer back to the records. In partial mode, when HubSpot
-// refuses the whole batch for records it names (by property), the other
-// records are sent again once (isolate).
+// HubSpot's answer back to the records. A batch create refused as a whole
+// with 409 CONFLICT blames the input conflictInput finds. In partial
+// mode, when HubSpot refuses the whole batch for records it names (by
+// property or by conflict), the other records are sent again once
+// (isolate).
 func (p *Provider) batchWrite(ctx context.Context, req *writeback.ProviderRequest, pl *plan, isolate bool) (*writeback.ProviderResponse, error) {
 	resp, perr := p.send(ctx, pl, req.InstallationID, req.TokenSource, pl.write)
 	if perr != nil {
@@ -198,6 +200,22 @@ func (p *Provider) batchWrite(ctx context.Context, req *writeback.ProviderReques
 			return nil, perr
 		}
 		blamed := blame(pl, perr)
+		if perr.Class == writeback.ClassConflict && req.Type == writeback.WriteTypeCreate && len(req.Records) > 1 {
+			i, why := p.conflictInput(ctx, req, pl, resp.Body, perr)
+			switch {
+			case i >= 0:
+				blamed = []int{i}
+			case req.AllOrNone:
+				p.log.LogAttrs(ctx, slog.LevelWarn, "hubspot batch create: conflict not tied to a record; every record reported not written",
+					slog.String("installation", req.InstallationID), slog.String("object", req.Object),
+					slog.String("existing id", perr.ExistingID), slog.String("reason", why))
+				results := make([]writeback.RecordResult, len(req.Records))
+				for k := range results {
+					results[k].Err = untiedConflict(k, perr, why)
+				}
+				return &writeback.ProviderResponse{Results: results}, nil
+			}
+		}
 		out := &writeback.ProviderResponse{Results: wholeBatchFailure(len(req.Records), perr, blamed)}
 		if isolate && !req.AllOrNone && len(blamed) > 0 {
 			return p.retryOthers(ctx, req, pl, blamed, out)

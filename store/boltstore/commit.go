@@ -35,22 +35,6 @@ func (e *writeError) Error() string { return "boltstore: write: " + e.err.Error(
 // Unwrap returns bbolt's error.
 func (e *writeError) Unwrap() error { return e.err }
 
-// put writes k=v in b.
-func put(b *bolt.Bucket, k, v []byte) error {
-	if err := b.Put(k, v); err != nil {
-		return &writeError{err}
-	}
-	return nil
-}
-
-// del deletes k from b.
-func del(b *bolt.Bucket, k []byte) error {
-	if err := b.Delete(k); err != nil {
-		return &writeError{err}
-	}
-	return nil
-}
-
 // write runs fn in a transaction the committer shares with other calls, and
 // returns once that transaction is durable.
 func (s *Store) write(ctx context.Context, fn func(tx *bolt.Tx) error) error {
@@ -172,7 +156,7 @@ func (s *Store) commit(batch []*request) error {
 		}
 		var fe *faultError
 		if errors.As(err, &fe) {
-			_ = tx.Rollback()
+			rollback(tx)
 			return s.fail(batch, err)
 		}
 		results[i] = err
@@ -269,15 +253,25 @@ func apply(tx *bolt.Tx, fn func(*bolt.Tx) error) (err error) {
 	return fn(tx)
 }
 
-// commitTx commits tx, turning a fault or panic into a *faultError.
+// commitTx commits tx, turning a fault or panic into a *faultError. A
+// commit that panicked is rolled back, so that Close does not wait
+// forever for its lock.
 func commitTx(tx *bolt.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = &faultError{"commit", p}
+			rollback(tx)
 		}
 	}()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("boltstore: commit: %w", err)
 	}
 	return nil
+}
+
+// rollback rolls tx back, ignoring a fault or panic on the way: the store
+// is already failing.
+func rollback(tx *bolt.Tx) {
+	defer func() { _ = recover() }()
+	_ = tx.Rollback()
 }

@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/writebackhq/writeback/store"
@@ -15,18 +16,21 @@ func (s *Store) InsertInstallation(ctx context.Context, rec store.Installation) 
 	}
 	val := encodeInstallation(rec)
 	return s.write(ctx, func(tx *bolt.Tx) error {
-		insts, groups := tx.Bucket(bucketInstallations), tx.Bucket(bucketGroupRefs)
-		if insts.Get([]byte(rec.ID)) != nil {
+		if has(tx, bucketInstallations, []byte(rec.ID)) {
 			return fmt.Errorf("boltstore: installation %s: %w", rec.ID, store.ErrConflict)
 		}
 		gk := pairKey(rec.Integration, rec.GroupRef)
-		if id := groups.Get(gk); id != nil {
+		if has(tx, bucketGroupRefs, gk) {
+			id, err := get(tx, bucketGroupRefs, gk)
+			if err != nil {
+				return err
+			}
 			return fmt.Errorf("boltstore: installation of %s for group %s exists as %s: %w", rec.Integration, rec.GroupRef, id, store.ErrConflict)
 		}
-		if err := put(insts, []byte(rec.ID), val); err != nil {
+		if err := put(tx, bucketInstallations, []byte(rec.ID), val); err != nil {
 			return err
 		}
-		return put(groups, gk, []byte(rec.ID))
+		return put(tx, bucketGroupRefs, gk, []byte(rec.ID))
 	})
 }
 
@@ -36,12 +40,7 @@ func (s *Store) InsertInstallation(ctx context.Context, rec store.Installation) 
 func (s *Store) ReplaceInstallation(ctx context.Context, rec store.Installation) error {
 	val := encodeInstallation(rec)
 	return s.write(ctx, func(tx *bolt.Tx) error {
-		insts := tx.Bucket(bucketInstallations)
-		v := insts.Get([]byte(rec.ID))
-		if v == nil {
-			return fmt.Errorf("boltstore: installation %s: %w", rec.ID, store.ErrNotFound)
-		}
-		old, err := decodeInstallation([]byte(rec.ID), v)
+		old, err := getInstallation(tx, rec.ID)
 		if err != nil {
 			return err
 		}
@@ -51,26 +50,21 @@ func (s *Store) ReplaceInstallation(ctx context.Context, rec store.Installation)
 		if old.Revision != rec.Revision-1 {
 			return fmt.Errorf("boltstore: installation %s is at revision %d, not %d: %w", rec.ID, old.Revision, rec.Revision-1, store.ErrConflict)
 		}
-		return put(insts, []byte(rec.ID), val)
+		return put(tx, bucketInstallations, []byte(rec.ID), val)
 	})
 }
 
 // DeleteInstallation implements [store.Installations].
 func (s *Store) DeleteInstallation(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *bolt.Tx) error {
-		insts := tx.Bucket(bucketInstallations)
-		v := insts.Get([]byte(id))
-		if v == nil {
-			return fmt.Errorf("boltstore: installation %s: %w", id, store.ErrNotFound)
-		}
-		old, err := decodeInstallation([]byte(id), v)
+		old, err := getInstallation(tx, id)
 		if err != nil {
 			return err
 		}
-		if err := del(insts, []byte(id)); err != nil {
+		if err := del(tx, bucketInstallations, []byte(id)); err != nil {
 			return err
 		}
-		return del(tx.Bucket(bucketGroupRefs), pairKey(old.Integration, old.GroupRef))
+		return del(tx, bucketGroupRefs, pairKey(old.Integration, old.GroupRef))
 	})
 }
 
@@ -86,11 +80,18 @@ func (s *Store) Installation(ctx context.Context, id string) (rec store.Installa
 // InstallationByGroup implements [store.Installations].
 func (s *Store) InstallationByGroup(ctx context.Context, integration, groupRef string) (rec store.Installation, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketGroupRefs).Get(pairKey(integration, groupRef))
+		gk := pairKey(integration, groupRef)
+		id, err := get(tx, bucketGroupRefs, gk)
+		if err != nil {
+			return err
+		}
 		if id == nil {
 			return fmt.Errorf("boltstore: installation of %s for group %s: %w", integration, groupRef, store.ErrNotFound)
 		}
 		rec, err = getInstallation(tx, string(id))
+		if errors.Is(err, store.ErrNotFound) {
+			return corrupt(bucketGroupRefs, gk, "names installation %q, which does not exist", id)
+		}
 		return err
 	})
 	return rec, err
@@ -100,7 +101,11 @@ func (s *Store) InstallationByGroup(ctx context.Context, integration, groupRef s
 func (s *Store) Installations(ctx context.Context, integration string) (out []store.Installation, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketInstallations).ForEach(func(k, v []byte) error {
-			rec, err := decodeInstallation(k, v)
+			body, err := unseal(bucketInstallations, k, v)
+			if err != nil {
+				return err
+			}
+			rec, err := decodeInstallation(k, body)
 			if err != nil {
 				return err
 			}
@@ -115,7 +120,10 @@ func (s *Store) Installations(ctx context.Context, integration string) (out []st
 
 // getInstallation reads installation id.
 func getInstallation(tx *bolt.Tx, id string) (store.Installation, error) {
-	v := tx.Bucket(bucketInstallations).Get([]byte(id))
+	v, err := get(tx, bucketInstallations, []byte(id))
+	if err != nil {
+		return store.Installation{}, err
+	}
 	if v == nil {
 		return store.Installation{}, fmt.Errorf("boltstore: installation %s: %w", id, store.ErrNotFound)
 	}

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -52,7 +53,6 @@ func (s *Store) Operation(ctx context.Context, id string) (rec store.Operation, 
 // returns no records.
 func (s *Store) Operations(ctx context.Context, installationID, after string, limit int) (out []store.Operation, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
-		ops := tx.Bucket(bucketOperations)
 		prefix := pairKey(installationID, "")
 		c := tx.Bucket(bucketOpIndex).Cursor()
 		start := pairKey(installationID, after)
@@ -62,11 +62,10 @@ func (s *Store) Operations(ctx context.Context, installationID, after string, li
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
 			id := k[len(prefix):]
-			v := ops.Get(id)
-			if v == nil {
-				return fmt.Errorf("boltstore: operation %s is indexed but missing: %w", id, ErrCorrupt)
+			rec, err := getOperation(tx, string(id))
+			if errors.Is(err, store.ErrNotFound) {
+				return corrupt(bucketOpIndex, k, "names operation %q, which does not exist", id)
 			}
-			rec, err := decodeOperation(id, v)
 			if err != nil {
 				return err
 			}
@@ -128,7 +127,7 @@ func checkCreate(tx *bolt.Tx, id, key string, now time.Time) error {
 			return &store.KeyExistsError{Existing: k}
 		}
 	}
-	if tx.Bucket(bucketOperations).Get([]byte(id)) != nil {
+	if has(tx, bucketOperations, []byte(id)) {
 		return fmt.Errorf("boltstore: operation %s: %w", id, store.ErrConflict)
 	}
 	return nil
@@ -136,9 +135,9 @@ func checkCreate(tx *bolt.Tx, id, key string, now time.Time) error {
 
 // liveKey reads the reservation of key if it is unexpired at now.
 func liveKey(tx *bolt.Tx, key string, now time.Time) (store.IdempotencyKey, bool, error) {
-	v := tx.Bucket(bucketKeys).Get([]byte(key))
-	if v == nil {
-		return store.IdempotencyKey{}, false, nil
+	v, err := get(tx, bucketKeys, []byte(key))
+	if err != nil || v == nil {
+		return store.IdempotencyKey{}, false, err
 	}
 	k, err := decodeKey([]byte(key), v)
 	if err != nil || !now.Before(k.ExpiresAt) {
@@ -152,12 +151,15 @@ func reserve(tx *bolt.Tx, k keyWrite) error {
 	if k.key == "" {
 		return nil
 	}
-	return put(tx.Bucket(bucketKeys), []byte(k.key), k.val)
+	return put(tx, bucketKeys, []byte(k.key), k.val)
 }
 
 // getOperation reads operation id.
 func getOperation(tx *bolt.Tx, id string) (store.Operation, error) {
-	v := tx.Bucket(bucketOperations).Get([]byte(id))
+	v, err := get(tx, bucketOperations, []byte(id))
+	if err != nil {
+		return store.Operation{}, err
+	}
 	if v == nil {
 		return store.Operation{}, fmt.Errorf("boltstore: operation %s: %w", id, store.ErrNotFound)
 	}
@@ -167,16 +169,15 @@ func getOperation(tx *bolt.Tx, id string) (store.Operation, error) {
 // putOperation stores w, replacing old (nil for a new record), and keeps
 // the per-installation index.
 func putOperation(tx *bolt.Tx, w opWrite, old *store.Operation) error {
-	idx := tx.Bucket(bucketOpIndex)
 	if old == nil || old.InstallationID != w.installationID {
 		if old != nil {
-			if err := del(idx, pairKey(old.InstallationID, old.ID)); err != nil {
+			if err := del(tx, bucketOpIndex, pairKey(old.InstallationID, old.ID)); err != nil {
 				return err
 			}
 		}
-		if err := put(idx, pairKey(w.installationID, w.id), []byte{}); err != nil {
+		if err := put(tx, bucketOpIndex, pairKey(w.installationID, w.id), nil); err != nil {
 			return err
 		}
 	}
-	return put(tx.Bucket(bucketOperations), []byte(w.id), w.val)
+	return put(tx, bucketOperations, []byte(w.id), w.val)
 }

@@ -35,22 +35,45 @@ type meta struct {
 }
 
 // precheck reads the meta pages of the file and checks what bbolt would
-// otherwise trust blindly while opening it: that the file holds every page
-// up to the high-water mark (it was not truncated) and that the freelist
-// page is a freelist page that fits. It reports nothing for a file whose
-// meta pages are both invalid; bbolt itself rejects that file cleanly.
-func precheck(f *os.File) error {
+// otherwise trust blindly while opening it: that the file is not empty
+// (unless initEmpty), that both meta pages are intact, that the file holds
+// every page up to the high-water mark (it was not truncated), and that the
+// freelist page is a freelist page that fits, naming pages in range, in
+// order.
+//
+// bbolt falls back to the other meta page when one fails its checksum,
+// which is right after a torn write of an unacknowledged commit; but the
+// meta fields lie within the page's first sector, which disks write
+// atomically, so a meta page that fails its checksum was damaged, and the
+// fallback could silently drop the last acknowledged commit. It is refused.
+func precheck(f *os.File, initEmpty bool) error {
 	info, err := f.Stat()
 	if err != nil {
 		return err
 	}
 	size := uint64(info.Size())
 	if size == 0 {
-		return nil
+		if initEmpty {
+			return nil
+		}
+		return fmt.Errorf("%w: file is empty (0 bytes); Options.InitEmptyFile makes a new store in it", ErrCorrupt)
 	}
-	m, ok := readMeta(f)
-	if !ok {
-		return nil
+	m0, ok0 := readMetaAt(f, 0, 0)
+	if !ok0 {
+		for ps := uint64(1024); ps <= 65536; ps *= 2 {
+			if _, ok := readMetaAt(f, ps, ps); ok {
+				return fmt.Errorf("%w: meta page 0 is damaged", ErrCorrupt)
+			}
+		}
+		return fmt.Errorf("%w: not a bbolt file, or both its meta pages are damaged", ErrCorrupt)
+	}
+	m1, ok1 := readMetaAt(f, m0.pageSize, m0.pageSize)
+	if !ok1 {
+		return fmt.Errorf("%w: meta page 1 is damaged or missing (file of %d bytes)", ErrCorrupt, size)
+	}
+	m := m0
+	if m1.txid > m0.txid {
+		m = m1
 	}
 	if m.pgid > size/m.pageSize {
 		return fmt.Errorf("%w: file is %d bytes, its pages need %d (truncated?)", ErrCorrupt, size, m.pgid*m.pageSize)
@@ -76,13 +99,25 @@ func precheck(f *os.File) error {
 	if m.freelist+overflow >= m.pgid {
 		return fmt.Errorf("%w: freelist overflows the file", ErrCorrupt)
 	}
-	room := ((overflow+1)*m.pageSize - pageHeaderSize) / 8
+	room, start := ((overflow+1)*m.pageSize-pageHeaderSize)/8, uint64(pageHeaderSize)
 	if count == math.MaxUint16 {
-		count = ne.Uint64(hdr[pageHeaderSize:])
+		count, start = ne.Uint64(hdr[pageHeaderSize:]), pageHeaderSize+8
 		room--
 	}
 	if count > room {
 		return fmt.Errorf("%w: freelist of %d pages does not fit its page", ErrCorrupt, count)
+	}
+	ids := make([]byte, count*8)
+	if _, err := f.ReadAt(ids, int64(m.freelist*m.pageSize+start)); err != nil {
+		return fmt.Errorf("%w: freelist page: %w", ErrCorrupt, err)
+	}
+	prev := uint64(1)
+	for i := range count {
+		id := ne.Uint64(ids[i*8:])
+		if id <= prev || id >= m.pgid {
+			return fmt.Errorf("%w: freelist page %d: entry %d names page %d (out of order or range)", ErrCorrupt, m.freelist, i, id)
+		}
+		prev = id
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,9 +61,10 @@ func (s *Store) Join(ctx context.Context, req store.JoinRequest) (store.JoinResu
 	return res, nil
 }
 
-// join adds req's member to its group, opening one if none is open.
+// join adds req's member to its group, opening one if none is open. An
+// open-group entry that is damaged, or names a job that is missing or
+// damaged, is moved to quarantine and a new group is opened in its place.
 func join(tx *bolt.Tx, req store.JoinRequest) (store.JoinResult, error) {
-	groups := tx.Bucket(bucketOpenGroups)
 	gk := []byte(req.Group)
 	var (
 		job  store.Job
@@ -70,16 +72,10 @@ func join(tx *bolt.Tx, req store.JoinRequest) (store.JoinResult, error) {
 		size uint64
 		res  store.JoinResult
 	)
-	if v := groups.Get(gk); v != nil {
-		n, id, err := decodeOpenGroup(gk, v)
-		if err != nil {
-			return res, err
-		}
-		if job, err = getJob(tx, id); err != nil {
-			return res, err
-		}
-		prev := job
-		old, size = &prev, n
+	cur, n, stale := openGroup(tx, gk)
+	if cur != nil {
+		prev := *cur
+		job, old, size = *cur, &prev, n
 	} else {
 		if err := req.ValidateNewGroup(); err != nil {
 			return res, err
@@ -92,6 +88,11 @@ func join(tx *bolt.Tx, req store.JoinRequest) (store.JoinResult, error) {
 		}
 		job, res.Opened = req.NewJob, true
 	}
+	if stale != nil {
+		if err := quarantine(tx, bucketOpenGroups, gk, stale.Reason); err != nil {
+			return res, err
+		}
+	}
 	res.JobID, res.Size = job.ID, int(size)+1
 	res.Sealed = res.Size >= req.MaxSize
 
@@ -100,17 +101,17 @@ func join(tx *bolt.Tx, req store.JoinRequest) (store.JoinResult, error) {
 			return res, err
 		}
 	}
-	if err := put(tx.Bucket(bucketMembers), memberKey(job.ID, size), req.Member); err != nil {
+	if err := put(tx, bucketMembers, memberKey(job.ID, size), req.Member); err != nil {
 		return res, err
 	}
 	if res.Sealed {
 		job.RunAt = req.Now
 		if !res.Opened {
-			if err := del(groups, gk); err != nil {
+			if err := del(tx, bucketOpenGroups, gk); err != nil {
 				return res, err
 			}
 		}
-	} else if err := put(groups, gk, encodeOpenGroup(size+1, job.ID)); err != nil {
+	} else if err := put(tx, bucketOpenGroups, gk, encodeOpenGroup(size+1, job.ID)); err != nil {
 		return res, err
 	}
 	if res.Opened || res.Sealed {
@@ -119,88 +120,49 @@ func join(tx *bolt.Tx, req store.JoinRequest) (store.JoinResult, error) {
 	return res, nil
 }
 
-// Claim implements [store.Queue]. It reads the due index from its
-// start and stops at the first job not yet due, so its cost grows with the
-// jobs it claims, not with the queue. When nothing is due it answers
-// without a write transaction.
-func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.Job, error) {
-	if limit < 1 {
-		return nil, ctx.Err()
-	}
-	var due bool
-	if err := s.read(ctx, func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(bucketDue).Cursor().First()
-		due = k != nil && isDue(k, now)
-		return nil
-	}); err != nil || !due {
-		return nil, err
-	}
-	// jobs is read only once the committer has answered, as in Join.
-	var jobs []store.Job
-	err := s.write(ctx, func(tx *bolt.Tx) error {
-		var err error
-		jobs, err = claim(tx, now, leaseUntil, limit)
-		return err
-	})
+// openGroup returns the job of the open group gk and its member count, or
+// nil if none is open. An entry that cannot be used (damaged, or naming a
+// job that is missing, damaged or of another group) comes back as stale.
+func openGroup(tx *bolt.Tx, gk []byte) (job *store.Job, size uint64, stale *CorruptError) {
+	body, err := get(tx, bucketOpenGroups, gk)
 	if err != nil {
-		return nil, err
+		return nil, 0, asCorrupt(err)
 	}
-	return jobs, nil
-}
-
-// isDue reports whether a due-index key is at or before now.
-func isDue(k []byte, now time.Time) bool {
-	return len(k) >= 8 && binary.BigEndian.Uint64(k) <= timeCode(now)
-}
-
-// claim leases up to limit due jobs.
-func claim(tx *bolt.Tx, now, leaseUntil time.Time, limit int) ([]store.Job, error) {
-	var ids []string
-	c := tx.Bucket(bucketDue).Cursor()
-	for k, _ := c.First(); k != nil && isDue(k, now) && len(ids) < limit; k, _ = c.Next() {
-		ids = append(ids, string(k[8:]))
+	if body == nil {
+		return nil, 0, nil
 	}
-	jobs := make([]store.Job, 0, len(ids))
-	for _, id := range ids {
-		job, err := getJob(tx, id)
-		if err != nil {
-			return nil, err
-		}
-		jobs = append(jobs, job)
+	size, id, err := decodeOpenGroup(gk, body)
+	if err != nil {
+		return nil, 0, asCorrupt(err)
 	}
-	groups := tx.Bucket(bucketOpenGroups)
-	for i := range jobs {
-		old := jobs[i]
-		jobs[i].RunAt = leaseUntil
-		jobs[i].Attempts++
-		if g := old.Group; g != "" {
-			if v := groups.Get([]byte(g)); v != nil {
-				if _, id, err := decodeOpenGroup([]byte(g), v); err == nil && id == old.ID {
-					if err := del(groups, []byte(g)); err != nil {
-						return nil, err
-					}
-				}
-			}
-		}
-		if err := putJob(tx, jobs[i], &old); err != nil {
-			return nil, err
-		}
+	j, err := getJob(tx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, 0, corrupt(bucketOpenGroups, gk, "names job %q, which does not exist", id)
+	case err != nil:
+		return nil, 0, corrupt(bucketOpenGroups, gk, "names job %q, which is damaged", id)
+	case j.Group != string(gk):
+		return nil, 0, corrupt(bucketOpenGroups, gk, "names job %q of group %q", id, j.Group)
 	}
-	return jobs, nil
+	return &j, size, nil
 }
 
 // Members implements [store.Queue]. It fails with
 // [store.ErrNotFound] if the job does not exist.
 func (s *Store) Members(ctx context.Context, jobID string) (out [][]byte, err error) {
 	err = s.read(ctx, func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketJobs).Get([]byte(jobID)) == nil {
+		if !has(tx, bucketJobs, []byte(jobID)) {
 			return fmt.Errorf("boltstore: job %s: %w", jobID, store.ErrNotFound)
 		}
 		out = [][]byte{}
 		prefix := pairKey(jobID, "")
 		c := tx.Bucket(bucketMembers).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			out = append(out, bytes.Clone(v))
+			body, err := unseal(bucketMembers, k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, bytes.Clone(body))
 		}
 		return nil
 	})
@@ -235,6 +197,18 @@ func (s *Store) Complete(ctx context.Context, op store.Operation, lease store.Le
 	w := newOpWrite(op)
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		oldOp, err := getOperation(tx, w.id)
+		var c *CorruptError
+		if errors.As(err, &c) && c.Bucket == string(bucketOperations) {
+			// A damaged record: keep it in quarantine and store the final
+			// one. An operation belongs to its job's installation.
+			if err := quarantine(tx, bucketOperations, []byte(w.id), c.Reason); err != nil {
+				return err
+			}
+			if err := put(tx, bucketOpIndex, pairKey(w.installationID, w.id), nil); err != nil {
+				return err
+			}
+			oldOp, err = store.Operation{ID: w.id, InstallationID: w.installationID}, nil
+		}
 		if err != nil {
 			return err
 		}
@@ -265,7 +239,7 @@ func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) 
 // leasedJob reads the job of lease, failing with [store.ErrLeaseLost] if
 // it is gone or was claimed since.
 func leasedJob(tx *bolt.Tx, lease store.Lease) (store.Job, error) {
-	if tx.Bucket(bucketJobs).Get([]byte(lease.JobID)) == nil {
+	if !has(tx, bucketJobs, []byte(lease.JobID)) {
 		return store.Job{}, fmt.Errorf("boltstore: job %s is gone: %w", lease.JobID, store.ErrLeaseLost)
 	}
 	job, err := getJob(tx, lease.JobID)
@@ -286,7 +260,7 @@ func (s *Store) NextDue(ctx context.Context) (next time.Time, ok bool, err error
 			return nil
 		}
 		if len(k) < 8 {
-			return fmt.Errorf("boltstore: due index key %q: %w", k, ErrCorrupt)
+			return corrupt(bucketDue, k, "key is too short")
 		}
 		next, ok = codeTime(binary.BigEndian.Uint64(k)), true
 		return nil
@@ -296,7 +270,7 @@ func (s *Store) NextDue(ctx context.Context) (next time.Time, ok bool, err error
 
 // checkNewJob fails if job id exists.
 func checkNewJob(tx *bolt.Tx, id string) error {
-	if tx.Bucket(bucketJobs).Get([]byte(id)) != nil {
+	if has(tx, bucketJobs, []byte(id)) {
 		return fmt.Errorf("boltstore: job %s: %w", id, store.ErrConflict)
 	}
 	return nil
@@ -304,7 +278,10 @@ func checkNewJob(tx *bolt.Tx, id string) error {
 
 // getJob reads job id.
 func getJob(tx *bolt.Tx, id string) (store.Job, error) {
-	v := tx.Bucket(bucketJobs).Get([]byte(id))
+	v, err := get(tx, bucketJobs, []byte(id))
+	if err != nil {
+		return store.Job{}, err
+	}
 	if v == nil {
 		return store.Job{}, fmt.Errorf("boltstore: job %s: %w", id, store.ErrNotFound)
 	}
@@ -320,47 +297,56 @@ func putJob(tx *bolt.Tx, job store.Job, old *store.Job) error {
 // putJobValue stores the encoded job id due at runAt, replacing old (nil
 // for a new job), and moves its due-index entry.
 func putJobValue(tx *bolt.Tx, id string, runAt time.Time, val []byte, old *store.Job) error {
-	due := tx.Bucket(bucketDue)
 	if old == nil || !old.RunAt.Equal(runAt) {
 		if old != nil {
-			if err := del(due, dueKey(old.RunAt, old.ID)); err != nil {
+			if err := del(tx, bucketDue, dueKey(old.RunAt, old.ID)); err != nil {
 				return err
 			}
 		}
-		if err := put(due, dueKey(runAt, id), []byte{}); err != nil {
+		if err := put(tx, bucketDue, dueKey(runAt, id), nil); err != nil {
 			return err
 		}
 	}
-	return put(tx.Bucket(bucketJobs), []byte(id), val)
+	return put(tx, bucketJobs, []byte(id), val)
 }
 
 // deleteJob removes job, its due-index entry, its members and its open-group
 // entry.
 func deleteJob(tx *bolt.Tx, job store.Job) error {
-	if err := del(tx.Bucket(bucketDue), dueKey(job.RunAt, job.ID)); err != nil {
+	if err := del(tx, bucketDue, dueKey(job.RunAt, job.ID)); err != nil {
 		return err
 	}
-	if g := job.Group; g != "" {
-		groups := tx.Bucket(bucketOpenGroups)
-		if v := groups.Get([]byte(g)); v != nil {
-			if _, id, err := decodeOpenGroup([]byte(g), v); err == nil && id == job.ID {
-				if err := del(groups, []byte(g)); err != nil {
-					return err
-				}
-			}
-		}
+	if err := closeGroup(tx, job); err != nil {
+		return err
 	}
-	members := tx.Bucket(bucketMembers)
 	prefix := pairKey(job.ID, "")
 	var keys [][]byte
-	c := members.Cursor()
+	c := tx.Bucket(bucketMembers).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		keys = append(keys, bytes.Clone(k))
 	}
 	for _, k := range keys {
-		if err := del(members, k); err != nil {
+		if err := del(tx, bucketMembers, k); err != nil {
 			return err
 		}
 	}
-	return del(tx.Bucket(bucketJobs), []byte(job.ID))
+	return del(tx, bucketJobs, []byte(job.ID))
+}
+
+// closeGroup removes the open-group entry of a group job, if it names the
+// job, so that no member joins it any more.
+func closeGroup(tx *bolt.Tx, job store.Job) error {
+	if job.Group == "" {
+		return nil
+	}
+	gk := []byte(job.Group)
+	body, err := get(tx, bucketOpenGroups, gk)
+	if body == nil || err != nil {
+		// A damaged entry is Join's to quarantine.
+		return nil
+	}
+	if _, id, err := decodeOpenGroup(gk, body); err == nil && id == job.ID {
+		return del(tx, bucketOpenGroups, gk)
+	}
+	return nil
 }

@@ -3,16 +3,15 @@ package boltstore
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
 	"github.com/writebackhq/writeback/store"
 )
 
-// Records are stored as a format byte, length-prefixed strings, fixed or
-// variable-width integers, and the opaque bytes last, unprefixed.
-const recordFormat = 1
+// Records are stored as length-prefixed strings, fixed or variable-width
+// integers, and the opaque bytes last, unprefixed; the encoders return the
+// body that put seals (see seal).
 
 // errBadRecord reports a stored value that does not decode.
 var errBadRecord = errors.New("undecodable record")
@@ -21,9 +20,7 @@ var errBadRecord = errors.New("undecodable record")
 type encoder struct{ b []byte }
 
 func newEncoder(size int) *encoder {
-	e := &encoder{b: make([]byte, 0, size+16)}
-	e.b = append(e.b, recordFormat)
-	return e
+	return &encoder{b: make([]byte, 0, size+16)}
 }
 
 func (e *encoder) str(s string) {
@@ -45,13 +42,7 @@ type decoder struct {
 }
 
 func newDecoder(b []byte) *decoder {
-	d := &decoder{b: b}
-	if len(b) == 0 || b[0] != recordFormat {
-		d.err = errBadRecord
-		return d
-	}
-	d.b = b[1:]
-	return d
+	return &decoder{b: b}
 }
 
 func (d *decoder) str() string {
@@ -102,10 +93,15 @@ func (d *decoder) rest() []byte {
 	return append([]byte(nil), d.b...)
 }
 
-// done returns the decoding error, naming what was decoded.
-func (d *decoder) done(what string, key []byte) error {
-	if d.err != nil {
-		return fmt.Errorf("boltstore: %s %q: %w: %w", what, key, ErrCorrupt, d.err)
+// done returns the decoding error as a *CorruptError naming the bucket and
+// key, or one if id (the ID the record holds; nil for records without one)
+// is not the key.
+func (d *decoder) done(bucket, key []byte, id *string) error {
+	switch {
+	case d.err != nil:
+		return corrupt(bucket, key, "%v", d.err)
+	case id != nil && *id != string(key):
+		return corrupt(bucket, key, "holds the record of %q", *id)
 	}
 	return nil
 }
@@ -149,7 +145,7 @@ func encodeInstallation(r store.Installation) []byte {
 func decodeInstallation(key, b []byte) (store.Installation, error) {
 	d := newDecoder(b)
 	r := store.Installation{ID: d.str(), Integration: d.str(), GroupRef: d.str(), Revision: d.varint(), Data: d.rest()}
-	return r, d.done("installation", key)
+	return r, d.done(bucketInstallations, key, &r.ID)
 }
 
 func encodeOperation(r store.Operation) []byte {
@@ -162,7 +158,7 @@ func encodeOperation(r store.Operation) []byte {
 func decodeOperation(key, b []byte) (store.Operation, error) {
 	d := newDecoder(b)
 	r := store.Operation{ID: d.str(), InstallationID: d.str(), Data: d.rest()}
-	return r, d.done("operation", key)
+	return r, d.done(bucketOperations, key, &r.ID)
 }
 
 func encodeKey(k store.IdempotencyKey) []byte {
@@ -176,7 +172,10 @@ func encodeKey(k store.IdempotencyKey) []byte {
 func decodeKey(key, b []byte) (store.IdempotencyKey, error) {
 	d := newDecoder(b)
 	k := store.IdempotencyKey{Key: string(key), RequestHash: d.str(), OperationID: d.str(), ExpiresAt: codeTime(d.u64())}
-	return k, d.done("idempotency key", key)
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errBadRecord
+	}
+	return k, d.done(bucketKeys, key, nil)
 }
 
 func encodeJob(j store.Job) []byte {
@@ -201,7 +200,7 @@ func decodeJob(key, b []byte) (store.Job, error) {
 		Attempts:       int(d.varint()),
 		Payload:        d.rest(),
 	}
-	return j, d.done("job", key)
+	return j, d.done(bucketJobs, key, &j.ID)
 }
 
 // pairKey is an index key of two strings: the first length-prefixed, so
@@ -225,6 +224,15 @@ func memberKey(jobID string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(pairKey(jobID, ""), seq)
 }
 
+// splitPairKey returns the first string of a pairKey and the rest.
+func splitPairKey(k []byte) (first, second []byte, ok bool) {
+	n, w := binary.Uvarint(k)
+	if w <= 0 || n > uint64(len(k)-w) {
+		return nil, nil, false
+	}
+	return k[w : w+int(n)], k[w+int(n):], true
+}
+
 // openGroup is the open-group index's value: the member count, then the job ID.
 func encodeOpenGroup(size uint64, jobID string) []byte {
 	return append(binary.BigEndian.AppendUint64(nil, size), jobID...)
@@ -232,7 +240,7 @@ func encodeOpenGroup(size uint64, jobID string) []byte {
 
 func decodeOpenGroup(key, b []byte) (size uint64, jobID string, err error) {
 	if len(b) < 9 {
-		return 0, "", fmt.Errorf("boltstore: open group %q: %w: %w", key, ErrCorrupt, errBadRecord)
+		return 0, "", corrupt(bucketOpenGroups, key, "%v", errBadRecord)
 	}
 	return binary.BigEndian.Uint64(b), string(b[8:]), nil
 }

@@ -35,7 +35,7 @@ func TestTimeCodeOrder(t *testing.T) {
 
 func FuzzDecodeJob(f *testing.F) {
 	f.Add(encodeJob(store.Job{ID: "op-1", InstallationID: "inst-1", Provider: "hubspot", Group: "g", RunAt: time.Unix(5, 6), Attempts: 3, Payload: []byte("p")}))
-	f.Add([]byte{recordFormat, 0xff, 0xff, 0xff})
+	f.Add([]byte{0xff, 0xff, 0xff})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		job, err := decodeJob([]byte("k"), b)

@@ -23,6 +23,12 @@
 //     PROPERTY_DOESNT_EXIST, INVALID_OPTION and INVALID_EMAIL codes.
 //   - Unique contact email: 409 CONFLICT "Contact already exists. Existing
 //     ID: N".
+//   - A batch create without objectWriteTraceIds that repeats a unique
+//     value fails as a whole with 409 and HubSpot's bare conflict body,
+//     about the first conflicting input only: {"status":"error","message":
+//     "Contact already exists. Existing ID: N","correlationId":...,
+//     "category":"CONFLICT"}: no context, no echoed value, no input index
+//     (HubSpot/hubspot-api-python#51).
 //   - Batches of at most 100 inputs. Batch create without objectWriteTraceId
 //     fails as a whole (nothing stored; the body is not keyed per input);
 //     with a unique objectWriteTraceId on every input it answers 207 with
@@ -58,8 +64,10 @@
 //     their messages.
 //   - In a traced batch create, a property validation error fails only its
 //     input (207), with context.objectWriteTraceId and context.propertyName.
-//   - The whole-batch 409 of an untraced batch create names the first
-//     conflicting record's ID ("Contact already exists. Existing ID: N").
+//   - A unique value repeated inside one untraced batch create (no record
+//     holds it yet) fails the batch with 409 CONFLICT "Contact already
+//     exists: a value of a unique property appears twice in this batch",
+//     naming no record.
 //   - A unique-value conflict in a batch update fails only that input (207,
 //     CONFLICT, context.ids and context.existingId).
 //   - 404 on a single update or read: "resource not found", category

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -185,6 +187,8 @@ func TestBatchCreate(t *testing.T) {
 	r := call(t, srv, "POST", "/crm/v3/objects/contacts/batch/create", `{"inputs":[{"properties":{"email":"a@example.com"},"associations":[]},{"properties":{"email":"taken@example.com"},"associations":[]}]}`)
 	require.Equal(t, 409, r.status)
 	require.Equal(t, "Contact already exists. Existing ID: "+existing, r.body["message"])
+	// HubSpot's bare body: nothing says which input collided.
+	require.ElementsMatch(t, []string{"status", "message", "correlationId", "category"}, slices.Collect(maps.Keys(r.body)))
 	r = call(t, srv, "POST", "/crm/v3/objects/contacts/batch/create", `{"inputs":[{"properties":{"email":"a@example.com"}},{"properties":{"shoe":"1"}}]}`)
 	require.Equal(t, 400, r.status)
 	require.Equal(t, "VALIDATION_ERROR", r.body["category"])
