@@ -62,11 +62,12 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 // Claims are counted twice: by the queue (job.Attempts, incremented by every
 // claim) and by the operation record (Attempts, stored with every outcome).
 // A claim the record does not account for was interrupted by a crash before
-// its outcome was stored, and may have reached the provider. An
-// interrupted update is simply repeated; an interrupted create is not
-// resent but reported as an unknown outcome ([ClassUnknownOutcome]). That
-// includes a create claimed but still waiting for its provider's slot at
-// the crash, which sent nothing: the record cannot tell the two apart.
+// its outcome was stored. An interrupted update is simply repeated. A
+// create records durably, before its provider call, the claim about to
+// send (markSending); an interrupted claim that recorded it may have
+// reached the provider, so the create is not resent but reported as an
+// unknown outcome ([ClassUnknownOutcome]); one that did not sent nothing,
+// and the create is sent now.
 func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	// Store writes outlive ctx: an outcome, once known, is always saved.
 	sctx := context.WithoutCancel(ctx)
@@ -114,7 +115,10 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		if interrupted > 1 {
 			msg = fmt.Sprintf("attempts %d to %d were interrupted before their outcome was saved", op.Attempts+1, first-1)
 		}
-		if p.Type == WriteTypeCreate {
+		switch {
+		case p.Type != WriteTypeCreate:
+			op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; trying again"})
+		case op.sendClaim > op.Attempts:
 			// The request may have been sent: resending could write the
 			// records twice. Report them instead.
 			perr := &ProviderError{
@@ -127,8 +131,16 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			op.finish(mergeOutcome(p, op, pending, p.subset(pending).failAll(perr)), start)
 			w.finishJob(sctx, op, job)
 			return
+		default:
+			// None of them reached the provider: account for them, so
+			// that they are not mistaken for sends later.
+			msg = fmt.Sprintf("attempt %d was interrupted before it sent anything; sending now", first-1)
+			if interrupted > 1 {
+				msg = fmt.Sprintf("attempts %d to %d were interrupted before they sent anything; sending now", op.Attempts+1, first-1)
+			}
+			op.Attempts = first - 1
+			op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg})
 		}
-		op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; trying again"})
 	}
 
 	if ctx.Err() != nil {
@@ -149,7 +161,23 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		}
 		subOut = sub.failAll(perr)
 	} else {
-		subOut = s.run(ctx, sub)
+		records, send, err := s.current(ctx, sub)
+		if err == nil && p.Type == WriteTypeCreate && len(send) > 0 {
+			if !w.markSending(sctx, op, job) {
+				return
+			}
+			if ctx.Err() != nil {
+				// Stopping after the record and before the call: nothing
+				// was sent; run it after the next Start.
+				w.release(job)
+				return
+			}
+		}
+		if err != nil {
+			subOut = sub.failAll(asProviderError(p.Provider, err))
+		} else {
+			subOut = s.write(ctx, sub, records, send)
+		}
 		calls = s.calls
 	}
 	out := mergeOutcome(p, op, pending, subOut)
@@ -194,6 +222,34 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	}
 	op.finish(out, end)
 	w.finishJob(sctx, op, job)
+}
+
+// markSending records durably, before a create's provider call, that the
+// job's latest claim is about to send, so that a restart after a crash
+// knows the create may have been written. The record goes with a
+// reschedule to a fresh lease (a heartbeat, through the store's group
+// commit), which also fences it: a claim whose lease was lost records
+// nothing and must not send. A store that fails for a while is asked
+// again (persist). It reports whether the create may be sent; when not,
+// the job is left to whoever holds it, or to its lease's end.
+func (w *Writer) markSending(ctx context.Context, op *Operation, job store.Job) bool {
+	lease := w.async.lease(job)
+	op.sendClaim = lease.Attempt
+	rec, err := encodeOperation(op, nil)
+	if err == nil {
+		err = w.persist(ctx, func(ctx context.Context) error {
+			return w.store.Reschedule(ctx, rec, lease, w.now().Add(w.async.leaseTime))
+		})
+	}
+	switch {
+	case errors.Is(err, store.ErrLeaseLost):
+		w.log.Warn("writeback: create not sent: its lease was lost", "operation", op.ID, "err", err)
+		return false
+	case err != nil:
+		w.log.Error("writeback: record a create about to be sent", "operation", op.ID, "err", err)
+		return false
+	}
+	return true
 }
 
 // finishJob stores a terminal operation, removes its job and reports the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 	"unicode/utf8"
 
@@ -29,13 +30,17 @@ import (
 //
 //	0  before versioning: no "v"; Mode stored as a number (0 sync, 1 async).
 //	1  "v" on every record; Mode stored as text ("synchronous", "asynchronous").
+//	2  a plain async create stores, before each provider call, the claim
+//	   about to send ("sendClaim" next to the operation): a claim a crash
+//	   interrupted without one sent nothing. Read from an earlier format,
+//	   an async create in progress may have sent at any claim.
 //
 // A format change raises formatVersion, migrates older records as they are
 // read (decoding accepts every earlier version) and adds a store written by
 // the new version under testdata/, which TestStoredFormats resumes to
 // completion. A record written by a newer writeback is refused with
 // [ErrStoreFormat], never misread.
-const formatVersion = 1
+const formatVersion = 2
 
 // damagedError reports a stored record that does not decode: the work it
 // belongs to can never run as it was accepted.
@@ -125,7 +130,13 @@ type storedOperation struct {
 	versioned
 	*Operation
 	Group *groupState `json:"autoBatchGroup,omitempty"`
+	// SendClaim is Operation.sendClaim.
+	SendClaim int `json:"sendClaim,omitempty"`
 }
+
+// sendUnrecorded is the sendClaim of an async operation read from a format
+// that did not record sends: every claim may have sent.
+const sendUnrecorded = math.MaxInt
 
 // groupState is a group's progress while it is written, stored with its
 // master operation, so that a Writer restarted after a crash resumes where
@@ -147,7 +158,7 @@ type groupState struct {
 // encodeOperation encodes an operation, with its group's progress if it
 // has one, for the store.
 func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
-	data, err := json.Marshal(storedOperation{current(), o, group})
+	data, err := json.Marshal(storedOperation{current(), o, group, o.sendClaim})
 	if err != nil {
 		return store.Operation{}, fmt.Errorf("writeback: encode operation %s: %w", o.ID, err)
 	}
@@ -163,6 +174,10 @@ func decodeOperation(rec store.Operation) (*Operation, *groupState, error) {
 	}
 	if err := s.check("operation", rec.ID); err != nil {
 		return nil, nil, err
+	}
+	s.Operation.sendClaim = s.SendClaim
+	if s.V < 2 && s.Mode == ModeAsync && s.Type == WriteTypeCreate && !s.AutoBatch && !s.Status.Terminal() {
+		s.Operation.sendClaim = sendUnrecorded
 	}
 	return s.Operation, s.Group, nil
 }

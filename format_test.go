@@ -1,12 +1,14 @@
 package writeback_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -18,12 +20,15 @@ import (
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
-// formatStore is a store written by this version of writeback (format 1):
+// formatStore is a store written by this version of writeback (format 2):
 // finished operations, an idempotency key, queued async writes, an async
 // write waiting for its retry and an open auto-batch group. Regenerate it
-// (only with a format change, keeping the older files) with
-// WRITEBACK_WRITE_FORMAT=1 go test -run TestStoredFormats .
-const formatStore = "testdata/format-v1.db"
+// (only with a format change, under a new name, keeping the older files)
+// with WRITEBACK_WRITE_FORMAT=1 go test -run TestStoredFormats .
+const formatStore = "testdata/format-v2.db"
+
+// formatStores are the stores every format version wrote, the same way.
+var formatStores = []string{"testdata/format-v1.db", formatStore}
 
 // formatTime is the clock of the Writer that wrote formatStore.
 var formatTime = time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC)
@@ -60,16 +65,28 @@ func formatFake() *providertest.Fake {
 	return providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, Delete: true, Associations: true, IfEmpty: true})
 }
 
-// TestStoredFormats opens a store written by this version with the current
-// code and runs everything in it to completion. Every stored format stays
-// readable: a format change adds a file and keeps this test passing.
+// TestStoredFormats opens the store of every format version with the
+// current code and runs everything in it to completion. Every stored
+// format stays readable: a format change adds a file and keeps this test
+// passing.
 func TestStoredFormats(t *testing.T) {
 	if os.Getenv("WRITEBACK_WRITE_FORMAT") == "1" {
 		writeFormatStore(t)
 	}
+	for _, file := range formatStores {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			resumeFormatStore(t, file)
+		})
+	}
+}
+
+// resumeFormatStore opens a copy of the store file and runs it to
+// completion.
+func resumeFormatStore(t *testing.T, file string) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "writeback.db")
-	copyFile(t, formatStore, path)
+	copyFile(t, file, path)
 	st, err := boltstore.Open(path, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
@@ -216,4 +233,37 @@ func copyFile(t *testing.T, from, to string) {
 	_, err = io.Copy(dst, src)
 	require.NoError(t, err)
 	require.NoError(t, dst.Close())
+}
+
+// TestFormat1InterruptedCreate: format 1 did not record a create about to
+// be sent, so a create a crash interrupted in a store of format 1 may have
+// been sent: it is reported as an unknown outcome, not sent again.
+func TestFormat1InterruptedCreate(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := memstore.New()
+		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
+		e1 := setup(t, asyncContacts(fake), withStore(st))
+		res, err := e1.w.Create(ctx, contacts, contact("ada@example.com"), async)
+		require.NoError(t, err)
+		rec, err := st.Operation(ctx, res.OperationID)
+		require.NoError(t, err)
+		v1 := bytes.Replace(rec.Data, []byte(`{"v":2,`), []byte(`{"v":1,`), 1)
+		require.NotEqual(t, rec.Data, v1)
+		rec.Data = v1
+		require.NoError(t, st.UpdateOperation(ctx, rec))
+		// The claim of a process that died, with the store in format 1.
+		now := time.Now()
+		_, err = st.Claim(ctx, now, now.Add(time.Minute), 1)
+		require.NoError(t, err)
+
+		e2 := setup(t, asyncContacts(fake), withStore(st))
+		require.NoError(t, e2.w.Start(ctx))
+		defer e2.stop(t)
+		op, err := e2.w.Wait(ctx, res.OperationID)
+		require.NoError(t, err)
+		require.Equal(t, writeback.ClassUnknownOutcome, op.Results[0].Err.Class)
+		require.Empty(t, fake.Writes())
+	})
 }

@@ -83,6 +83,12 @@ type Operation struct {
 	UpdatedAt time.Time `json:"updateTime"`
 	// Logs records what happened, oldest first.
 	Logs []LogEntry `json:"logs,omitempty"`
+
+	// sendClaim is, for a plain async create in progress, the latest claim
+	// of its job (store.Job.Attempts) that recorded, before its provider
+	// call, that it was about to send (see Writer.runJob); zero if none.
+	// It is stored with the operation (format.go), never shown.
+	sendClaim int
 }
 
 // SuccessCount returns the number of records written.
@@ -101,6 +107,7 @@ func (o *Operation) FailureCount() int { return len(o.Results) - o.SuccessCount(
 
 // finish records a terminal outcome on the operation.
 func (o *Operation) finish(out *outcome, now time.Time) {
+	o.sendClaim = 0
 	o.Results = out.Results
 	o.Compensation = out.Compensation
 	o.SuccessfulRecordIDs = nil
