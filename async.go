@@ -63,11 +63,13 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 // claim) and by the operation record (Attempts, stored with every outcome).
 // A claim the record does not account for was interrupted by a crash before
 // its outcome was stored. An interrupted update is simply repeated. A
-// create records durably, before its provider call, the claim about to
-// send (markSending); an interrupted claim that recorded it may have
-// reached the provider, so the create is not resent but reported as an
-// unknown outcome ([ClassUnknownOutcome]); one that did not sent nothing,
-// and the create is sent now.
+// create records durably the claim about to send (markSending) before its
+// request leaves: in the adapter, after any wait for rate limits, when it
+// has [Capabilities.BeforeSend], otherwise before the provider call. An
+// interrupted claim that recorded it may have reached the provider, so
+// the create is not resent but reported as an unknown outcome
+// ([ClassUnknownOutcome]); one that did not sent nothing, and the create
+// is sent now.
 func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	// Store writes outlive ctx: an outcome, once known, is always saved.
 	sctx := context.WithoutCancel(ctx)
@@ -162,21 +164,38 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		subOut = sub.failAll(perr)
 	} else {
 		records, send, err := s.current(ctx, sub)
+		// A create records that it is about to be sent: in the adapter,
+		// after its waits (rate limits, token), when it can; otherwise
+		// before the call. If it cannot, or the Writer is stopping, it is
+		// not sent and the attempt ends here.
+		var marked, unsent bool
 		if err == nil && p.Type == WriteTypeCreate && len(send) > 0 {
-			if !w.markSending(sctx, op, job) {
-				return
+			mark := func(context.Context) error {
+				marked = w.markSending(sctx, op, job)
+				if !marked || ctx.Err() != nil {
+					unsent = true
+					return errNotSent
+				}
+				return nil
 			}
-			if ctx.Err() != nil {
-				// Stopping after the record and before the call: nothing
-				// was sent; run it after the next Start.
-				w.release(job)
-				return
+			if s.prov.Capabilities().BeforeSend {
+				s.beforeSend = mark
+			} else {
+				_ = mark(ctx)
 			}
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			subOut = sub.failAll(asProviderError(p.Provider, err))
-		} else {
+		case !unsent:
 			subOut = s.write(ctx, sub, records, send)
+		}
+		if unsent {
+			if marked {
+				// Stopping: nothing was sent; run it after the next Start.
+				w.release(job)
+			}
+			return
 		}
 		calls = s.calls
 	}
@@ -224,7 +243,11 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	w.finishJob(sctx, op, job)
 }
 
-// markSending records durably, before a create's provider call, that the
+// errNotSent is what an async create's BeforeSend returns when the create
+// must not be sent after all.
+var errNotSent = errors.New("writeback: the create was not sent: the writer is stopping, or its lease or store failed")
+
+// markSending records durably, before a create's request leaves, that the
 // job's latest claim is about to send, so that a restart after a crash
 // knows the create may have been written. The record goes with a
 // reschedule to a fresh lease (a heartbeat, through the store's group

@@ -3,6 +3,7 @@ package writeback_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -242,38 +243,93 @@ func (s *heldStore) Reschedule(ctx context.Context, op store.Operation, lease st
 
 // TestStopBetweenRecordAndSend: Stop's deadline passes after a create
 // recorded that it was about to be sent and before the call: it is not
-// sent, and the next Start sends it, with no unknown outcome.
+// sent, and the next Start sends it, with no unknown outcome. The record
+// is made before the provider call, or by an adapter with
+// Capabilities.BeforeSend right before its request leaves.
 func TestStopBetweenRecordAndSend(t *testing.T) {
+	t.Parallel()
+	for _, caps := range []writeback.Capabilities{{}, {BeforeSend: true}} {
+		t.Run(fmt.Sprintf("BeforeSend=%v", caps.BeforeSend), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				ctx := t.Context()
+				st := &heldStore{Interface: memstore.New(), held: make(chan struct{}), release: make(chan struct{})}
+				fake := providertest.NewFake("hubspot", caps)
+				e := setup(t, asyncContacts(fake), withStore(st))
+				res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
+				require.NoError(t, err)
+				require.NoError(t, e.w.Start(ctx))
+				<-st.held
+
+				stopped := make(chan error)
+				go func() {
+					sctx, cancel := context.WithTimeout(ctx, time.Second)
+					defer cancel()
+					stopped <- e.w.Stop(sctx)
+				}()
+				time.Sleep(2 * time.Second) // Stop's deadline passes: the attempt is cancelled
+				synctest.Wait()
+				close(st.release)
+				require.ErrorIs(t, <-stopped, context.DeadlineExceeded)
+				require.Empty(t, fake.Writes(), "nothing was sent")
+
+				e2 := setup(t, asyncContacts(fake), withStore(st))
+				require.NoError(t, e2.w.Start(ctx))
+				defer e2.stop(t)
+				op, err := e2.w.Wait(ctx, res.OperationID)
+				require.NoError(t, err)
+				require.Equal(t, writeback.OperationSuccess, op.Status)
+				require.Len(t, fake.Writes(), 1)
+			})
+		})
+	}
+}
+
+// pacedFake is a Fake with Capabilities.BeforeSend whose Write first
+// waits, as an adapter's pacer does, until release is closed, announcing
+// the wait on waiting.
+type pacedFake struct {
+	*providertest.Fake
+	waiting chan struct{}
+	release chan struct{}
+}
+
+func (p *pacedFake) Write(ctx context.Context, req *writeback.ProviderRequest) (*writeback.ProviderResponse, error) {
+	close(p.waiting)
+	<-p.release
+	return p.Fake.Write(ctx, req)
+}
+
+// TestInterruptedWhileAdapterWaits: a process died while its create
+// waited in the adapter for the provider's rate limit. An adapter with
+// Capabilities.BeforeSend records the send only when the wait is over, so
+// nothing was recorded and the next Writer sends the create.
+func TestInterruptedWhileAdapterWaits(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
-		st := &heldStore{Interface: memstore.New(), held: make(chan struct{}), release: make(chan struct{})}
-		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-		e := setup(t, asyncContacts(fake), withStore(st))
-		res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
+		st := &dyingStore{Interface: memstore.New()}
+		fake := providertest.NewFake("hubspot", writeback.Capabilities{BeforeSend: true})
+		paced := &pacedFake{Fake: fake, waiting: make(chan struct{}), release: make(chan struct{})}
+		e1 := setup(t, asyncContacts(paced), withStore(st), withLease(time.Minute))
+		res, err := e1.w.Create(ctx, contacts, contact("ada@example.com"), async)
 		require.NoError(t, err)
-		require.NoError(t, e.w.Start(ctx))
-		<-st.held
-
-		stopped := make(chan error)
-		go func() {
-			sctx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			stopped <- e.w.Stop(sctx)
-		}()
-		time.Sleep(2 * time.Second) // Stop's deadline passes: the attempt is cancelled
+		require.NoError(t, e1.w.Start(ctx))
+		<-paced.waiting
+		st.die()
+		close(paced.release) // the dead process sends nothing: its record fails
 		synctest.Wait()
-		close(st.release)
-		require.ErrorIs(t, <-stopped, context.DeadlineExceeded)
-		require.Empty(t, fake.Writes(), "nothing was sent")
+		e1.stop(t)
+		require.Empty(t, fake.Writes())
 
-		e2 := setup(t, asyncContacts(fake), withStore(st))
+		e2 := setup(t, asyncContacts(fake), withStore(st.Interface))
 		require.NoError(t, e2.w.Start(ctx))
 		defer e2.stop(t)
 		op, err := e2.w.Wait(ctx, res.OperationID)
 		require.NoError(t, err)
-		require.Equal(t, writeback.OperationSuccess, op.Status)
+		require.Equal(t, writeback.OperationSuccess, op.Status, "a create that waited in the adapter was never sent")
 		require.Len(t, fake.Writes(), 1)
+		require.Equal(t, 1, fake.Count("contacts"))
 	})
 }
 

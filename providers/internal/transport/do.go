@@ -44,8 +44,9 @@ type call struct {
 }
 
 // Do sends req: it waits on the pacer for req.Key, attaches the token,
-// sends, records limits, and resends only what surely did not take effect,
-// bounded by ctx and MaxAttempts. On a 401 it refreshes the token once
+// calls req.BeforeSend, sends, records limits, and resends only what
+// surely did not take effect, bounded by ctx and MaxAttempts. On a 401 it
+// refreshes the token once
 // ([writeback.TokenRefresher] if the source implements it, else it asks
 // Token again) and resends once; a second 401 is returned.
 //
@@ -96,6 +97,12 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		Backoff:      st.chosenWait,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		PrepareRetry: st.prepareRetry,
+	}
+	if req.BeforeSend != nil {
+		if err := req.BeforeSend(ctx); err != nil {
+			st.drop()
+			return nil, st.fail(ctx, err)
+		}
 	}
 	resp, err := rc.Do(rreq)
 	if err != nil {
