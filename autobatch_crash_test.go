@@ -509,6 +509,9 @@ func checkAutoBatchCrash(t *testing.T, st store.Interface, prov *tally, acks []a
 			if prov.received[a.name] > 0 {
 				r.unknownReceived++
 			}
+			if prov.created[a.name] > 0 {
+				r.unknownCreated++
+			}
 		case bad && res.Err.Class == writeback.ClassInvalid:
 			r.refused++
 		default:

@@ -185,6 +185,9 @@ func checkAsyncCrash(t *testing.T, st store.Interface, sim hubspotSim, acks []as
 			if received[a.email] > 0 {
 				r.unknownReceived++
 			}
+			if created[a.email] > 0 {
+				r.unknownCreated++
+			}
 		default:
 			r.lose("%s (operation %s): failed: %v", a.email, a.op, res.Err)
 		}

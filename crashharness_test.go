@@ -246,8 +246,9 @@ type crashReport struct {
 	// the provider refused as invalid, as the test meant it to.
 	delivered, refused int
 	// unknown counts acknowledged creates reported as unknown outcomes;
-	// unknownReceived, those of them the provider received.
-	unknown, unknownReceived int
+	// unknownReceived, those of them the provider received (its log shows
+	// the request), and unknownCreated, those it holds.
+	unknown, unknownReceived, unknownCreated int
 	// lost lists acknowledged writes neither delivered nor reported;
 	// duplicated, records the provider holds more than once; wrong, any
 	// other broken promise (a result that is another record's, a failure
@@ -269,8 +270,8 @@ func (r *crashReport) mismatch(format string, args ...any) {
 
 // String returns the report's figures.
 func (r *crashReport) String() string {
-	return fmt.Sprintf("%d kills: %d acknowledged, %d delivered exactly once, %d refused as invalid, %d unknown outcomes (%d received by the provider, %d not), %d lost, %d duplicated, %d wrong",
-		r.kills, r.acked, r.delivered, r.refused, r.unknown, r.unknownReceived, r.unknown-r.unknownReceived, len(r.lost), len(r.duplicated), len(r.wrong))
+	return fmt.Sprintf("%d kills: %d acknowledged, %d delivered exactly once, %d refused as invalid, %d unknown outcomes (%d received by the provider, %d not; %d created), %d lost, %d duplicated, %d wrong",
+		r.kills, r.acked, r.delivered, r.refused, r.unknown, r.unknownReceived, r.unknown-r.unknownReceived, r.unknownCreated, len(r.lost), len(r.duplicated), len(r.wrong))
 }
 
 // problems lists the first broken promises of each kind.
