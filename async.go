@@ -177,7 +177,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		})
 		rec, err := encodeOperation(op, nil)
 		if err == nil {
-			err = w.store.Reschedule(sctx, rec, w.async.lease(job), runAt)
+			err = w.persist(sctx, func(ctx context.Context) error { return w.store.Reschedule(ctx, rec, w.async.lease(job), runAt) })
 		}
 		if err != nil {
 			w.log.Error("writeback: reschedule operation", "operation", op.ID, "err", err)
@@ -201,7 +201,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
 	rec, err := encodeOperation(op, nil)
 	if err == nil {
-		err = w.store.Complete(ctx, rec, w.async.lease(job))
+		err = w.persist(ctx, func(ctx context.Context) error { return w.store.Complete(ctx, rec, w.async.lease(job)) })
 	}
 	if err != nil {
 		w.log.Error("writeback: complete operation", "operation", op.ID, "err", err)

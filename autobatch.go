@@ -174,7 +174,7 @@ func (r *groupRun) save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := r.w.store.UpdateOperation(ctx, rec); err != nil {
+	if err := r.w.persist(ctx, func(ctx context.Context) error { return r.w.store.UpdateOperation(ctx, rec) }); err != nil {
 		return fmt.Errorf("writeback: save auto-batch group %s: %w", r.op.ID, err)
 	}
 	return nil
@@ -187,7 +187,7 @@ func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := r.w.store.Reschedule(ctx, rec, r.w.async.lease(r.job), at); err != nil {
+	if err := r.w.persist(ctx, func(ctx context.Context) error { return r.w.store.Reschedule(ctx, rec, r.w.async.lease(r.job), at) }); err != nil {
 		return fmt.Errorf("writeback: reschedule auto-batch group %s: %w", r.op.ID, err)
 	}
 	return nil

@@ -112,7 +112,7 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 	if err != nil {
 		return err
 	}
-	if err := w.store.Complete(sctx, rec, w.async.lease(job)); err != nil {
+	if err := w.persist(sctx, func(ctx context.Context) error { return w.store.Complete(ctx, rec, w.async.lease(job)) }); err != nil {
 		return fmt.Errorf("writeback: complete auto-batch group %s: %w", job.ID, err)
 	}
 	w.completed(op)

@@ -40,8 +40,16 @@ type Config struct {
 	// Writer resumed. It runs on a worker goroutine after the outcome is
 	// stored and before [Writer.Wait] callers wake, and should return
 	// quickly. A crash between storing the outcome and the call loses the
-	// call; the operation record is the source of truth.
+	// call; the operation record is the source of truth. On a store shared
+	// by several processes (store/pgstore), it runs in the process that
+	// completed the operation, once; [Writer.Wait] works on any of them.
 	OnComplete func(op *Operation)
+	// PollInterval applies to a store shared by several processes (one
+	// that implements store.Notifier, such as store/pgstore): it is the
+	// longest a Writer goes without looking for work queued, and Wait for
+	// operations completed, by other processes, should a notification be
+	// lost. Zero means [DefaultPollInterval].
+	PollInterval time.Duration
 	// Test holds hooks for tests.
 	Test TestConfig
 }
@@ -51,7 +59,8 @@ type TestConfig struct {
 	// NowFunc replaces time.Now.
 	NowFunc func() time.Time
 	// LeaseDuration replaces how long a claimed async job stays leased
-	// (zero: 5 min), which is how long after a crash its work resumes.
+	// (zero: 1 min, extended by a heartbeat while the job runs), which is
+	// how long after a crash its work resumes.
 	LeaseDuration time.Duration
 }
 
@@ -93,6 +102,12 @@ func (c *Config) withDefaults() (*Config, error) {
 	}
 	if cp.IdempotencyRetention == 0 {
 		cp.IdempotencyRetention = DefaultIdempotencyRetention
+	}
+	if cp.PollInterval < 0 {
+		return nil, invalid(ErrInvalidConfig, "PollInterval", "must not be negative")
+	}
+	if cp.PollInterval == 0 {
+		cp.PollInterval = DefaultPollInterval
 	}
 	if cp.Logger == nil {
 		cp.Logger = slog.New(slog.DiscardHandler)

@@ -10,10 +10,13 @@ import (
 	"github.com/writebackhq/writeback/store"
 )
 
-// defaultLease is how long a claimed job stays leased. A crash leaves the
-// job leased; it becomes due again when the lease ends, so a restarted
-// Writer resumes it at most this long after the crash.
-const defaultLease = 5 * time.Minute
+// defaultLease is how long a claimed job stays leased without a
+// heartbeat. The Writer holding a job extends its lease every third of
+// this while it works on it (keepLease), however long a provider call
+// takes; a crash stops the heartbeat, and the job becomes due again when
+// the lease ends, so a restarted Writer (or another replica) resumes it at
+// most this long after the crash.
+const defaultLease = time.Minute
 
 // storeRetryDelay is the wait before the dispatcher asks a failing store again.
 const storeRetryDelay = time.Second
@@ -51,9 +54,12 @@ type dispatcher struct {
 	halt     context.CancelFunc      // ends the loop and waits for slots
 	abort    context.CancelCauseFunc // cancels in-flight provider calls
 	loopDone chan struct{}
-	workers  sync.WaitGroup
-	active   map[string]*claim // claimed job ID -> claim counts
-	load     map[string]int    // provider -> jobs held, running or waiting for a slot
+	// listenDone is closed when the shared store's listener ends (nil for
+	// a store of one process).
+	listenDone chan struct{}
+	workers    sync.WaitGroup
+	active     map[string]*claim // claimed job ID -> claim counts
+	load       map[string]int    // provider -> jobs held, running or waiting for a slot
 }
 
 // claim is the queue's claim counts of a job held by this Writer.
@@ -137,7 +143,7 @@ func (w *Writer) loop(ctx, work context.Context, done chan struct{}) {
 	timer.Stop()
 	defer timer.Stop()
 	for ctx.Err() == nil {
-		wait := w.dispatchDue(ctx, work)
+		wait := w.pollBound(w.dispatchDue(ctx, work))
 		if wait == 0 {
 			continue
 		}
@@ -262,10 +268,13 @@ func (w *Writer) dispatch(ctx, work context.Context, job store.Job) {
 			w.release(job)
 			return
 		}
+		jobCtx, cancel := context.WithCancelCause(work)
+		defer cancel(nil)
+		defer w.keepLease(jobCtx, job, cancel)()
 		if job.Group != "" {
-			w.runGroup(work, job)
+			w.runGroup(jobCtx, job)
 		} else {
-			w.runJob(work, job)
+			w.runJob(jobCtx, job)
 		}
 	}()
 }

@@ -363,13 +363,22 @@ func (w *Writer) Operations(ctx context.Context, params *OperationListParams) (*
 // sync write's, and fails with an error wrapping [ErrNotFound] for an
 // unknown ID.
 //
-// Wait is woken by the Writer that runs the operation, without polling the
-// store, so an async operation completes only while its Writer is started
-// (see [Writer.Start]); an operation run by another process is not seen
-// until ctx ends.
+// On a store of one process (boltstore, memstore), Wait is woken by the
+// Writer that runs the operation, without polling the store, so an async
+// operation completes only while that Writer is started (see
+// [Writer.Start]). On a store shared by several processes (pgstore), Wait
+// sees an operation completed by any of them: a started Writer hears of it
+// at once through the store's notifications, and Wait also looks again
+// every [Config.PollInterval].
 func (w *Writer) Wait(ctx context.Context, id string) (*Operation, error) {
 	ch, remove := w.waits.add(id)
 	defer remove()
+	var poll <-chan time.Time // a shared store: look again now and then
+	if d := w.pollBound(-1); d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		// Registered before looking, so a completion in between is not missed.
 		op, err := w.Operation(ctx, id)
@@ -383,6 +392,7 @@ func (w *Writer) Wait(ctx context.Context, id string) (*Operation, error) {
 		case <-ch:
 			ch, remove = w.waits.add(id)
 			defer remove()
+		case <-poll:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -431,6 +441,19 @@ func (ws *waiters) add(id string) (ch chan struct{}, remove func()) {
 			delete(ws.m, id)
 		} else {
 			ws.m[id] = list
+		}
+	}
+}
+
+// wakeAll closes every waiter channel: each caller looks again.
+func (ws *waiters) wakeAll() {
+	ws.mu.Lock()
+	all := ws.m
+	ws.m = nil
+	ws.mu.Unlock()
+	for _, list := range all {
+		for _, ch := range list {
+			close(ch)
 		}
 	}
 }

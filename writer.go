@@ -53,8 +53,8 @@ func NewWriter(cfg *Config) (*Writer, error) {
 // Start starts running async work: operations queued before, work left
 // unfinished by an earlier Writer on the same store, and everything queued
 // from now on. Nothing needs a scan: work a Stop left is due at once, work
-// interrupted by a crash becomes due when its lease ends (5 minutes after
-// it was claimed). It checks that the store answers, then starts the
+// interrupted by a crash becomes due when its lease ends (a minute after
+// its last heartbeat). It checks that the store answers, then starts the
 // dispatcher and returns; ctx bounds only that check. Async provider calls
 // run at most [Config.MaxConcurrency] at once per provider.
 //
@@ -81,6 +81,11 @@ func (w *Writer) Start(ctx context.Context) error {
 	d.state = stateRunning
 	d.halt, d.abort = halt, abort
 	d.loopDone = make(chan struct{})
+	d.listenDone = nil
+	if n, ok := w.shared(); ok {
+		d.listenDone = make(chan struct{})
+		go w.listen(loopCtx, n, d.listenDone)
+	}
 	d.mu.Unlock()
 	go w.loop(loopCtx, workCtx, d.loopDone)
 	return nil
@@ -105,14 +110,17 @@ func (w *Writer) Stop(ctx context.Context) error {
 	d.mu.Lock()
 	prev := d.state
 	d.state = stateStopped
-	halt, abort, loopDone := d.halt, d.abort, d.loopDone
-	d.halt, d.abort, d.loopDone = nil, nil, nil
+	halt, abort, loopDone, listenDone := d.halt, d.abort, d.loopDone, d.listenDone
+	d.halt, d.abort, d.loopDone, d.listenDone = nil, nil, nil, nil
 	d.mu.Unlock()
 	if prev != stateRunning {
 		return nil
 	}
 	halt()
 	<-loopDone
+	if listenDone != nil {
+		<-listenDone
+	}
 
 	finished := make(chan struct{})
 	go func() {

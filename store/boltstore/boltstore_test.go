@@ -33,4 +33,9 @@ func TestStore(t *testing.T) {
 		require.NoError(t, err)
 		return s, s.Close
 	})
+	// One process owns a bbolt file: its goroutines share one Store.
+	storetest.RunShared(t, func(t *testing.T) (store.Interface, store.Interface) {
+		s := open(t)
+		return s, s
+	})
 }

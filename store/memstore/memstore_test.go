@@ -15,6 +15,10 @@ import (
 func TestStore(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(*testing.T) store.Interface { return memstore.New() })
+	storetest.RunShared(t, func(*testing.T) (store.Interface, store.Interface) {
+		s := memstore.New()
+		return s, s
+	})
 }
 
 func TestStoreInBubble(t *testing.T) {

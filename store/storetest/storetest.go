@@ -8,7 +8,9 @@
 // [Run] covers installations, operation records, idempotency keys and the
 // queue (claim order, leases, groups, concurrency, copying, contexts) on a
 // fresh store per subtest. [RunReopen] closes a populated store and opens it
-// again to check that everything acknowledged survives.
+// again to check that everything acknowledged survives. [RunShared] runs
+// two Stores on one shared state (what several processes on one database
+// do) and checks claims, leases, groups and keys across them.
 //
 // Beyond store.go, the suite pins down these choices, which the in-memory
 // and bbolt stores share:
