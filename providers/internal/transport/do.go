@@ -152,15 +152,16 @@ func (st *call) admit(ctx context.Context) error {
 	return err
 }
 
-// settle tells the pacer the send in progress has an outcome.
-func (st *call) settle() {
-	st.p.done(st.mark, time.Now())
+// settle tells the pacer the send in progress has an outcome; refused
+// means the provider refused it for its rate limit (429).
+func (st *call) settle(refused bool) {
+	st.p.done(st.mark, time.Now(), refused)
 	st.mark = nil
 }
 
 // drop tells the pacer the admitted send was not made after all.
 func (st *call) drop() {
-	st.p.done(st.mark, time.Time{})
+	st.p.done(st.mark, time.Time{}, false)
 	st.mark = nil
 }
 
@@ -198,7 +199,11 @@ func (st *call) refresh(ctx context.Context) (*oauth2.Token, error) {
 // whether the send surely did not take effect and may be resent.
 func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st.sends++
-	st.settle()
+	var sent time.Time
+	if st.mark != nil {
+		sent = st.mark.at // admitted, until settle
+	}
+	st.settle(resp != nil && resp.StatusCode == http.StatusTooManyRequests)
 	a := st.cur
 	st.cur = nil
 	if err != nil {
@@ -224,7 +229,7 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	now := time.Now()
 	if st.c.limits != nil {
 		if l, ok := st.c.limits(resp.Header, now); ok {
-			st.p.observe(l, now)
+			st.p.observe(l, now, sent)
 		}
 	}
 	if rerr != nil {
