@@ -68,9 +68,13 @@
 // # Guarantees
 //
 // Delivery of async writes is at least once, across crashes and restarts:
-// work interrupted by a crash resumes when its lease ends. A create whose
-// outcome is unknown (cut off after it was sent) is never resent blindly:
-// its operation reports [ClassUnknownOutcome].
+// work interrupted by a crash resumes when its lease ends. An async create
+// records durably that it is about to be sent before its request leaves
+// (in the adapter, after its rate-limit waits, when it has
+// [Capabilities.BeforeSend]): one a crash interrupted before that is
+// simply sent after the restart.
+// A create whose outcome is unknown (cut off after it may have been sent)
+// is never resent blindly: its operation reports [ClassUnknownOutcome].
 //
 // # Stored formats
 //

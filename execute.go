@@ -47,6 +47,9 @@ type session struct {
 	// session's writes (and failed reads), in order, resends included:
 	// the attempt's calls, for the operation log.
 	calls []ProviderCall
+	// beforeSend is passed to the adapter as ProviderRequest.BeforeSend
+	// (set by an async create's attempt; see Writer.runJob).
+	beforeSend func(ctx context.Context) error
 }
 
 // scope is what a write is for: enough to open its session and to check,
@@ -232,6 +235,7 @@ func (s *session) write(ctx context.Context, p *plan, records []Record, send []i
 	}
 	req := p.providerRequest(s.inst, sent)
 	req.TokenSource = s.ts
+	req.BeforeSend = s.beforeSend
 	wctx, cancel := s.bound(ctx)
 	resp, err := s.prov.Write(wctx, req)
 	cancel()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 	"unicode/utf8"
 
@@ -31,15 +32,19 @@ import (
 //
 //	0  before versioning: no "v"; Mode stored as a number (0 sync, 1 async).
 //	1  "v" on every record; Mode stored as text ("synchronous", "asynchronous").
-//	2  record results may be "unchanged" (left with nothing to write by the
+//	2  a plain async create stores, before each provider call, the claim
+//	   about to send ("sendClaim" next to the operation): a claim a crash
+//	   interrupted without one sent nothing. Read from an earlier format,
+//	   an async create in progress may have sent at any claim.
+//	3  record results may be "unchanged" (left with nothing to write by the
 //	   rules: not sent, not written); group members list the fields
 //	   "stripped" as unmapped; field values are stored in their normal
 //	   form (values.go) and read back exactly (json.Number); idempotency
 //	   keys are stored as "<installation>:<key>", hash what the caller
 //	   sent ("in:" prefix) and are freed into generations
-//	   ("<installation>#<n>:<key>"). Format 1 records read as they are: no
+//	   ("<installation>#<n>:<key>"). Earlier records read as they are: no
 //	   result was unchanged, no field stripped, and a key stored as
-//	   "<installation>\x00<key>" with its format-1 hash (of the planned
+//	   "<installation>\x00<key>" with its earlier hash (of the planned
 //	   request) is still found and matched.
 //
 // A format change raises formatVersion, migrates older records as they are
@@ -47,7 +52,7 @@ import (
 // the new version under testdata/, which TestStoredFormats resumes to
 // completion. A record written by a newer writeback is refused with
 // [ErrStoreFormat], never misread.
-const formatVersion = 2
+const formatVersion = 3
 
 // damagedError reports a stored record that does not decode: the work it
 // belongs to can never run as it was accepted.
@@ -137,7 +142,13 @@ type storedOperation struct {
 	versioned
 	*Operation
 	Group *groupState `json:"autoBatchGroup,omitempty"`
+	// SendClaim is Operation.sendClaim.
+	SendClaim int `json:"sendClaim,omitempty"`
 }
+
+// sendUnrecorded is the sendClaim of an async operation read from a format
+// that did not record sends: every claim may have sent.
+const sendUnrecorded = math.MaxInt
 
 // groupState is a group's progress while it is written, stored with its
 // master operation, so that a Writer restarted after a crash resumes where
@@ -164,7 +175,7 @@ func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
 			return store.Operation{ID: o.ID, InstallationID: o.InstallationID, Data: data}, nil
 		}
 	}
-	data, err := json.Marshal(storedOperation{current(), o, group})
+	data, err := json.Marshal(storedOperation{current(), o, group, o.sendClaim})
 	if err != nil {
 		return store.Operation{}, fmt.Errorf("writeback: encode operation %s: %w", o.ID, err)
 	}
@@ -180,6 +191,10 @@ func decodeOperation(rec store.Operation) (*Operation, *groupState, error) {
 	}
 	if err := s.check("operation", rec.ID); err != nil {
 		return nil, nil, err
+	}
+	s.Operation.sendClaim = s.SendClaim
+	if s.V < 2 && s.Mode == ModeAsync && s.Type == WriteTypeCreate && !s.AutoBatch && !s.Status.Terminal() {
+		s.Operation.sendClaim = sendUnrecorded
 	}
 	return s.Operation, s.Group, nil
 }

@@ -85,6 +85,10 @@ func appendAcceptedOperation(b []byte, o *Operation) ([]byte, bool) {
 		}
 		b = append(b, ']')
 	}
+	if o.sendClaim != 0 {
+		b = append(b, `,"sendClaim":`...)
+		b = strconv.AppendInt(b, int64(o.sendClaim), 10)
+	}
 	return append(b, '}'), true
 }
 

@@ -5,8 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -18,28 +20,32 @@ import (
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
-// formatStores are stores written by each version of writeback: finished
-// operations, an idempotency key, queued async writes, an async write
-// waiting for its retry and an open auto-batch group; from format 2 on,
-// also a sync update the rules left unchanged. The last is written by this
-// version; regenerate it (only with a format change, adding a file and
-// keeping the older ones) with
+// formatStore is a store written by this version of writeback (format 3):
+// finished operations, an idempotency key, queued async writes, an async
+// write waiting for its retry and an open auto-batch group, and a sync
+// update the rules left unchanged. Regenerate it (only with a format
+// change, under a new name, keeping the older files) with
 // WRITEBACK_WRITE_FORMAT=1 go test -run TestStoredFormats .
-var formatStores = []formatStore{
+var formatStore = storedFormat{path: "testdata/format-v3.db", key: "format-v3-key", unchanged: true}
+
+// formatStores are the stores every format version wrote, the same way
+// (format 3 adds an unchanged update).
+var formatStores = []storedFormat{
 	{path: "testdata/format-v1.db", key: "format-v1-key"},
-	{path: "testdata/format-v2.db", key: "format-v2-key", unchanged: true},
+	{path: "testdata/format-v2.db", key: "format-v1-key"},
+	formatStore,
 }
 
-// formatStore is a store of formatStores.
-type formatStore struct {
+// storedFormat is a store of formatStores.
+type storedFormat struct {
 	path string
 	// key is the idempotency key of the store's keyed create.
 	key string
-	// unchanged reports the store holds a sync update left unchanged.
+	// unchanged reports that the store holds a sync update left unchanged.
 	unchanged bool
 }
 
-// formatTime is the clock of the Writers that wrote formatStores.
+// formatTime is the clock of the Writer that wrote formatStore.
 var formatTime = time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC)
 
 // fixedClock reads start plus one millisecond per reading.
@@ -56,43 +62,40 @@ func (c *fixedClock) now() time.Time {
 	return c.start.Add(c.n)
 }
 
-// formatWriter is a Writer on st with the async tests' manifest, a fake
-// HubSpot and a clock starting at start.
-func formatWriter(t *testing.T, st store.Interface, fake *providertest.Fake, start time.Time) *writeback.Writer {
-	t.Helper()
-	m, err := writeback.ParseManifest([]byte(asyncManifest))
-	require.NoError(t, err)
-	clock := &fixedClock{start: start}
-	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:        m,
-		Providers:       []writeback.Provider{fake},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens("test-token"),
-		Test:            writeback.TestConfig{NowFunc: clock.now},
-	})
-	require.NoError(t, err)
-	return w
+// formatWorld is the world of formatStore: the async tests' manifest, a
+// fake HubSpot, and a clock starting at start; the installation is the
+// store's.
+func formatWorld(fake *providertest.Fake, start time.Time) option {
+	return func(s *writerSpec) {
+		asyncContacts(fake)(s)
+		s.installations = nil
+		s.now = (&fixedClock{start: start}).now
+	}
 }
 
 func formatFake() *providertest.Fake {
 	return providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, Delete: true, Associations: true, IfEmpty: true})
 }
 
-// TestStoredFormats opens a store written by this version with the current
-// code and runs everything in it to completion. Every stored format stays
-// readable: a format change adds a file and keeps this test passing.
+// TestStoredFormats opens the store of every format version with the
+// current code and runs everything in it to completion. Every stored
+// format stays readable: a format change adds a file and keeps this test
+// passing.
 func TestStoredFormats(t *testing.T) {
 	if os.Getenv("WRITEBACK_WRITE_FORMAT") == "1" {
-		writeFormatStore(t, formatStores[len(formatStores)-1])
+		writeFormatStore(t)
 	}
 	for _, fs := range formatStores {
-		t.Run(filepath.Base(fs.path), func(t *testing.T) { resumeFormatStore(t, fs) })
+		t.Run(filepath.Base(fs.path), func(t *testing.T) {
+			t.Parallel()
+			resumeFormatStore(t, fs)
+		})
 	}
 }
 
-// resumeFormatStore opens a copy of a store of formatStores and runs
-// everything in it to completion.
-func resumeFormatStore(t *testing.T, fs formatStore) {
+// resumeFormatStore opens a copy of a store of formatStores and runs it
+// to completion.
+func resumeFormatStore(t *testing.T, fs storedFormat) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "writeback.db")
 	copyFile(t, fs.path, path)
@@ -104,7 +107,7 @@ func resumeFormatStore(t *testing.T, fs formatStore) {
 	// The record the sync create made, which the queued update changes:
 	// it exists before any queued create runs.
 	require.Equal(t, "1001", fake.Seed("contacts", map[string]any{"email": "sync@example.com"}))
-	w := formatWriter(t, st, fake, formatTime.Add(2*time.Hour))
+	w := setup(t, withStore(st), formatWorld(fake, formatTime.Add(2*time.Hour))).w
 	inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
 	require.NoError(t, err)
 	require.Equal(t, writeback.WriteOnUpdateNever, inst.Config.Write.Objects["contacts"].SelectedFieldSettings["lifecycle"].WriteOnUpdate)
@@ -117,7 +120,7 @@ func resumeFormatStore(t *testing.T, fs formatStore) {
 	}
 	if fs.unchanged {
 		require.Len(t, byStatus[writeback.OperationSuccess], 3, "a sync create, a keyed sync create and an unchanged update")
-		var unchanged int
+		unchanged := 0
 		for _, op := range byStatus[writeback.OperationSuccess] {
 			unchanged += op.UnchangedCount()
 			require.Equal(t, op.SuccessCount()+op.UnchangedCount(), len(op.Results))
@@ -160,7 +163,7 @@ func TestStoredFormatVersions(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	st := memstore.New()
-	w := formatWriter(t, st, formatFake(), formatTime)
+	w := setup(t, withStore(st), formatWorld(formatFake(), formatTime)).w
 	legacy := `{"id":"op-legacy","installationId":"i","type":"create","mode":1,"status":"in_progress","attempts":0,"createTime":"2026-01-01T00:00:00Z","updateTime":"2026-01-01T00:00:00Z"}`
 	require.NoError(t, st.CreateOperation(ctx, store.Operation{ID: "op-legacy", InstallationID: "i", Data: []byte(legacy)}, nil, formatTime))
 	op, err := w.Operation(ctx, "op-legacy")
@@ -174,8 +177,8 @@ func TestStoredFormatVersions(t *testing.T) {
 	require.ErrorContains(t, err, "format 99")
 }
 
-// writeFormatStore writes a store of formatStores anew.
-func writeFormatStore(t *testing.T, fs formatStore) {
+// writeFormatStore writes formatStore anew.
+func writeFormatStore(t *testing.T) {
 	ctx := t.Context()
 	tmp := filepath.Join(t.TempDir(), "writeback.db")
 	st, err := boltstore.Open(tmp, nil)
@@ -193,7 +196,7 @@ func writeFormatStore(t *testing.T, fs formatStore) {
 		}
 		return nil
 	})
-	w := formatWriter(t, st, fake, formatTime)
+	w := setup(t, withStore(st), formatWorld(fake, formatTime)).w
 	lifecycle := "lead"
 	_, err = w.CreateInstallation(ctx, &writeback.Installation{
 		Integration: contacts.Integration, GroupRef: contacts.GroupRef,
@@ -206,15 +209,13 @@ func writeFormatStore(t *testing.T, fs formatStore) {
 	require.NoError(t, err)
 	created, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "sync@example.com"}}, nil)
 	require.NoError(t, err)
-	_, err = w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: fs.key})
+	_, err = w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: formatStore.key})
 	require.NoError(t, err)
 	_, err = w.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"email": "refused@example.com"}}, nil)
 	require.Error(t, err)
-	if fs.unchanged {
-		res, err := w.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"lifecycle": "customer"}}, nil)
-		require.NoError(t, err)
-		require.True(t, res.Records[0].Unchanged)
-	}
+	res, err := w.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"lifecycle": "customer"}}, nil)
+	require.NoError(t, err)
+	require.True(t, res.Records[0].Unchanged)
 
 	retrying, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "retry@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync, RetryDeadline: 48 * time.Hour})
 	require.NoError(t, err)
@@ -231,7 +232,7 @@ func writeFormatStore(t *testing.T, fs formatStore) {
 	require.NoError(t, w.Stop(ctx))
 
 	// A Writer never started: its async writes stay queued.
-	idle := formatWriter(t, st, formatFake(), formatTime.Add(time.Minute))
+	idle := setup(t, withStore(st), formatWorld(formatFake(), formatTime.Add(time.Minute))).w
 	for _, email := range []string{"queued-1@example.com", "queued-2@example.com"} {
 		_, err := idle.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": email}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
 		require.NoError(t, err)
@@ -244,7 +245,7 @@ func writeFormatStore(t *testing.T, fs formatStore) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, st.Close())
-	copyFile(t, tmp, fs.path)
+	copyFile(t, tmp, formatStore.path)
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -257,4 +258,37 @@ func copyFile(t *testing.T, from, to string) {
 	_, err = io.Copy(dst, src)
 	require.NoError(t, err)
 	require.NoError(t, dst.Close())
+}
+
+// TestFormat1InterruptedCreate: format 1 did not record a create about to
+// be sent, so a create a crash interrupted in a store of format 1 may have
+// been sent: it is reported as an unknown outcome, not sent again.
+func TestFormat1InterruptedCreate(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := memstore.New()
+		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
+		e1 := setup(t, asyncContacts(fake), withStore(st))
+		res, err := e1.w.Create(ctx, contacts, contact("ada@example.com"), async)
+		require.NoError(t, err)
+		rec, err := st.Operation(ctx, res.OperationID)
+		require.NoError(t, err)
+		v1 := regexp.MustCompile(`^\{"v":\d+,`).ReplaceAll(rec.Data, []byte(`{"v":1,`))
+		require.NotEqual(t, rec.Data, v1)
+		rec.Data = v1
+		require.NoError(t, st.UpdateOperation(ctx, rec))
+		// The claim of a process that died, with the store in format 1.
+		now := time.Now()
+		_, err = st.Claim(ctx, now, now.Add(time.Minute), 1)
+		require.NoError(t, err)
+
+		e2 := setup(t, asyncContacts(fake), withStore(st))
+		require.NoError(t, e2.w.Start(ctx))
+		defer e2.stop(t)
+		op, err := e2.w.Wait(ctx, res.OperationID)
+		require.NoError(t, err)
+		require.Equal(t, writeback.ClassUnknownOutcome, op.Results[0].Err.Class)
+		require.Empty(t, fake.Writes())
+	})
 }

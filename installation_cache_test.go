@@ -15,7 +15,7 @@ func TestWritesSeeInstallationChangesAtOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := t.Context()
-	other := rewire(t, b, b.hub, b.sf)
+	other := setup(t, withStore(b.store), withProviders(b.hub, b.sf)).w
 	create := func() map[string]any {
 		t.Helper()
 		_, err := b.w.Create(ctx, crmTarget("contacts"), writeback.Record{Fields: map[string]any{"email": "a@x.com"}}, nil)

@@ -104,7 +104,7 @@ func TestUpdateInstallationSettingPaths(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			w, _ := newInstallWriter(t, nil)
+			w := setup(t, installWorld()).w
 			before, err := w.CreateInstallation(ctx, validInstallation("g"))
 			require.NoError(t, err)
 			want, err := w.Installation(ctx, before.ID)
@@ -150,7 +150,7 @@ func TestUpdateInstallationRefusesPathsItDoesNotApply(t *testing.T) {
 		"config.content.write.objects.contacts.selectedFieldSettings.":     `unknown setting`,
 	} {
 		ctx := t.Context()
-		w, _ := newInstallWriter(t, nil)
+		w := setup(t, installWorld()).w
 		before, err := w.CreateInstallation(ctx, validInstallation("g"))
 		require.NoError(t, err)
 		_, err = w.UpdateInstallation(ctx, before.ID, &writeback.Installation{}, []string{path})
@@ -186,7 +186,7 @@ func TestConcurrentInstallationUpdatesOfDifferentSettingsAllApply(t *testing.T) 
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			w, _ := newInstallWriter(t, open(t))
+			w := setup(t, installWorld(), withStore(open(t))).w
 			inst, err := w.CreateInstallation(ctx, validInstallation("g"))
 			require.NoError(t, err)
 			const updates = 40
@@ -237,7 +237,7 @@ func TestConcurrentInstallationUpdateOfTheSameSettingConflicts(t *testing.T) {
 	for _, theirs := range []writeback.WriteOnUpdate{writeback.WriteOnUpdateIfEmpty, writeback.WriteOnUpdateAlways} {
 		ctx := t.Context()
 		rs := &racingStore{Interface: memstore.New()}
-		w, _ := newInstallWriter(t, rs)
+		w := setup(t, installWorld(), withStore(rs)).w
 		inst, err := w.CreateInstallation(ctx, validInstallation("g"))
 		require.NoError(t, err)
 		rs.race = func() {

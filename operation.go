@@ -89,6 +89,12 @@ type Operation struct {
 	UpdatedAt time.Time `json:"updateTime"`
 	// Logs records what happened, oldest first.
 	Logs []LogEntry `json:"logs,omitempty"`
+
+	// sendClaim is, for a plain async create in progress, the latest claim
+	// of its job (store.Job.Attempts) that recorded, before its provider
+	// call, that it was about to send (see Writer.runJob); zero if none.
+	// It is stored with the operation (format.go), never shown.
+	sendClaim int
 }
 
 // SuccessCount returns the number of records written.
@@ -139,6 +145,7 @@ func countFailed(rs []RecordResult) int {
 // needed writing was written; records the rules left unchanged are never
 // counted as written.
 func (o *Operation) finish(out *outcome, now time.Time) {
+	o.sendClaim = 0
 	o.Results = out.Results
 	o.Compensation = out.Compensation
 	o.SuccessfulRecordIDs = nil

@@ -58,6 +58,12 @@ type Capabilities struct {
 	// atomic at the provider. When false the adapter compensates and says
 	// so in [ProviderResponse.Compensation].
 	AtomicBatchUpdate bool
+	// BeforeSend reports that the adapter calls
+	// [ProviderRequest.BeforeSend] before it sends a create, as that field
+	// says. An adapter that does must never send a create without it: the
+	// engine would take an interrupted create for one never sent, and send
+	// it again after a crash.
+	BeforeSend bool
 }
 
 // WriteType is the kind of write: create, update or delete.
@@ -137,6 +143,15 @@ type ProviderRequest struct {
 	Records []Record
 	// Headers are pass-through headers, already checked against the denylist.
 	Headers []Header
+	// BeforeSend is set by the engine on an async create when the adapter
+	// has [Capabilities.BeforeSend]. The adapter calls it once, before
+	// Write returns, right before the first request of the write that can
+	// create a record leaves: after any wait for the provider's rate
+	// limits and for a token. If it returns an error, the adapter sends
+	// nothing and fails the write. The engine records there that the
+	// create is about to be sent, so that after a crash it can tell a
+	// create that never left from one that may have been written.
+	BeforeSend func(ctx context.Context) error `json:"-"`
 }
 
 // ReadRequest asks a provider for the current values of some fields of some

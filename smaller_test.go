@@ -92,11 +92,9 @@ func TestQueuedWriteNoLongerAllowedFailsAtRunTime(t *testing.T) {
 			return b.w
 		}, writeback.CodeObjectDisabled, writeback.ClassInvalid},
 		"integration removed": {func(t *testing.T, b *bundle) *writeback.Writer {
-			m, err := writeback.ParseManifest([]byte(strings.Replace(testManifest, "        - objectName: companies\n", "", 1)))
-			require.NoError(t, err)
-			w, err := writeback.NewWriter(&writeback.Config{Manifest: m, Providers: []writeback.Provider{b.hub, b.sf}, Store: b.store, TokenSourceFunc: staticTokens})
-			require.NoError(t, err)
-			return w
+			manifest := strings.Replace(testManifest, "        - objectName: companies\n", "", 1)
+			require.NotEqual(t, testManifest, manifest)
+			return setup(t, withStore(b.store), withProviders(b.hub, b.sf), withManifest(manifest)).w
 		}, writeback.CodeObjectDisabled, writeback.ClassInvalid},
 		"installation deleted": {func(t *testing.T, b *bundle) *writeback.Writer {
 			require.NoError(t, b.w.DeleteInstallation(t.Context(), b.crm.ID))

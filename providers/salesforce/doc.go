@@ -57,7 +57,10 @@
 // shared pacer, which refuses to spend the last part of the org's daily API
 // budget (10% by default, [Config.Reserve]): that reserve belongs to the
 // customer's other integrations. [Provider.APIUsage] reports the latest
-// figures.
+// figures. The header counts the whole org's calls, so replicas of an
+// application (each with its own Provider) see each other's use and keep
+// the reserve together with no shared state, but for the calls in flight
+// when it is reached (at most the replicas' combined concurrency).
 //
 // Credentials come from the installation's oauth2.TokenSource. [NewTokenSource]
 // implements Salesforce's OAuth 2.0 refresh-token flow: the application owns
