@@ -187,7 +187,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		}
 		switch {
 		case err != nil:
-			subOut = sub.failAll(asProviderError(p.Provider, err))
+			subOut = sub.failSome(sub.toWrite(), asProviderError(p.Provider, err))
 		case !unsent:
 			subOut = s.write(ctx, sub, records, send)
 		}
