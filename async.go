@@ -14,13 +14,14 @@ import (
 // writes are accepted whenever the Writer is not stopped: before Start they
 // wait in the store and run once it is started (like river's insert-only
 // client); after Stop they fail with [ErrStopped].
-func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key *store.IdempotencyKey) (*Result, error) {
+func (w *Writer) submitAsync(ctx context.Context, pr *prepared, opts *WriteOpts, key *store.IdempotencyKey) (*Result, error) {
 	if !w.async.accepting() {
 		return nil, fmt.Errorf("%w: async writes are refused", ErrStopped)
 	}
 	if opts.AutoBatch != nil {
-		return w.submitAutoBatch(ctx, p, opts, key)
+		return w.submitAutoBatch(ctx, pr, opts, key)
 	}
+	p := pr.plan
 	now := w.now()
 	op := p.newOperation(newID(now), ModeAsync, now)
 	deadline := opts.RetryDeadline
@@ -28,7 +29,7 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 		deadline = DefaultRetryDeadline
 	}
 	op.Deadline = now.Add(deadline)
-	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo, Message: "accepted; queued for asynchronous execution"})
+	op.Logs = append(pr.strippedLogs(now), LogEntry{Time: now, Severity: SeverityInfo, Message: "accepted; queued for asynchronous execution"})
 	rec, err := encodeOperation(op, nil)
 	if err != nil {
 		return nil, err
@@ -62,11 +63,14 @@ func (w *Writer) submitAsync(ctx context.Context, p *plan, opts *WriteOpts, key 
 // Claims are counted twice: by the queue (job.Attempts, incremented by every
 // claim) and by the operation record (Attempts, stored with every outcome).
 // A claim the record does not account for was interrupted by a crash before
-// its outcome was stored, and may have reached the provider. An
-// interrupted update is simply repeated; an interrupted create is not
-// resent but reported as an unknown outcome ([ClassUnknownOutcome]). That
-// includes a create claimed but still waiting for its provider's slot at
-// the crash, which sent nothing: the record cannot tell the two apart.
+// its outcome was stored. An interrupted update is simply repeated. A
+// create records durably the claim about to send (markSending) before its
+// request leaves: in the adapter, after any wait for rate limits, when it
+// has [Capabilities.BeforeSend], otherwise before the provider call. An
+// interrupted claim that recorded it may have reached the provider, so
+// the create is not resent but reported as an unknown outcome
+// ([ClassUnknownOutcome]); one that did not sent nothing, and the create
+// is sent now.
 func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	// Store writes outlive ctx: an outcome, once known, is always saved.
 	sctx := context.WithoutCancel(ctx)
@@ -114,7 +118,10 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		if interrupted > 1 {
 			msg = fmt.Sprintf("attempts %d to %d were interrupted before their outcome was saved", op.Attempts+1, first-1)
 		}
-		if p.Type == WriteTypeCreate {
+		switch {
+		case p.Type != WriteTypeCreate:
+			op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; trying again"})
+		case op.sendClaim > op.Attempts:
 			// The request may have been sent: resending could write the
 			// records twice. Report them instead.
 			perr := &ProviderError{
@@ -127,8 +134,16 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			op.finish(mergeOutcome(p, op, pending, p.subset(pending).failAll(perr)), start)
 			w.finishJob(sctx, op, job)
 			return
+		default:
+			// None of them reached the provider: account for them, so
+			// that they are not mistaken for sends later.
+			msg = fmt.Sprintf("attempt %d was interrupted before it sent anything; sending now", first-1)
+			if interrupted > 1 {
+				msg = fmt.Sprintf("attempts %d to %d were interrupted before they sent anything; sending now", op.Attempts+1, first-1)
+			}
+			op.Attempts = first - 1
+			op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg})
 		}
-		op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; trying again"})
 	}
 	if job.CancelRequested {
 		w.cancelClaimed(sctx, op, payload, nil, job)
@@ -145,15 +160,52 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	sub := p.subset(pending)
 	var subOut *outcome
 	var calls []ProviderCall
-	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, nil, attemptTimeout); perr != nil {
+	if s, perr := w.connect(ctx, p.scope(), nil, attemptTimeout); perr != nil {
 		if ctx.Err() != nil {
 			// Stopping before anything was sent: run it after the next Start.
 			w.release(job)
 			return
 		}
-		subOut = sub.failAll(perr)
+		subOut = sub.failSome(sub.toWrite(), perr)
 	} else {
-		subOut = s.run(ctx, sub)
+		records, send, err := s.current(ctx, sub)
+		// A create records that it is about to be sent: in the adapter,
+		// after its waits (rate limits, token), when it can; otherwise
+		// before the call. If it cannot, or the Writer is stopping, it is
+		// not sent and the attempt ends here.
+		var marked, unsent, canceled bool
+		if err == nil && p.Type == WriteTypeCreate && len(send) > 0 {
+			mark := func(context.Context) error {
+				marked, canceled = w.markSending(sctx, op, job)
+				if !marked || ctx.Err() != nil {
+					unsent = true
+					return errNotSent
+				}
+				return nil
+			}
+			if s.prov.Capabilities().BeforeSend {
+				s.beforeSend = mark
+			} else {
+				_ = mark(ctx)
+			}
+		}
+		switch {
+		case err != nil:
+			subOut = sub.failSome(sub.toWrite(), asProviderError(p.Provider, err))
+		case !unsent:
+			subOut = s.write(ctx, sub, records, send)
+		}
+		if unsent {
+			switch {
+			case canceled:
+				// A cancel came before the send: nothing was sent.
+				w.cancelClaimed(sctx, op, payload, nil, job)
+			case marked:
+				// Stopping: nothing was sent; run it after the next Start.
+				w.release(job)
+			}
+			return
+		}
 		calls = s.calls
 	}
 	out := mergeOutcome(p, op, pending, subOut)
@@ -181,7 +233,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		})
 		rec, err := encodeOperation(op, nil)
 		if err == nil {
-			err = w.store.Reschedule(sctx, rec, w.async.lease(job), runAt)
+			err = w.persist(sctx, func(ctx context.Context) error { return w.store.Reschedule(ctx, rec, w.async.lease(job), runAt) })
 		}
 		if errors.Is(err, store.ErrCancelRequested) {
 			op.Logs[len(op.Logs)-1].Message = fmt.Sprintf("attempt %d failed; it is not retried: a cancel was requested", op.Attempts)
@@ -205,6 +257,41 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	w.finishJob(sctx, op, job)
 }
 
+// errNotSent is what an async create's BeforeSend returns when the create
+// must not be sent after all.
+var errNotSent = errors.New("writeback: the create was not sent: the writer is stopping, or its lease or store failed")
+
+// markSending records durably, before a create's request leaves, that the
+// job's latest claim is about to send, so that a restart after a crash
+// knows the create may have been written. The record goes with a renewal
+// of the lease (a heartbeat, through the store's group commit), which also
+// fences it: a claim whose lease was lost records nothing and must not
+// send. A store that fails for a while is asked again (persist). It
+// reports whether the create may be sent; when not, the job is left to
+// whoever holds it, or to its lease's end, unless a cancel was requested
+// (canceled): the caller then ends the job as canceled.
+func (w *Writer) markSending(ctx context.Context, op *Operation, job store.Job) (ok, canceled bool) {
+	lease := w.async.lease(job)
+	op.sendClaim = lease.Attempt
+	rec, err := encodeOperation(op, nil)
+	if err == nil {
+		err = w.persist(ctx, func(ctx context.Context) error {
+			return w.store.Renew(ctx, rec, lease, w.now().Add(w.async.leaseTime))
+		})
+	}
+	switch {
+	case errors.Is(err, store.ErrCancelRequested):
+		return false, true
+	case errors.Is(err, store.ErrLeaseLost):
+		w.log.Warn("writeback: create not sent: its lease was lost", "operation", op.ID, "err", err)
+		return false, false
+	case err != nil:
+		w.log.Error("writeback: record a create about to be sent", "operation", op.ID, "err", err)
+		return false, false
+	}
+	return true, false
+}
+
 // finishJob stores a terminal operation, removes its job and reports the
 // completion. An operation with records not written keeps the job's plan,
 // for [Writer.Retry].
@@ -217,7 +304,7 @@ func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
 	}
 	rec, err := f.record()
 	if err == nil {
-		err = w.store.Complete(ctx, rec, w.async.lease(job))
+		err = w.persist(ctx, func(ctx context.Context) error { return w.store.Complete(ctx, rec, w.async.lease(job)) })
 	}
 	if err != nil {
 		w.log.Error("writeback: complete operation", "operation", op.ID, "err", err)
@@ -264,7 +351,7 @@ func mergeOutcome(p *plan, op *Operation, pending []int, sub *outcome) *outcome 
 	if len(pending) == len(p.Records) {
 		return sub
 	}
-	out := &outcome{Results: append([]RecordResult(nil), op.Results...), Compensation: sub.Compensation}
+	out := &outcome{Results: append([]RecordResult(nil), op.Results...), Compensation: sub.Compensation, AllOrNone: sub.AllOrNone}
 	for j, i := range pending {
 		r := sub.Results[j]
 		if r.Err != nil && r.Err.RecordIndex != NoRecord {

@@ -2,7 +2,6 @@ package writeback_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
-	"github.com/writebackhq/writeback/store"
 	"github.com/writebackhq/writeback/store/boltstore"
 	"github.com/writebackhq/writeback/store/memstore"
 )
@@ -34,71 +32,6 @@ integrations:
 var contacts = writeback.Target{Integration: "crm", GroupRef: "cust-7", Object: "contacts"}
 
 var async = &writeback.WriteOpts{Mode: writeback.ModeAsync}
-
-// asyncEnv is a Writer on a store with one installation, recording its
-// OnComplete calls.
-type asyncEnv struct {
-	w  *writeback.Writer
-	st store.Interface
-
-	mu   sync.Mutex
-	done map[string]int // OnComplete calls per operation ID
-	last map[string]*writeback.Operation
-}
-
-// newAsyncEnv builds a Writer on store with provider p, creating the
-// installation unless the store has it. mutate may change the config.
-func newAsyncEnv(t *testing.T, st store.Interface, p writeback.Provider, mutate func(*writeback.Config)) *asyncEnv {
-	t.Helper()
-	m, err := writeback.ParseManifest([]byte(asyncManifest))
-	require.NoError(t, err)
-	e := &asyncEnv{st: st, done: map[string]int{}, last: map[string]*writeback.Operation{}}
-	cfg := &writeback.Config{
-		Manifest:        m,
-		Providers:       []writeback.Provider{p},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens("test-token"),
-		OnComplete: func(op *writeback.Operation) {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			e.done[op.ID]++
-			e.last[op.ID] = op
-		},
-	}
-	if mutate != nil {
-		mutate(cfg)
-	}
-	e.w, err = writeback.NewWriter(cfg)
-	require.NoError(t, err)
-	ctx := t.Context()
-	if _, err := e.w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef); errors.Is(err, writeback.ErrNotFound) {
-		_, err = e.w.CreateInstallation(ctx, &writeback.Installation{
-			Integration: contacts.Integration,
-			GroupRef:    contacts.GroupRef,
-			Connection:  writeback.Connection{Provider: "hubspot"},
-			Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
-				"contacts": {ObjectName: "contacts"},
-			}}},
-		})
-		require.NoError(t, err)
-	} else {
-		require.NoError(t, err)
-	}
-	return e
-}
-
-// completions returns how often OnComplete was called for an operation.
-func (e *asyncEnv) completions(id string) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.done[id]
-}
-
-// stop stops the Writer and checks it stopped cleanly.
-func (e *asyncEnv) stop(t *testing.T) {
-	t.Helper()
-	require.NoError(t, e.w.Stop(context.WithoutCancel(t.Context())))
-}
 
 func contact(email string) writeback.Record {
 	return writeback.Record{Fields: map[string]any{"email": email}}
@@ -144,7 +77,7 @@ func TestAsyncCreateSucceeds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 
 		res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
 		require.NoError(t, err)
@@ -183,7 +116,7 @@ func TestAsyncBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -207,7 +140,7 @@ func TestAsyncRetryThenSuccess(t *testing.T) {
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		calls := &callLog{errs: []error{unavailable(1), rateLimited(0)}}
 		fake.FailCalls(calls.rule)
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -254,7 +187,7 @@ func TestAsyncRetryUntilDeadline(t *testing.T) {
 			n++
 			return unavailable(n)
 		})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -287,7 +220,7 @@ func TestAsyncNonRetryableFailsAtOnce(t *testing.T) {
 			return &writeback.ProviderError{Class: writeback.ClassInvalid, StatusCode: 400, Code: "VALIDATION_ERROR",
 				Message: "Property values were not valid", Fields: []string{"email"}, CorrelationID: "c-9"}
 		})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -315,7 +248,7 @@ func TestAsyncRetryAfter(t *testing.T) {
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		calls := &callLog{errs: []error{rateLimited(10 * time.Minute), rateLimited(2 * time.Hour), rateLimited(time.Second)}}
 		fake.FailCalls(calls.rule)
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -341,7 +274,7 @@ func TestAsyncRetryDeadlineOption(t *testing.T) {
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		calls := &callLog{errs: []error{rateLimited(5 * time.Hour), rateLimited(5 * time.Hour), rateLimited(5 * time.Hour)}}
 		fake.FailCalls(calls.rule)
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -368,7 +301,7 @@ func TestAsyncUnknownOutcome(t *testing.T) {
 		id := fake.Seed("contacts", map[string]any{"email": "old@x.com"})
 		calls := &callLog{errs: []error{unknown, unknown}}
 		fake.FailCalls(calls.rule)
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -399,7 +332,7 @@ func TestWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 
 		_, err := e.w.Wait(ctx, "no-such-operation")
 		require.ErrorIs(t, err, writeback.ErrNotFound)
@@ -450,7 +383,7 @@ func TestOnCompleteOncePerOperation(t *testing.T) {
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		calls := &callLog{errs: []error{unavailable(1), unavailable(2), unavailable(3)}}
 		fake.FailCalls(calls.rule)
-		e := newAsyncEnv(t, memstore.New(), fake, func(c *writeback.Config) { c.MaxConcurrency = 3 })
+		e := setup(t, asyncContacts(fake), withConcurrency(3))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -482,7 +415,7 @@ func TestStartStopIdempotent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 
 		require.NoError(t, e.w.Stop(ctx), "Stop before Start")
 		require.NoError(t, e.w.Stop(ctx))
@@ -550,7 +483,7 @@ func TestStopWaitsForCallInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		g := newGated("hubspot")
-		e := newAsyncEnv(t, memstore.New(), g, nil)
+		e := setup(t, asyncContacts(g))
 		require.NoError(t, e.w.Start(ctx))
 		res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
 		require.NoError(t, err)
@@ -579,7 +512,7 @@ func TestStopWithExpiringContextRecordsOutcome(t *testing.T) {
 		ctx := t.Context()
 		g := newGated("hubspot")
 		st := memstore.New()
-		e := newAsyncEnv(t, st, g, func(c *writeback.Config) { c.MaxConcurrency = 1 })
+		e := setup(t, asyncContacts(g), withStore(st), withConcurrency(1))
 		id := g.Seed("contacts", map[string]any{"email": "old@x.com"})
 		require.NoError(t, e.w.Start(ctx))
 		created, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
@@ -606,7 +539,7 @@ func TestStopWithExpiringContextRecordsOutcome(t *testing.T) {
 
 		// The next Writer on the store runs the update.
 		close(g.release)
-		e2 := newAsyncEnv(t, st, g, nil)
+		e2 := setup(t, asyncContacts(g), withStore(st))
 		require.NoError(t, e2.w.Start(ctx))
 		defer e2.stop(t)
 		op, err = e2.w.Wait(ctx, updated.OperationID)
@@ -623,7 +556,7 @@ func TestConcurrencyBoundPerProvider(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		g := newGated("hubspot")
-		e := newAsyncEnv(t, memstore.New(), g, func(c *writeback.Config) { c.MaxConcurrency = 3 })
+		e := setup(t, asyncContacts(g), withConcurrency(3))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 		var ids []string
@@ -656,7 +589,7 @@ func TestRestartResumes(t *testing.T) {
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		calls := &callLog{errs: []error{rateLimited(time.Minute)}}
 		fake.FailCalls(calls.rule)
-		e1 := newAsyncEnv(t, st, fake, nil)
+		e1 := setup(t, asyncContacts(fake), withStore(st))
 		require.NoError(t, e1.w.Start(ctx))
 		retried, err := e1.w.Create(ctx, contacts, contact("retried@x.com"), async)
 		require.NoError(t, err)
@@ -664,12 +597,12 @@ func TestRestartResumes(t *testing.T) {
 		require.Len(t, calls.calls(), 1)
 		e1.stop(t)
 		// Accepted by a Writer that was never started.
-		e0 := newAsyncEnv(t, st, fake, nil)
+		e0 := setup(t, asyncContacts(fake), withStore(st))
 		queued, err := e0.w.Create(ctx, contacts, contact("queued@x.com"), async)
 		require.NoError(t, err)
 
 		start := time.Now()
-		e2 := newAsyncEnv(t, st, fake, nil)
+		e2 := setup(t, asyncContacts(fake), withStore(st))
 		require.NoError(t, e2.w.Start(ctx))
 		defer e2.stop(t)
 		op, err := e2.w.Wait(ctx, queued.OperationID)
@@ -688,54 +621,13 @@ func TestRestartResumes(t *testing.T) {
 	})
 }
 
-// TestInterruptedAttempt simulates a crash during an attempt: a job claimed
-// by a process that died before saving the outcome. The create is reported
-// as an unknown outcome without being resent; the update is repeated.
-func TestInterruptedAttempt(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		ctx := t.Context()
-		st := memstore.New()
-		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-		id := fake.Seed("contacts", map[string]any{"email": "old@x.com"})
-		e1 := newAsyncEnv(t, st, fake, nil)
-		created, err := e1.w.Create(ctx, contacts, contact("ada@example.com"), async)
-		require.NoError(t, err)
-		updated, err := e1.w.Update(ctx, contacts, writeback.Record{ID: id, Fields: map[string]any{"email": "new@x.com"}}, async)
-		require.NoError(t, err)
-		// The dead process's claim: leased for a minute, never finished.
-		now := time.Now()
-		jobs, err := st.Claim(ctx, now, now.Add(time.Minute), 10)
-		require.NoError(t, err)
-		require.Len(t, jobs, 2)
-
-		e2 := newAsyncEnv(t, st, fake, nil)
-		require.NoError(t, e2.w.Start(ctx))
-		defer e2.stop(t)
-		op, err := e2.w.Wait(ctx, created.OperationID)
-		require.NoError(t, err)
-		require.Equal(t, now.Add(time.Minute), time.Now(), "resumed when the lease ended")
-		require.Equal(t, writeback.OperationFailure, op.Status)
-		require.Equal(t, writeback.ClassUnknownOutcome, op.Results[0].Err.Class)
-		require.Equal(t, 1, op.Attempts)
-		require.Equal(t, 1, e2.completions(op.ID))
-		op, err = e2.w.Wait(ctx, updated.OperationID)
-		require.NoError(t, err)
-		require.Equal(t, writeback.OperationSuccess, op.Status)
-		require.Equal(t, 2, op.Attempts)
-		writes := fake.Writes()
-		require.Len(t, writes, 1, "only the update was sent")
-		require.Equal(t, writeback.WriteTypeUpdate, writes[0].Type)
-	})
-}
-
 func TestAsyncIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		st := memstore.New()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-		e1 := newAsyncEnv(t, st, fake, nil)
+		e1 := setup(t, asyncContacts(fake), withStore(st))
 		opts := &writeback.WriteOpts{Mode: writeback.ModeAsync, IdempotencyKey: "signup-42"}
 		first, err := e1.w.Create(ctx, contacts, contact("ada@example.com"), opts)
 		require.NoError(t, err)
@@ -763,7 +655,7 @@ func TestAsyncIdempotencyKey(t *testing.T) {
 		}
 
 		// After a restart the key still leads to the operation.
-		e2 := newAsyncEnv(t, st, fake, nil)
+		e2 := setup(t, asyncContacts(fake), withStore(st))
 		require.NoError(t, e2.w.Start(ctx))
 		defer e2.stop(t)
 		op, err := e2.w.Wait(ctx, first.OperationID)
@@ -797,11 +689,11 @@ func TestRestartResumesBolt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "writeback.db")
 	fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 	id := fake.Seed("contacts", map[string]any{"email": "old@x.com"})
-	lease := func(c *writeback.Config) { c.Test.LeaseDuration = 100 * time.Millisecond }
+	lease := withLease(100 * time.Millisecond)
 
 	st, err := boltstore.Open(path, nil)
 	require.NoError(t, err)
-	e1 := newAsyncEnv(t, st, fake, lease)
+	e1 := setup(t, asyncContacts(fake), withStore(st), lease)
 	keyed := &writeback.WriteOpts{Mode: writeback.ModeAsync, IdempotencyKey: "k1"}
 	a, err := e1.w.Create(ctx, contacts, contact("a@x.com"), async)
 	require.NoError(t, err)
@@ -820,7 +712,7 @@ func TestRestartResumesBolt(t *testing.T) {
 	st, err = boltstore.Open(path, nil)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, st.Close()) }()
-	e2 := newAsyncEnv(t, st, fake, lease)
+	e2 := setup(t, asyncContacts(fake), withStore(st), lease)
 	require.NoError(t, e2.w.Start(ctx))
 	defer e2.stop(t)
 	for _, id := range []string{a.OperationID, b.OperationID, u.OperationID} {
@@ -829,23 +721,15 @@ func TestRestartResumesBolt(t *testing.T) {
 		require.True(t, op.Status.Terminal())
 		require.Equal(t, 1, e2.completions(id))
 	}
-	claimed := jobs[0].ID
-	require.Equal(t, a.OperationID, claimed)
-	op, err := e2.w.Operation(ctx, claimed)
-	require.NoError(t, err)
-	require.Equal(t, writeback.OperationFailure, op.Status, "the create claimed by the dead process may have been sent")
-	require.Equal(t, writeback.ClassUnknownOutcome, op.Results[0].Err.Class)
+	require.Equal(t, a.OperationID, jobs[0].ID)
 	for _, id := range []string{a.OperationID, b.OperationID, u.OperationID} {
-		if id == claimed {
-			continue
-		}
 		op, err := e2.w.Operation(ctx, id)
 		require.NoError(t, err)
-		require.Equal(t, writeback.OperationSuccess, op.Status)
+		require.Equal(t, writeback.OperationSuccess, op.Status, "the dead process's claim sent nothing: its create is sent")
 	}
 	rec, _ := fake.Record("contacts", id)
 	require.Equal(t, "new@x.com", rec["email"])
-	require.Equal(t, 2, fake.Count("contacts"), "the seeded contact and the unclaimed create")
+	require.Equal(t, 3, fake.Count("contacts"), "the seeded contact and the two creates, once each")
 
 	again, err := e2.w.Create(ctx, contacts, contact("b@x.com"), keyed)
 	require.NoError(t, err)
@@ -876,30 +760,16 @@ func TestConcurrencyBoundIsPerProvider(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		hub, sf := newGated("hubspot"), newGated("salesforce")
-		m, err := writeback.ParseManifest([]byte(twoProviders))
-		require.NoError(t, err)
-		w, err := writeback.NewWriter(&writeback.Config{
-			Manifest:        m,
-			Providers:       []writeback.Provider{hub, sf},
-			Store:           memstore.New(),
-			MaxConcurrency:  2,
-			TokenSourceFunc: providertest.StaticTokens("t"),
-		})
-		require.NoError(t, err)
-		sfTarget := writeback.Target{Integration: "sf", GroupRef: "cust-7", Object: "Contact"}
-		for _, in := range []struct{ integration, provider, object string }{{"crm", "hubspot", "contacts"}, {"sf", "salesforce", "Contact"}} {
-			conn := writeback.Connection{Provider: in.provider}
-			if in.provider == "salesforce" {
-				conn.InstanceURL = "https://example.my.salesforce.com"
-			}
-			_, err := w.CreateInstallation(ctx, &writeback.Installation{
-				Integration: in.integration, GroupRef: "cust-7", Connection: conn,
-				Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
-					in.object: {ObjectName: in.object},
-				}}},
-			})
-			require.NoError(t, err)
+		sfContact := &writeback.Installation{
+			Integration: "sf", GroupRef: "cust-7",
+			Connection: writeback.Connection{Provider: "salesforce", InstanceURL: "https://example.my.salesforce.com"},
+			Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
+				"Contact": {ObjectName: "Contact"},
+			}}},
 		}
+		w := setup(t, withManifest(twoProviders), withProviders(hub, sf), withConcurrency(2),
+			withInstallations(contactsInstallation(), sfContact)).w
+		sfTarget := writeback.Target{Integration: "sf", GroupRef: "cust-7", Object: "Contact"}
 		require.NoError(t, w.Start(ctx))
 		defer func() { require.NoError(t, w.Stop(ctx)) }()
 		// HubSpot's work is queued first; Salesforce's still gets its own slots.
@@ -954,7 +824,7 @@ func TestAsyncPartialBatchRetriesOnlyFailedRecords(t *testing.T) {
 			}
 			return nil
 		})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -1000,7 +870,7 @@ func TestAsyncAllOrNothingBatchRetriesWhole(t *testing.T) {
 			}
 			return nil
 		})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 
@@ -1015,57 +885,5 @@ func TestAsyncAllOrNothingBatchRetriesWhole(t *testing.T) {
 		require.Len(t, writes, 2)
 		require.Len(t, writes[1].Records, 2, "the rolled-back batch is sent again whole")
 		require.Equal(t, 2, fake.Count("contacts"))
-	})
-}
-
-// TestInterruptedPartialBatch: after an attempt that wrote some records of
-// a partial batch, a crash interrupts the retry of the others. The written
-// records keep their results; only the interrupted creates are reported as
-// unknown outcomes.
-func TestInterruptedPartialBatch(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		ctx := t.Context()
-		st := memstore.New()
-		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-		var mu sync.Mutex
-		locked := true
-		fake.FailRecords(func(_ *writeback.ProviderRequest, _ int, rec writeback.Record) *writeback.ProviderError {
-			mu.Lock()
-			defer mu.Unlock()
-			if rec.Fields["email"] == "b@x.com" && locked {
-				locked = false
-				return &writeback.ProviderError{Class: writeback.ClassUnavailable, Message: "locked"}
-			}
-			return nil
-		})
-		e1 := newAsyncEnv(t, st, fake, nil)
-		require.NoError(t, e1.w.Start(ctx))
-		res, err := e1.w.Batch(ctx, contacts, writeback.WriteTypeCreate,
-			[]writeback.Record{contact("a@x.com"), contact("b@x.com")},
-			&writeback.WriteOpts{Mode: writeback.ModeAsync, BatchPolicy: writeback.BatchPartial})
-		require.NoError(t, err)
-		synctest.Wait()
-		e1.stop(t)
-		require.Len(t, fake.Writes(), 1)
-
-		// The dead process's claim of the retry.
-		time.Sleep(time.Minute)
-		now := time.Now()
-		jobs, err := st.Claim(ctx, now, now.Add(time.Minute), 10)
-		require.NoError(t, err)
-		require.Len(t, jobs, 1)
-
-		e2 := newAsyncEnv(t, st, fake, nil)
-		require.NoError(t, e2.w.Start(ctx))
-		defer e2.stop(t)
-		op, err := e2.w.Wait(ctx, res.OperationID)
-		require.NoError(t, err)
-		require.Equal(t, writeback.OperationSuccess, op.Status)
-		require.True(t, op.Results[0].Success())
-		require.NotEmpty(t, op.Results[0].ID)
-		require.Equal(t, writeback.ClassUnknownOutcome, op.Results[1].Err.Class)
-		require.Equal(t, []string{op.Results[0].ID}, op.SuccessfulRecordIDs)
-		require.Len(t, fake.Writes(), 1, "nothing was sent again")
 	})
 }

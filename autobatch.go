@@ -54,7 +54,8 @@ func groupKey(p *plan) (string, error) {
 // submitAutoBatch adds an async single write to the open group of its key,
 // opening one if there is none, and returns the group's master operation in
 // progress. The record is stored durably before it returns.
-func (w *Writer) submitAutoBatch(ctx context.Context, p *plan, opts *WriteOpts, key *store.IdempotencyKey) (*Result, error) {
+func (w *Writer) submitAutoBatch(ctx context.Context, pr *prepared, opts *WriteOpts, key *store.IdempotencyKey) (*Result, error) {
+	p := pr.plan
 	if key != nil {
 		return nil, invalid(ErrUnsupported, "idempotencyKey", "cannot be combined with auto-batching: the records of a group share one master operation")
 	}
@@ -100,6 +101,9 @@ func (w *Writer) submitAutoBatch(ctx context.Context, p *plan, opts *WriteOpts, 
 	if len(p.IfEmpty) > 0 {
 		m.IfEmpty = p.IfEmpty[0]
 	}
+	if len(pr.stripped) > 0 {
+		m.Stripped = pr.stripped[0]
+	}
 	member, err := encodeGroup(m)
 	if err != nil {
 		return nil, err
@@ -136,7 +140,13 @@ func (w *Writer) submitAutoBatch(ctx context.Context, p *plan, opts *WriteOpts, 
 		// A new flush time, or a group due now.
 		w.async.notify()
 	}
-	return &Result{OperationID: res.JobID, Status: OperationInProgress}, nil
+	pos := res.Size - 1
+	return &Result{OperationID: res.JobID, MemberID: memberID(res.JobID, pos), Member: pos, Status: OperationInProgress}, nil
+}
+
+// scope returns the scope of the group's writes.
+func (s groupSpec) scope() scope {
+	return scope{installationID: s.InstallationID, integration: s.Integration, object: s.Object, provider: s.Provider}
 }
 
 // loadGroup reads a claimed group's master operation, spec and members.
@@ -176,7 +186,7 @@ func (r *groupRun) save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := r.w.store.UpdateOperation(ctx, rec); err != nil {
+	if err := r.w.persist(ctx, func(ctx context.Context) error { return r.w.store.UpdateOperation(ctx, rec) }); err != nil {
 		return fmt.Errorf("writeback: save auto-batch group %s: %w", r.op.ID, err)
 	}
 	return nil
@@ -189,7 +199,7 @@ func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	err = r.w.store.Reschedule(ctx, rec, r.w.async.lease(r.job), at)
+	err = r.w.persist(ctx, func(ctx context.Context) error { return r.w.store.Reschedule(ctx, rec, r.w.async.lease(r.job), at) })
 	if errors.Is(err, store.ErrCancelRequested) {
 		return r.cancelRun(ctx, "canceled by request during this run: the records left are not retried")
 	}

@@ -64,34 +64,14 @@ func newBenchEnv(b *testing.B, p writeback.Provider, starts chan callStart) *ben
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = st.Close() })
-	m, err := writeback.ParseManifest([]byte(testManifest))
-	if err != nil {
-		b.Fatal(err)
-	}
 	e := &benchEnv{provider: &countingProvider{Provider: p, starts: starts}, target: crmTarget("companies")}
-	e.w, err = writeback.NewWriter(&writeback.Config{
-		Manifest:        m,
-		Providers:       []writeback.Provider{e.provider, providertest.NewFake("salesforce", writeback.Capabilities{})},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens(hubspottest.DefaultToken),
-		OnComplete: func(op *writeback.Operation) {
+	e.w = setup(b, withStore(st), withProviders(e.provider, providertest.NewFake("salesforce", writeback.Capabilities{})),
+		withInstallations(companiesInstallation()),
+		withOnComplete(func(op *writeback.Operation) {
 			if e.records.Add(int64(len(op.Results))) == e.want {
 				close(e.done)
 			}
-		},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, err = e.w.CreateInstallation(ctx, &writeback.Installation{
-		Integration: "crm", GroupRef: "cust-42", Connection: writeback.Connection{Provider: "hubspot"},
-		Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
-			"companies": {ObjectName: "companies"},
-		}}},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+		})).w
 	if err := e.w.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -231,7 +211,7 @@ func BenchmarkAutoBatchFlushLag(b *testing.B) {
 // 10,000 calls measure the engine, not HubSpot's 100 calls per 10 s), and
 // the simulator.
 func benchProvider(b *testing.B) (writeback.Provider, *hubspottest.Server) {
-	srv := hubspottest.NewServer(hubspottest.Options{TenSecondLimit: -1, DailyLimit: -1})
+	srv := hubspottest.NewServer(hubspottest.Options{Tokens: []string{testToken}, TenSecondLimit: -1, DailyLimit: -1})
 	b.Cleanup(srv.Close)
 	return hubspot.New(hubspot.Config{BaseURL: srv.URL}), srv
 }

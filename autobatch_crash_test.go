@@ -11,10 +11,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,23 +22,17 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
-	"github.com/writebackhq/writeback/store/boltstore"
+	"github.com/writebackhq/writeback/store"
 )
 
-// The auto-batch crash test runs a Writer in a child process (this test
-// binary, running TestAutoBatchCrashChild), kills it with SIGKILL at a
-// chosen point, and resumes with a new Writer on the same bbolt file. The
-// provider lives in the parent behind a loopback HTTP server, so what it
-// received survives the child.
+// The auto-batch crash tests run a Writer in a child process (see
+// crashharness_test.go) that writes through remoteProvider to a provider
+// served by this process, so that what the provider received survives
+// the child.
 
-const (
-	crashChildEnv = "WRITEBACK_AUTOBATCH_CRASH_CHILD"
-	crashDirEnv   = "WRITEBACK_AUTOBATCH_CRASH_DIR"
-	crashURLEnv   = "WRITEBACK_AUTOBATCH_CRASH_URL"
-	crashTypeEnv  = "WRITEBACK_AUTOBATCH_CRASH_TYPE"
-	crashSizeEnv  = "WRITEBACK_AUTOBATCH_CRASH_SIZE"
-	crashRunEnv   = "WRITEBACK_AUTOBATCH_CRASH_RUN"
-)
+// autoBatchKillsEnv sets TestAutoBatchCrashSafety's number of kills
+// (default 10).
+const autoBatchKillsEnv = "WRITEBACK_AUTOBATCH_CRASH_KILLS"
 
 // remoteProvider is a [writeback.Provider] that forwards writes to a
 // provider served by [serveProvider].
@@ -117,70 +111,37 @@ func serveProvider(t *testing.T, p writeback.Provider, hold func(ctx context.Con
 	return srv.URL
 }
 
-// crashWriter opens the bbolt file in dir, closed when the test ends, and
-// returns a Writer on it with the remote provider, whose batches hold up
-// to size records, creating the installation on first use.
-func crashWriter(t *testing.T, ctx context.Context, dir, url string, size int, test writeback.TestConfig) *writeback.Writer {
-	t.Helper()
-	st, err := boltstore.Open(filepath.Join(dir, "writeback.db"), &boltstore.Options{LockTimeout: 10 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	m, err := writeback.ParseManifest([]byte(testManifest))
-	require.NoError(t, err)
-	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest: m,
-		Providers: []writeback.Provider{
+// autoBatchWorld is the world of the auto-batch crash tests: the remote
+// provider at url as HubSpot, its batches of up to size records, and an
+// installation writing companies.
+func autoBatchWorld(url string, size int) option {
+	return func(s *writerSpec) {
+		s.providers = []writeback.Provider{
 			&remoteProvider{url: url, caps: writeback.Capabilities{MaxBatchSize: size}},
 			providertest.NewFake("salesforce", writeback.Capabilities{}),
-		},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens("t"),
-		Test:            test,
-	})
-	require.NoError(t, err)
-	if _, err := w.InstallationByGroup(ctx, "crm", "cust-42"); errors.Is(err, writeback.ErrNotFound) {
-		_, err = w.CreateInstallation(ctx, &writeback.Installation{
-			Integration: "crm", GroupRef: "cust-42", Connection: writeback.Connection{Provider: "hubspot"},
-			Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
-				"companies": {ObjectName: "companies"},
-			}}},
-		})
-		require.NoError(t, err)
-	} else {
-		require.NoError(t, err)
+		}
+		s.installations = []*writeback.Installation{companiesInstallation()}
 	}
-	return w
 }
 
-// TestAutoBatchCrashChild is the child process of the crash tests; it is
-// skipped unless a crash test started it. In "list" mode it auto-batches
-// the records named on stdin, one per line, printing "joined <operation
-// ID>" after each is acknowledged, and then waits to be killed; "random"
-// and "drain" are described at [autoBatchRandomChild].
-func TestAutoBatchCrashChild(t *testing.T) {
-	mode := os.Getenv(crashChildEnv)
-	if mode == "" {
-		t.Skip("run by the auto-batch crash tests")
-	}
+// listChild auto-batches the records named on stdin, one per line
+// ("<id or -> <name>"), printing "joined <operation ID>" after each is
+// acknowledged, and then waits to be killed.
+func listChild(t *testing.T) {
 	ctx := context.Background()
-	var size int
-	_, err := fmt.Sscan(os.Getenv(crashSizeEnv), &size)
-	require.NoError(t, err)
-	if mode != "list" {
-		autoBatchRandomChild(t, mode, size)
-		return
-	}
-	w := crashWriter(t, ctx, os.Getenv(crashDirEnv), os.Getenv(crashURLEnv), size, writeback.TestConfig{})
+	st, _ := childStore(t)
+	w := setup(t, withStore(st), autoBatchWorld(os.Getenv(childEnvURL), childSize(t))).w
 	require.NoError(t, w.Start(ctx))
-	typ := writeback.WriteType(os.Getenv(crashTypeEnv))
+	typ := writeback.WriteType(os.Getenv(childEnvType))
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), " ", 2) // "<id or -> <name>"
+		f := strings.SplitN(sc.Text(), " ", 2)
 		r := writeback.Record{Fields: map[string]any{"name": f[1]}}
 		if f[0] != "-" {
 			r.ID = f[0]
 		}
 		var res *writeback.Result
+		var err error
 		if typ == writeback.WriteTypeCreate {
 			res, err = w.Create(ctx, crmTarget("companies"), r, autoBatch(time.Hour))
 		} else {
@@ -192,14 +153,14 @@ func TestAutoBatchCrashChild(t *testing.T) {
 	select {} // wait for SIGKILL
 }
 
-// crashChild starts the child process writing lines (see
-// TestAutoBatchCrashChild) and returns the operation IDs it acknowledged
-// once every line was acknowledged, and a function that kills it.
+// crashChild starts a child writing lines (see listChild) and, once it
+// acknowledged every line, returns the operation IDs it acknowledged and
+// a function that kills it.
 func crashChild(t *testing.T, dir, url string, typ writeback.WriteType, size int, lines []string) ([]string, func()) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAutoBatchCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"=list", crashDirEnv+"="+dir, crashURLEnv+"="+url,
-		crashTypeEnv+"="+string(typ), fmt.Sprintf("%s=%d", crashSizeEnv, size))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnvMode+"=list", childEnvDir+"="+dir, childEnvURL+"="+url,
+		childEnvType+"="+string(typ), fmt.Sprintf("%s=%d", childEnvSize, size))
 	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -240,7 +201,7 @@ func TestAutoBatchCrashWhileAccumulating(t *testing.T) {
 	kill() // before the one-hour flush time
 	require.Empty(t, fake.Writes())
 
-	w := crashWriter(t, ctx, dir, url, 100, writeback.TestConfig{NowFunc: later})
+	w := setup(t, withStore(openBolt(t, dir)), autoBatchWorld(url, 100), withClock(later)).w
 	op, err := w.Operation(ctx, requireSame(t, ids))
 	require.NoError(t, err)
 	require.Equal(t, writeback.OperationInProgress, op.Status, "acknowledged records survive the crash")
@@ -257,7 +218,6 @@ func TestAutoBatchCrashBetweenFlushAndResult(t *testing.T) {
 	for _, typ := range []writeback.WriteType{writeback.WriteTypeCreate, writeback.WriteTypeUpdate} {
 		t.Run(string(typ), func(t *testing.T) {
 			t.Parallel()
-			ctx := t.Context()
 			dir := t.TempDir()
 			fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 			sent := make(chan struct{})
@@ -285,7 +245,7 @@ func TestAutoBatchCrashBetweenFlushAndResult(t *testing.T) {
 			<-sent
 			kill()
 
-			w := crashWriter(t, ctx, dir, url, len(lines), writeback.TestConfig{NowFunc: later})
+			w := setup(t, withStore(openBolt(t, dir)), autoBatchWorld(url, len(lines)), withClock(later)).w
 			startWriter(t, w)
 			op := waitOpReal(t, w, requireSame(t, ids))
 			require.Len(t, op.Results, len(lines))
@@ -312,47 +272,108 @@ func TestAutoBatchCrashBetweenFlushAndResult(t *testing.T) {
 	}
 }
 
-// autoBatchRandomChild is the child of TestAutoBatchCrashSafety. "random"
-// auto-batches creates from four goroutines until it is killed, printing
-// "ack <operation ID> <name>" after each is acknowledged; every seventh
-// record is named bad-... and poisons its batch. "drain" makes no writes
-// and exits once every operation is terminal.
-func autoBatchRandomChild(t *testing.T, mode string, size int) {
-	ctx := context.Background()
-	w := crashWriter(t, ctx, os.Getenv(crashDirEnv), os.Getenv(crashURLEnv), size,
-		writeback.TestConfig{LeaseDuration: 300 * time.Millisecond}) // interrupted runs resume quickly
-	require.NoError(t, w.Start(ctx))
-	if mode == "drain" {
-		inst, err := w.InstallationByGroup(ctx, "crm", "cust-42")
-		require.NoError(t, err)
-		wctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		page, err := w.Operations(ctx, &writeback.OperationListParams{InstallationID: inst.ID, PageSize: writeback.MaxPageSize})
-		require.NoError(t, err)
-		require.True(t, page.Done)
-		for _, op := range page.Operations {
-			_, err := w.Wait(wctx, op.ID)
-			require.NoError(t, err)
-		}
-		require.NoError(t, w.Stop(ctx))
-		os.Exit(0)
+// TestAutoBatchCrashSafety kills a process making auto-batched creates at
+// random points (while groups accumulate, while batches are in flight,
+// while poisoned batches are being split), restarts it on the same bbolt
+// file each time, and holds every acknowledged record to its promise
+// through its own result: the one at the position it joined its group.
+// Poisoned records are refused, never created.
+func TestAutoBatchCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-runs the test binary")
 	}
+	t.Parallel()
+	r := runAutoBatchCrash(t, crashKills(t, autoBatchKillsEnv, 10), "")
+	r.requireKept(t)
+}
+
+// TestAutoBatchCrashSafetyCatchesSkippedMember runs
+// TestAutoBatchCrashSafety's harness on a store that acknowledges the
+// third record of a group without storing it: the harness must report
+// those records, as lost or as holding another record's result.
+func TestAutoBatchCrashSafetyCatchesSkippedMember(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-runs the test binary")
+	}
+	t.Parallel()
+	r := runAutoBatchCrash(t, 2, "skip-member")
+	t.Log(r)
+	require.NotEmpty(t, append(r.lost, r.wrong...), "the harness reports the skipped records")
+}
+
+// autoBatchAck is a record a child acknowledged: its group's operation,
+// the position it joined the group at, and its name.
+type autoBatchAck struct {
+	op    string
+	index int
+	name  string
+}
+
+// runAutoBatchCrash runs TestAutoBatchCrashSafety's harness with kills
+// kills on the broken store named broken ("" for none) and returns what
+// it found.
+func runAutoBatchCrash(t *testing.T, kills int, broken string) *crashReport {
+	const size = 20
+	dir := t.TempDir()
+	prov := newTally()
+	url := serveProvider(t, prov, nil)
+	env := []string{childEnvDir + "=" + dir, childEnvURL + "=" + url, childEnvBreak + "=" + broken, fmt.Sprintf("%s=%d", childEnvSize, size)}
+
+	var mu sync.Mutex
+	var acks []autoBatchAck
+	ack := func(f []string) {
+		index, err := strconv.Atoi(f[1])
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			index = -1
+		}
+		acks = append(acks, autoBatchAck{op: f[0], index: index, name: f[2]})
+	}
+	for i := range kills {
+		kill := time.Duration(50+rand.IntN(400)) * time.Millisecond
+		if broken != "" {
+			kill += 250 * time.Millisecond // time for the store to break
+		}
+		crashChildRun{mode: "autobatch", run: i, env: env, ack: ack}.killed(t, kill)
+	}
+	prov.calm.Store(true) // no more rate limits: the drain only finishes
+	crashChildRun{mode: "autobatch-drain", run: kills, env: env}.drained(t, drainBudget(kills))
+
+	mu.Lock()
+	defer mu.Unlock()
+	r := checkAutoBatchCrash(t, openBolt(t, dir), prov, acks)
+	r.kills = kills
+	return r
+}
+
+// autoBatchChild auto-batches creates from four goroutines until it is
+// killed, printing "ack <operation ID> <position in the group> <name>"
+// after each Create returns; every seventh record is named bad-... and
+// poisons its batch. Its store tells it the position (joinRecorder).
+func autoBatchChild(t *testing.T) {
+	ctx := context.Background()
+	st, _ := childStore(t)
+	w := setup(t, withStore(joinRecorder{st}), autoBatchWorld(os.Getenv(childEnvURL), childSize(t)),
+		withLease(300*time.Millisecond)).w // interrupted runs resume quickly
+	require.NoError(t, w.Start(ctx))
 	var out sync.Mutex
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
-				name := fmt.Sprintf("r%s-g%d-%d", os.Getenv(crashRunEnv), g, i)
+				name := fmt.Sprintf("r%s-g%d-%d", os.Getenv(childEnvRun), g, i)
 				if i%7 == 3 {
 					name = "bad-" + name
 				}
-				res, err := w.Create(ctx, crmTarget("companies"), company(name), autoBatch(time.Second))
+				index := -1
+				res, err := w.Create(context.WithValue(ctx, joinSlot{}, &index), crmTarget("companies"), company(name), autoBatch(time.Second))
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "create:", err)
 					os.Exit(3)
 				}
 				out.Lock()
-				fmt.Printf("ack %s %s\n", res.OperationID, name)
+				fmt.Printf("ack %s %d %s\n", res.OperationID, index, name)
 				out.Unlock()
 				time.Sleep(time.Duration(rand.IntN(3)) * time.Millisecond)
 			}
@@ -362,27 +383,31 @@ func autoBatchRandomChild(t *testing.T, mode string, size int) {
 }
 
 // tally is the provider behind TestAutoBatchCrashSafety: a Fake that takes
-// up to 30 ms to answer, rate-limits one call in ten, and rejects a whole
-// batch that holds a bad-... record, naming no record. It counts the
-// records it created by name.
+// up to 30 ms to answer, rate-limits one call in ten (unless calm), and
+// rejects a whole batch that holds a bad-... record, naming no record. It
+// counts, by name, the records it received and those it created.
 type tally struct {
 	fake   *providertest.Fake
 	strict *wholeBatchRejecter
+	calm   atomic.Bool
 
-	mu      sync.Mutex
-	created map[string]int
+	mu       sync.Mutex
+	received map[string]int
+	created  map[string]int
 }
 
 func newTally() *tally {
-	fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-	fake.FailCalls(func(*writeback.ProviderRequest) error {
-		if rand.IntN(10) == 0 {
+	p := &tally{received: map[string]int{}, created: map[string]int{}}
+	p.fake = providertest.NewFake("hubspot", writeback.Capabilities{})
+	p.fake.FailCalls(func(*writeback.ProviderRequest) error {
+		if !p.calm.Load() && rand.IntN(10) == 0 {
 			return &writeback.ProviderError{Provider: "hubspot", Class: writeback.ClassRateLimited, StatusCode: 429,
 				Message: "TEN_SECONDLY_ROLLING", RecordIndex: writeback.NoRecord}
 		}
 		return nil
 	})
-	return &tally{fake: fake, strict: &wholeBatchRejecter{Fake: fake, bad: isBad}, created: map[string]int{}}
+	p.strict = &wholeBatchRejecter{Fake: p.fake, bad: isBad}
+	return p
 }
 
 func (p *tally) Name() string                         { return "hubspot" }
@@ -392,13 +417,18 @@ func (p *tally) Read(ctx context.Context, req *writeback.ReadRequest) (map[strin
 }
 
 func (p *tally) Write(ctx context.Context, req *writeback.ProviderRequest) (*writeback.ProviderResponse, error) {
+	p.mu.Lock()
+	for _, r := range req.Records {
+		p.received[name(r)]++
+	}
+	p.mu.Unlock()
 	time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
 	resp, err := p.strict.Write(ctx, req)
 	if err == nil {
 		p.mu.Lock()
 		for i, r := range resp.Results {
 			if r.Err == nil {
-				p.created[req.Records[i].Fields["name"].(string)]++
+				p.created[name(req.Records[i])]++
 			}
 		}
 		p.mu.Unlock()
@@ -406,125 +436,92 @@ func (p *tally) Write(ctx context.Context, req *writeback.ProviderRequest) (*wri
 	return resp, err
 }
 
-// TestAutoBatchCrashSafety kills a process making auto-batched creates at
-// random points (while groups accumulate, while batches are in flight,
-// while poisoned batches are being split), restarts it on the same bbolt
-// file each time, and checks at the provider that every acknowledged
-// record was created exactly once, except records whose outcome was
-// unknown at a kill, which their operation reports and which were created
-// at most once. Poisoned records are never created.
-func TestAutoBatchCrashSafety(t *testing.T) {
-	if testing.Short() {
-		t.Skip("re-runs the test binary")
-	}
-	t.Parallel()
-	const kills = 8
-	dir := t.TempDir()
-	prov := newTally()
-	url := serveProvider(t, prov, nil)
+// name returns a company record's name.
+func name(r writeback.Record) string {
+	s, _ := r.Fields["name"].(string)
+	return s
+}
 
-	type ack struct{ op, name string }
-	var acks []ack
-	run := func(mode string, i int, kill time.Duration) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestAutoBatchCrashChild$", "-test.count=1", "-test.v=false")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+mode, crashDirEnv+"="+dir, crashURLEnv+"="+url,
-			crashSizeEnv+"=20", fmt.Sprintf("%s=%d", crashRunEnv, i))
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		require.NoError(t, cmd.Start())
-		first := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			sc := bufio.NewScanner(out)
-			var once sync.Once
-			for sc.Scan() {
-				if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "ack" {
-					acks = append(acks, ack{f[1], f[2]})
-					once.Do(func() { close(first) })
-				}
-			}
-		}()
-		if kill > 0 {
-			select {
-			case <-first:
-			case <-done:
-			}
-			time.Sleep(kill) // the random point of the kill
-			_ = cmd.Process.Kill()
-		}
-		<-done
-		err = cmd.Wait()
-		if kill == 0 {
-			require.NoError(t, err, "drain: %s", stderr.String())
-		} else {
-			var exit *exec.ExitError
-			require.ErrorAs(t, err, &exit, "run %d: %s", i, stderr.String())
-			ws, ok := exit.Sys().(syscall.WaitStatus)
-			require.True(t, ok && ws.Signaled(), "run %d ended before it was killed: %v: %s", i, err, stderr.String())
-		}
-	}
-	for i := range kills {
-		run("random", i, time.Duration(50+rand.IntN(400))*time.Millisecond)
-	}
-	run("drain", kills, 0)
-
-	st, err := boltstore.Open(filepath.Join(dir, "writeback.db"), nil)
-	require.NoError(t, err)
-	defer func() { require.NoError(t, st.Close()) }()
+// checkAutoBatchCrash holds every acknowledged record to its promise
+// through its own result, reading every operation once.
+func checkAutoBatchCrash(t *testing.T, st store.Interface, prov *tally, acks []autoBatchAck) *crashReport {
+	t.Helper()
 	ctx := t.Context()
+	w := setup(t, withStore(st), autoBatchWorld("http://127.0.0.1:1", 20)).w
+	inst, err := w.InstallationByGroup(ctx, "crm", "cust-42")
+	require.NoError(t, err)
 	ops := map[string]*writeback.Operation{}
-	names := map[string][]string{} // operation ID -> acknowledged names
-	opOf := map[string]string{}    // acknowledged name -> operation ID
-	for _, a := range acks {
-		opOf[a.name] = a.op
-		if _, ok := ops[a.op]; !ok {
-			rec, err := st.Operation(ctx, a.op)
-			require.NoError(t, err, "acknowledged operation %s was not stored", a.op)
-			var op writeback.Operation
-			require.NoError(t, json.Unmarshal(rec.Data, &op))
-			require.True(t, op.Status.Terminal(), "operation %s still %s after the drain", a.op, op.Status)
-			ops[a.op] = &op
+	for token := ""; ; {
+		page, err := w.Operations(ctx, &writeback.OperationListParams{InstallationID: inst.ID, PageToken: token, PageSize: writeback.MaxPageSize})
+		require.NoError(t, err)
+		for _, op := range page.Operations {
+			ops[op.ID] = op
 		}
-		names[a.op] = append(names[a.op], a.name)
+		if page.Done {
+			break
+		}
+		token = page.NextPageToken
 	}
 	prov.mu.Lock()
 	defer prov.mu.Unlock()
+
+	r := &crashReport{acked: len(acks)}
+	type slot struct {
+		op    string
+		index int
+	}
+	owner := map[slot]string{}
+	for _, a := range acks {
+		bad := strings.HasPrefix(a.name, "bad-")
+		if other, ok := owner[slot{a.op, a.index}]; ok {
+			r.lose("%s and %s were both acknowledged as record %d of group %s", other, a.name, a.index, a.op)
+			continue
+		}
+		owner[slot{a.op, a.index}] = a.name
+		op, ok := ops[a.op]
+		switch {
+		case !ok:
+			r.lose("%s (group %s): not stored", a.name, a.op)
+			continue
+		case !op.Status.Terminal():
+			r.lose("%s (group %s): still %s after the drain", a.name, a.op, op.Status)
+			continue
+		case a.index < 0 || a.index >= len(op.Results):
+			r.lose("%s (group %s): no result at its position %d of %d", a.name, a.op, a.index, len(op.Results))
+			continue
+		}
+		res := op.Results[a.index]
+		switch {
+		case res.Err == nil:
+			rec, ok := prov.fake.Record("companies", res.ID)
+			switch got, _ := rec["name"].(string); {
+			case !ok:
+				r.lose("%s (group %s): reported written as %s, but the provider does not hold it", a.name, a.op, res.ID)
+			case got != a.name:
+				r.mismatch("%s (group %s): its result %s is record %s", a.name, a.op, res.ID, got)
+			case bad:
+				r.mismatch("%s (group %s): a poisoned record was created", a.name, a.op)
+			case prov.created[a.name] == 1:
+				r.delivered++
+			}
+		case res.Err.Class == writeback.ClassUnknownOutcome:
+			r.unknown++
+			if prov.received[a.name] > 0 {
+				r.unknownReceived++
+			}
+			if prov.created[a.name] > 0 {
+				r.unknownCreated++
+			}
+		case bad && res.Err.Class == writeback.ClassInvalid:
+			r.refused++
+		default:
+			r.lose("%s (group %s): failed: %v", a.name, a.op, res.Err)
+		}
+	}
 	for name, n := range prov.created {
-		require.Equal(t, 1, n, "%s created %d times", name, n)
-		require.False(t, strings.HasPrefix(name, "bad-"), "poisoned record %s was created", name)
-	}
-	unknown := 0
-	for id, op := range ops {
-		require.GreaterOrEqual(t, len(op.Results), len(names[id]), "every acknowledged record has a result")
-		u := 0
-		for _, r := range op.Results {
-			switch {
-			case r.Err == nil:
-				rec, ok := prov.fake.Record("companies", r.ID)
-				require.True(t, ok)
-				if name := rec["name"].(string); opOf[name] != "" {
-					// (A record can also have joined without being acknowledged.)
-					require.Equal(t, id, opOf[name], "%s was created for the operation it joined", name)
-				}
-			case r.Err.Class == writeback.ClassUnknownOutcome:
-				u++
-			default:
-				require.Equal(t, writeback.ClassInvalid, r.Err.Class, "operation %s: %v", id, r.Err)
-			}
+		if n > 1 {
+			r.duplicate("%s created %d times", name, n)
 		}
-		missing := 0
-		for _, name := range names[id] {
-			if !strings.HasPrefix(name, "bad-") && prov.created[name] == 0 {
-				missing++
-			}
-		}
-		require.LessOrEqual(t, missing, u, "operation %s: acknowledged records not created must be reported as unknown outcomes", id)
-		unknown += u
 	}
-	t.Logf("%d kills, %d acknowledged records in %d groups, %d created, %d reported as unknown outcome",
-		kills, len(acks), len(ops), len(prov.created), unknown)
-	require.NotEmpty(t, acks)
+	return r
 }

@@ -18,7 +18,7 @@ func hubspotWriter(t *testing.T, b *bundle) (*writeback.Writer, *hubspottest.Ser
 	t.Helper()
 	sim := hubspottest.NewServer(hubspottest.Options{Tokens: []string{"test-token"}, TenSecondLimit: -1})
 	t.Cleanup(sim.Close)
-	w := rewire(t, b, hubspot.New(hubspot.Config{BaseURL: sim.URL}), b.sf)
+	w := setup(t, withStore(b.store), withProviders(hubspot.New(hubspot.Config{BaseURL: sim.URL}), b.sf)).w
 	startWriter(t, w)
 	return w, sim
 }

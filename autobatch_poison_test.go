@@ -155,7 +155,7 @@ func TestAutoBatchPoisonRecordsWholeBatchErrors(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				b := setup(t)
 				strict := &wholeBatchRejecter{Fake: b.hub, bad: isBad}
-				w := rewire(t, b, strict, b.sf)
+				w := setup(t, withStore(b.store), withProviders(strict, b.sf)).w
 				startWriter(t, w)
 				op := waitOp(t, w, createMixed(t, w, tc.n, tc.bad))
 				requirePoisonIsolated(t, b.hub, op, tc.n, tc.bad)
@@ -194,7 +194,7 @@ func TestAutoBatchPoisonRecordsNamedInWholeBatchErrors(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				b := setup(t)
 				namer := &recordNamer{Fake: b.hub}
-				w := rewire(t, b, namer, b.sf)
+				w := setup(t, withStore(b.store), withProviders(namer, b.sf)).w
 				startWriter(t, w)
 				op := waitOp(t, w, createMixed(t, w, tc.n, tc.bad))
 				requirePoisonIsolated(t, b.hub, op, tc.n, tc.bad)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/writebackhq/writeback/store"
@@ -70,6 +71,9 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 	}
 	r.recoverInFlight(now)
 	pending := st.pending()
+	if op.Attempts == 0 {
+		op.Logs = append(op.Logs, r.strippedLogs(now)...)
+	}
 	if len(pending) > 0 {
 		op.Attempts++
 		op.LastAttempt = now
@@ -110,12 +114,12 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 	for i, res := range st.Results {
 		results[i] = *res
 	}
-	op.finish(&outcome{Results: results}, end)
+	op.finish(&outcome{Results: results}, end) // a partial batch
 	rec, err := encodeFinished(op, r.retryPlan(), r.spec.RetryDeadline)
 	if err != nil {
 		return err
 	}
-	if err := w.store.Complete(sctx, rec, w.async.lease(job)); err != nil {
+	if err := w.persist(sctx, func(ctx context.Context) error { return w.store.Complete(ctx, rec, w.async.lease(job)) }); err != nil {
 		return fmt.Errorf("writeback: complete auto-batch group %s: %w", job.ID, err)
 	}
 	w.completed(op)
@@ -152,7 +156,10 @@ func (r *groupRun) recoverInFlight(now time.Time) {
 // as few batches as it can: a record ID appears once per batch, so two
 // updates of one record go out one after the other, in join order.
 func (r *groupRun) writePending(ctx context.Context, pending []int) {
-	s, perr := r.w.connect(ctx, r.spec.InstallationID, r.spec.Provider, nil, attemptTimeout)
+	if pending = r.settleUnchanged(pending); len(pending) == 0 {
+		return
+	}
+	s, perr := r.w.connect(ctx, r.spec.scope(), nil, attemptTimeout)
 	if perr != nil {
 		if ctx.Err() != nil {
 			r.stopped = true
@@ -162,6 +169,7 @@ func (r *groupRun) writePending(ctx context.Context, pending []int) {
 		return
 	}
 	r.sess = s
+	pending = r.settleRefused(pending)
 	send := r.current(ctx, pending)
 	for _, round := range rounds(send, r.records) {
 		if r.halted() {
@@ -169,6 +177,54 @@ func (r *groupRun) writePending(ctx context.Context, pending []int) {
 		}
 		r.write(ctx, round)
 	}
+}
+
+// settleUnchanged settles the members idx the installation's rules left
+// with nothing to write: unchanged, with no provider call. It returns the
+// others.
+func (r *groupRun) settleUnchanged(idx []int) []int {
+	out := idx[:0:0]
+	for _, i := range idx {
+		if rec := r.records[i]; len(rec.Fields) == 0 {
+			r.final(i, RecordResult{ID: rec.ID, Unchanged: true})
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// settleRefused settles, without a provider call, the members idx the
+// adapter refuses ([RecordChecker]): they fail as the provider would have
+// failed them, alone. It returns the others.
+func (r *groupRun) settleRefused(idx []int) []int {
+	checker, ok := r.sess.prov.(RecordChecker)
+	if !ok {
+		return idx
+	}
+	out := idx[:0:0]
+	for _, i := range idx {
+		if err := checker.CheckRecord(r.spec.ProviderObject, r.spec.Type, r.records[i]); err != nil {
+			r.final(i, RecordResult{Err: &ProviderError{Provider: r.spec.Provider, Class: ClassInvalid, RecordIndex: i,
+				Message: fmt.Sprintf("refused before sending: %v", err), Err: err}})
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// strippedLogs returns the log lines that name the members' fields not
+// written because the installation leaves them unmapped.
+func (r *groupRun) strippedLogs(now time.Time) []LogEntry {
+	var out []LogEntry
+	for i, m := range r.members {
+		if len(m.Stripped) > 0 {
+			out = append(out, LogEntry{Time: now, Severity: SeverityWarn,
+				Message: fmt.Sprintf("record %d: %s not written: the installation leaves them unmapped", i, strings.Join(m.Stripped, ", "))})
+		}
+	}
+	return out
 }
 
 // unsent settles the members idx after a failure that wrote nothing (a
@@ -212,7 +268,7 @@ func (r *groupRun) current(ctx context.Context, idx []int) []int {
 		r.records[i] = records[j]
 		if !sent[j] {
 			// Every field is already set: nothing to write.
-			r.final(i, RecordResult{ID: records[j].ID})
+			r.final(i, RecordResult{ID: records[j].ID, Unchanged: true})
 		}
 	}
 	return out

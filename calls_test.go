@@ -11,7 +11,6 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
-	"github.com/writebackhq/writeback/store/memstore"
 )
 
 // resendingFake is a Fake whose writes report the HTTP calls an adapter
@@ -71,7 +70,7 @@ func TestProviderCallsOfEveryAttempt(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			ctx := t.Context()
 			fake := &resendingFake{Fake: providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100})}
-			e := newAsyncEnv(t, memstore.New(), fake, nil)
+			e := setup(t, asyncContacts(fake))
 			require.NoError(t, e.w.Start(ctx))
 			defer e.stop(t)
 

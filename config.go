@@ -40,13 +40,21 @@ type Config struct {
 	// MaxConcurrency bounds the async provider calls in flight per
 	// provider. Zero means 4.
 	MaxConcurrency int
-	// IdempotencyRetention is how long an idempotency key is remembered.
-	// Zero means 24 h. Expired keys are pruned with the operations (see
-	// [Retention]).
+	// IdempotencyRetention is how long an idempotency key is remembered,
+	// from the key's first use. Zero means 24 h. Expired keys are pruned
+	// with the operations (see [Retention]).
 	IdempotencyRetention time.Duration
 	// Retention says how long finished operations are kept (30 days by
 	// default) and whether they keep field values.
 	Retention Retention
+	// MaxRecordSize bounds one record of a write: its fields as the
+	// caller sent them, encoded as JSON, in bytes. A larger record is
+	// refused with a [*ValidationError] wrapping [ErrTooLarge]. Zero
+	// means [DefaultMaxRecordSize].
+	MaxRecordSize int
+	// MaxValueSize bounds one field value, encoded as JSON, in bytes,
+	// like MaxRecordSize. Zero means [DefaultMaxValueSize].
+	MaxValueSize int
 	// OnComplete, if set, is called once with each async operation that
 	// reaches a terminal status (the in-process twin of the hosted
 	// write.async.done notification), including operations a restarted
@@ -72,7 +80,8 @@ type TestConfig struct {
 	// NowFunc replaces time.Now.
 	NowFunc func() time.Time
 	// LeaseDuration replaces how long a claimed async job stays leased
-	// (zero: 5 min), which is how long after a crash its work resumes.
+	// (zero: 1 min, extended by a heartbeat while the job runs), which is
+	// how long after a crash its work resumes.
 	LeaseDuration time.Duration
 	// PruneInterval replaces the pause between background prune passes
 	// (zero: [DefaultPruneInterval]).
@@ -85,6 +94,10 @@ const (
 	DefaultMaxConcurrency = 4
 	// DefaultIdempotencyRetention is the default [Config.IdempotencyRetention].
 	DefaultIdempotencyRetention = 24 * time.Hour
+	// DefaultMaxRecordSize is the default [Config.MaxRecordSize]: 1 MB.
+	DefaultMaxRecordSize = 1 << 20
+	// DefaultMaxValueSize is the default [Config.MaxValueSize]: 256 KB.
+	DefaultMaxValueSize = 256 << 10
 )
 
 // withDefaults returns a validated copy of c with defaults filled in.
@@ -129,6 +142,18 @@ func (c *Config) withDefaults() (*Config, error) {
 	}
 	if cp.Retention.Operations == 0 {
 		cp.Retention.Operations = DefaultRetention
+	}
+	if cp.MaxRecordSize < 0 {
+		return nil, invalid(ErrInvalidConfig, "MaxRecordSize", "must not be negative")
+	}
+	if cp.MaxRecordSize == 0 {
+		cp.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if cp.MaxValueSize < 0 {
+		return nil, invalid(ErrInvalidConfig, "MaxValueSize", "must not be negative")
+	}
+	if cp.MaxValueSize == 0 {
+		cp.MaxValueSize = DefaultMaxValueSize
 	}
 	if cp.PollInterval < 0 {
 		return nil, invalid(ErrInvalidConfig, "PollInterval", "must not be negative")

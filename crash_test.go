@@ -1,20 +1,13 @@
 package writeback_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,117 +16,124 @@ import (
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/hubspot"
 	"github.com/writebackhq/writeback/providers/hubspot/hubspottest"
-	"github.com/writebackhq/writeback/providers/providertest"
 	"github.com/writebackhq/writeback/store"
-	"github.com/writebackhq/writeback/store/boltstore"
 )
 
-// The crash test's child process is this test binary, re-run with these
-// variables set.
-const (
-	crashEnvMode  = "WRITEBACK_CRASH_CHILD" // "write" or "drain"
-	crashEnvDB    = "WRITEBACK_CRASH_DB"
-	crashEnvURL   = "WRITEBACK_CRASH_URL"
-	crashEnvRun   = "WRITEBACK_CRASH_RUN"
-	crashEnvKills = "WRITEBACK_CRASH_KILLS" // kills in the parent; default 20
-)
+// crashKillsEnv sets TestCrashSafety's number of kills (default 20).
+const crashKillsEnv = "WRITEBACK_CRASH_KILLS"
 
-// TestCrashSafety kills a process making async writes at random points,
-// restarts it on the same bbolt file each time, and checks at the provider
-// that every acknowledged write was delivered exactly once, except creates
-// whose outcome was unknown at a kill, which must say so on their operation
-// and be delivered at most once.
-//
-// The child prints "ack <operation ID> <email>" after each async Create
-// returns. It writes through the HubSpot adapter to the HubSpot simulator,
-// which runs in this process: contact emails are unique there, so a create
-// delivered twice shows as a 409 CONFLICT. Each run injects a 429, a
-// connection dropped after the create took effect, and slow answers, so
-// that kills land mid-call.
+// TestCrashSafety kills a process making async creates at random points
+// (see crashharness_test.go), restarts it on the same bbolt file each
+// time, and holds every acknowledged create to its promise. The child
+// writes through the HubSpot adapter to the HubSpot simulator, which runs
+// in this process; each write run injects a 429, a connection dropped
+// after the create took effect, and slow answers, so that kills land
+// mid-call.
 func TestCrashSafety(t *testing.T) {
-	if mode := os.Getenv(crashEnvMode); mode != "" {
-		asyncCrashChild(t, mode)
-		return
-	}
 	if testing.Short() {
 		t.Skip("re-runs the test binary")
 	}
 	t.Parallel()
-	kills := 20
-	if s := os.Getenv(crashEnvKills); s != "" {
-		var err error
-		kills, err = strconv.Atoi(s)
-		require.NoError(t, err)
+	r := runAsyncCrash(t, crashKills(t, crashKillsEnv, 20), "")
+	r.requireKept(t)
+}
+
+// TestCrashSafetyCatchesDroppedJob runs TestCrashSafety's harness on a
+// store that drops the job of one acknowledged write in ten: the harness
+// must report those writes as lost.
+func TestCrashSafetyCatchesDroppedJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-runs the test binary")
 	}
-	srv := hubspottest.NewServer(hubspottest.Options{TenSecondLimit: -1, DailyLimit: -1})
+	t.Parallel()
+	r := runAsyncCrash(t, 2, "drop-job")
+	t.Log(r)
+	require.NotEmpty(t, r.lost, "the harness reports the dropped writes")
+}
+
+// asyncAck is a create a child acknowledged.
+type asyncAck struct{ op, email string }
+
+// runAsyncCrash runs TestCrashSafety's harness with kills kills on the
+// broken store named broken ("" for none) and returns what it found.
+func runAsyncCrash(t *testing.T, kills int, broken string) *crashReport {
+	srv := hubspottest.NewServer(hubspottest.Options{Tokens: []string{testToken}, TenSecondLimit: -1, DailyLimit: -1})
 	defer srv.Close()
 	sim := hubspotSim{srv}
-	db := filepath.Join(t.TempDir(), "crash.db")
+	dir := t.TempDir()
+	env := []string{childEnvDir + "=" + dir, childEnvURL + "=" + srv.URL, childEnvBreak + "=" + broken}
 
-	acks := map[string]string{} // operation ID -> email
 	var mu sync.Mutex
-	run := func(mode string, i int, kill time.Duration) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashSafety$", "-test.count=1", "-test.v=false")
-		cmd.Env = append(os.Environ(), crashEnvMode+"="+mode, crashEnvDB+"="+db, crashEnvURL+"="+srv.URL, crashEnvRun+"="+strconv.Itoa(i))
-		var output syncBuffer // the child test's own output
-		first := make(chan struct{})
-		var once sync.Once
-		cmd.Stdout = &lineWriter{line: func(line string) {
-			f := strings.Fields(line)
-			if len(f) == 3 && f[0] == "ack" {
-				mu.Lock()
-				acks[f[1]] = f[2]
-				mu.Unlock()
-				once.Do(func() { close(first) })
-				return
-			}
-			output.WriteString(line + "\n")
-		}}
-		cmd.Stderr = &output
-		cmd.WaitDelay = 5 * time.Second
-		if mode == "write" {
-			sim.faults()
-		} else {
-			srv.ClearFaults()
-		}
-		require.NoError(t, cmd.Start())
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		if mode == "write" {
-			select {
-			case <-first:
-			case <-time.After(20 * time.Second):
-			}
-			time.Sleep(kill) // the random point of the kill
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-		}
-		var err error
-		select {
-		case err = <-exited:
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Fatalf("run %d (%s) did not exit: %s", i, mode, output.String())
-		}
-		if mode == "drain" {
-			require.NoError(t, err, "drain run: %s", output.String())
-			return
-		}
-		var exit *exec.ExitError
-		require.True(t, errors.As(err, &exit), "killed run %d: %v: %s", i, err, output.String())
-		ws, ok := exit.Sys().(syscall.WaitStatus)
-		require.True(t, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL, "run %d ended by %v, not the kill: %s", i, err, output.String())
+	var acks []asyncAck
+	ack := func(f []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		acks = append(acks, asyncAck{op: f[0], email: f[1]})
 	}
 	for i := range kills {
-		run("write", i, time.Duration(1+rand.IntN(250))*time.Millisecond)
+		sim.faults()
+		kill := time.Duration(1+rand.IntN(250)) * time.Millisecond
+		if broken != "" {
+			kill += 250 * time.Millisecond // time for the store to break
+		}
+		crashChildRun{mode: "async", run: i, env: env, ack: ack}.killed(t, kill)
 	}
-	run("drain", kills, 0)
+	srv.ClearFaults()
+	crashChildRun{mode: "async-drain", run: kills, env: env}.drained(t, drainBudget(kills))
 
-	// Check the operations the child acknowledged against the provider.
-	st, err := boltstore.Open(db, nil)
-	require.NoError(t, err)
-	defer func() { require.NoError(t, st.Close()) }()
-	w := asyncCrashWriter(t, st, srv.URL)
+	mu.Lock()
+	defer mu.Unlock()
+	r := checkAsyncCrash(t, openBolt(t, dir), sim, acks)
+	r.kills = kills
+	return r
+}
+
+// asyncWorld is the world of TestCrashSafety's children: the async
+// tests' installation, written through the HubSpot adapter to the
+// simulator at url, four calls at a time; work a kill interrupted
+// resumes in the next run.
+func asyncWorld(url string) option {
+	return func(s *writerSpec) {
+		asyncContacts(hubspot.New(hubspot.Config{BaseURL: url}))(s)
+		s.concurrency = 4
+		s.lease = 500 * time.Millisecond
+	}
+}
+
+// asyncChild makes async creates from four goroutines until it is killed,
+// printing "ack <operation ID> <email>" after each Create returns.
+func asyncChild(t *testing.T) {
+	ctx := context.Background()
+	st, _ := childStore(t)
+	w := setup(t, withStore(st), asyncWorld(os.Getenv(childEnvURL))).w
+	require.NoError(t, w.Start(ctx))
+	var out sync.Mutex
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				email := fmt.Sprintf("r%s-g%d-%d@crash.test", os.Getenv(childEnvRun), g, i)
+				res, err := w.Create(ctx, contacts, contact(email), async)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "create:", err)
+					os.Exit(3)
+				}
+				out.Lock()
+				fmt.Printf("ack %s %s\n", res.OperationID, email)
+				out.Unlock()
+				time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkAsyncCrash holds every acknowledged create to its promise, reading
+// every operation and the simulator's records and call log once.
+func checkAsyncCrash(t *testing.T, st store.Interface, sim hubspotSim, acks []asyncAck) *crashReport {
+	t.Helper()
 	ctx := t.Context()
+	w := setup(t, withStore(st), asyncWorld(sim.URL)).w
 	inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
 	require.NoError(t, err)
 	ops := map[string]*writeback.Operation{}
@@ -148,158 +148,62 @@ func TestCrashSafety(t *testing.T) {
 		}
 		token = page.NextPageToken
 	}
-	created := sim.created()
-	for email, n := range created {
-		require.Equal(t, 1, n, "%s created %d times", email, n)
-	}
-	unknown := 0
-	for id, email := range acks {
-		op, ok := ops[id]
-		require.True(t, ok, "acknowledged operation %s was not stored", id)
-		require.True(t, op.Status.Terminal(), "operation %s still %s after the drain", id, op.Status)
-		if op.Status == writeback.OperationFailure {
-			perr := op.Results[0].Err
-			require.NotNil(t, perr)
-			require.Equal(t, writeback.ClassUnknownOutcome, perr.Class, "operation %s failed: %v", id, perr)
-			require.LessOrEqual(t, created[email], 1)
-			unknown++
+	held, received, created := sim.contacts()
+
+	r := &crashReport{acked: len(acks)}
+	seen := map[string]string{}
+	for _, a := range acks {
+		if other, ok := seen[a.op]; ok {
+			r.mismatch("%s and %s were both acknowledged as operation %s", other, a.email, a.op)
 			continue
 		}
-		require.Equal(t, 1, created[email], "acknowledged %s (operation %s) not delivered", email, id)
-		require.Equal(t, sim.id(email), op.Results[0].ID)
-	}
-	t.Logf("%d kills, %d acknowledged writes, %d operations, %d contacts created, %d reported as unknown outcome",
-		kills, len(acks), len(ops), len(created), unknown)
-	require.NotEmpty(t, acks)
-}
-
-// lineWriter calls line with every complete line written to it.
-type lineWriter struct {
-	buf  []byte
-	line func(string)
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			return len(p), nil
+		seen[a.op] = a.email
+		op, ok := ops[a.op]
+		switch {
+		case !ok:
+			r.lose("%s (operation %s): not stored", a.email, a.op)
+			continue
+		case !op.Status.Terminal():
+			r.lose("%s (operation %s): still %s after the drain", a.email, a.op, op.Status)
+			continue
+		case len(op.Results) != 1:
+			r.mismatch("%s (operation %s): %d results", a.email, a.op, len(op.Results))
+			continue
 		}
-		w.line(string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) WriteString(p string) {
-	_, _ = s.Write([]byte(p))
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// asyncCrashChild is the child process: "write" makes async creates until it is
-// killed; "drain" makes none and exits once every operation is terminal.
-func asyncCrashChild(t *testing.T, mode string) {
-	ctx := context.Background()
-	st, err := boltstore.Open(os.Getenv(crashEnvDB), &boltstore.Options{LockTimeout: 10 * time.Second})
-	require.NoError(t, err)
-	w := asyncCrashWriter(t, st, os.Getenv(crashEnvURL))
-	if _, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef); errors.Is(err, writeback.ErrNotFound) {
-		_, err = w.CreateInstallation(ctx, &writeback.Installation{
-			Integration: contacts.Integration,
-			GroupRef:    contacts.GroupRef,
-			Connection:  writeback.Connection{Provider: "hubspot"},
-			Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
-				"contacts": {ObjectName: "contacts"},
-			}}},
-		})
-		require.NoError(t, err)
-	}
-	require.NoError(t, w.Start(ctx))
-	if mode == "drain" {
-		inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
-		require.NoError(t, err)
-		wctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		for token := ""; ; {
-			page, err := w.Operations(ctx, &writeback.OperationListParams{InstallationID: inst.ID, PageToken: token, PageSize: writeback.MaxPageSize})
-			require.NoError(t, err)
-			for _, op := range page.Operations {
-				if !op.Status.Terminal() {
-					_, err := w.Wait(wctx, op.ID)
-					if err != nil {
-						last, _ := w.Operation(ctx, op.ID)
-						require.NoError(t, err, "operation %+v", last)
-					}
-				}
+		res := op.Results[0]
+		switch {
+		case res.Err == nil && created[a.email] == 0:
+			r.lose("%s (operation %s): reported written as %s, but the provider does not hold it", a.email, a.op, res.ID)
+		case res.Err == nil && held[a.email] != res.ID:
+			r.mismatch("%s (operation %s): result %s, but the provider holds it as %s", a.email, a.op, res.ID, held[a.email])
+		case res.Err == nil:
+			if created[a.email] == 1 {
+				r.delivered++
 			}
-			if page.Done {
-				break
+		case res.Err.Class == writeback.ClassUnknownOutcome:
+			r.unknown++
+			if received[a.email] > 0 {
+				r.unknownReceived++
 			}
-			token = page.NextPageToken
+			if created[a.email] > 0 {
+				r.unknownCreated++
+			}
+		default:
+			r.lose("%s (operation %s): failed: %v", a.email, a.op, res.Err)
 		}
-		require.NoError(t, w.Stop(ctx))
-		require.NoError(t, st.Close())
-		os.Exit(0)
 	}
-	var out sync.Mutex
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				email := fmt.Sprintf("r%s-g%d-%d@crash.test", os.Getenv(crashEnvRun), g, i)
-				res, err := w.Create(ctx, contacts, contact(email), async)
-				if err != nil {
-					fmt.Fprintln(os.Stderr, "create:", err)
-					os.Exit(3)
-				}
-				out.Lock()
-				fmt.Fprintf(os.Stdout, "ack %s %s\n", res.OperationID, email)
-				out.Unlock()
-				time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
-			}
-		})
+	for email, n := range created {
+		if n > 1 {
+			r.duplicate("%s created %d times", email, n)
+		}
 	}
-	wg.Wait()
+	return r
 }
 
-// asyncCrashWriter returns a Writer on st writing to the contacts simulator at url.
-func asyncCrashWriter(t *testing.T, st store.Interface, url string) *writeback.Writer {
-	m, err := writeback.ParseManifest([]byte(asyncManifest))
-	require.NoError(t, err)
-	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:        m,
-		Providers:       []writeback.Provider{hubspot.New(hubspot.Config{BaseURL: url})},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens(hubspottest.DefaultToken),
-		MaxConcurrency:  4,
-		// Work interrupted by a kill resumes quickly in the next run.
-		Test: writeback.TestConfig{LeaseDuration: 500 * time.Millisecond},
-	})
-	require.NoError(t, err)
-	return w
-}
-
-// hubspotSim is the HubSpot simulator with what the crash test counts.
+// hubspotSim is the HubSpot simulator of TestCrashSafety.
 type hubspotSim struct{ *hubspottest.Server }
 
-// faults sets up a run's faults on contact creates: one 429 and one
+// faults sets up a write run's faults on contact creates: one 429 and one
 // connection dropped after the create took effect (an unknown outcome),
 // each at a random point, and slow answers (15 ms) after them, so that
 // kills land mid-call.
@@ -311,34 +215,29 @@ func (s hubspotSim) faults() {
 	s.InjectFault(hubspottest.Fault{Method: http.MethodPost, Path: path, Delay: 15 * time.Millisecond, Times: 1 << 30})
 }
 
-// created returns, per email, how many contact creates took effect: the
-// contact, plus every create refused with 409 CONFLICT because it already
-// existed (HubSpot's unique email hides a second delivery that way).
-func (s hubspotSim) created() map[string]int {
-	out := map[string]int{}
+// contacts returns, per email, the ID of the contact the simulator holds,
+// how many creates of it the simulator received, and how many took
+// effect: the contact, plus every create refused with 409 CONFLICT
+// because it already existed (HubSpot's unique email shows a second
+// delivery that way).
+func (s hubspotSim) contacts() (held map[string]string, received, created map[string]int) {
+	held, received, created = map[string]string{}, map[string]int{}, map[string]int{}
 	for _, r := range s.Records("contacts") {
-		out[r.Properties["email"]]++
+		held[r.Properties["email"]] = r.ID
+		created[r.Properties["email"]]++
 	}
 	for _, c := range s.CallsTo(http.MethodPost, "/crm/v3/objects/contacts") {
-		if c.Status != http.StatusConflict {
-			continue
-		}
 		var body struct {
 			Properties map[string]string `json:"properties"`
 		}
-		if json.Unmarshal(c.Body, &body) == nil {
-			out[body.Properties["email"]]++
+		if json.Unmarshal(c.Body, &body) != nil {
+			continue
+		}
+		email := body.Properties["email"]
+		received[email]++
+		if c.Status == http.StatusConflict {
+			created[email]++
 		}
 	}
-	return out
-}
-
-// id returns the ID of the contact with the given email.
-func (s hubspotSim) id(email string) string {
-	for _, r := range s.Records("contacts") {
-		if r.Properties["email"] == email {
-			return r.ID
-		}
-	}
-	return ""
+	return held, received, created
 }

@@ -67,9 +67,7 @@ func TestDamagedRecordsFailTheirOperationOnly(t *testing.T) {
 	st := &damagingStore{Interface: memstore.New()}
 	fake := providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100})
 	done := make(chan string, 3)
-	e := newAsyncEnv(t, st, fake, func(c *writeback.Config) {
-		c.OnComplete = func(op *writeback.Operation) { done <- op.ID }
-	})
+	e := setup(t, asyncContacts(fake), withStore(st), withOnComplete(func(op *writeback.Operation) { done <- op.ID }))
 	var ids []string
 	for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
 		res, err := e.w.Create(ctx, contacts, contact(email), async)

@@ -10,10 +10,13 @@ import (
 	"github.com/writebackhq/writeback/store"
 )
 
-// defaultLease is how long a claimed job stays leased. A crash leaves the
-// job leased; it becomes due again when the lease ends, so a restarted
-// Writer resumes it at most this long after the crash.
-const defaultLease = 5 * time.Minute
+// defaultLease is how long a claimed job stays leased without a
+// heartbeat. The Writer holding a job extends its lease every third of
+// this while it works on it (keepLease), however long a provider call
+// takes; a crash stops the heartbeat, and the job becomes due again when
+// the lease ends, so a restarted Writer (or another replica) resumes it at
+// most this long after the crash.
+const defaultLease = time.Minute
 
 // storeRetryDelay is the wait before the dispatcher asks a failing store again.
 const storeRetryDelay = time.Second
@@ -93,6 +96,13 @@ func (d *dispatcher) accepting() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.state != stateStopped
+}
+
+// runState returns where the Writer is in its Start/Stop life.
+func (d *dispatcher) runState() runState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
 }
 
 // notify wakes the dispatcher loop, if it sleeps.

@@ -27,36 +27,54 @@
 // order: defaults fill missing fields, the overwrite rule of the write type
 // (writeOnCreate always|never, writeOnUpdate always|never|ifEmpty, read with
 // one provider batch read per write) decides whether each field is written,
-// then the customer's mapping renames fields and strips unmapped ones.
-// [Writer.DryRun] returns the exact provider request without sending it.
+// then the customer's mapping renames fields and strips unmapped ones. A
+// record the rules leave with nothing to write is unchanged
+// ([RecordResult.Unchanged]): not sent, not failed, not counted as
+// written. [Writer.DryRun] returns the exact provider request without
+// sending it.
+//
+// Field values are normalised when a write is accepted: what
+// encoding/json encodes is accepted (named types, pointers, json.Number,
+// time.Time as a UTC datetime with milliseconds, integers exactly), so a
+// write sends the same request in every mode. README.md shows how each
+// kind of value reaches HubSpot and Salesforce.
 //
 // Bad input returns a [*ValidationError] wrapping a sentinel such as
-// [ErrMissingID]; nothing is sent or stored. A sync write (the default)
-// returns the provider's answer as a [Result] with one [RecordResult] per
-// record; a failed record carries a [*ProviderError] classified by its
-// adapter, with what was wrong with each field ([FieldError]) under both
-// the provider's name and the application's. Batches are all-or-nothing
-// by default ([BatchPartial] opts into partial success); where the
-// provider cannot make a batch atomic (HubSpot batch update) the adapter
-// restores what it changed and [Compensation] says so. Every write is an [Operation]: see [Writer.Operation],
-// [Writer.Operations] and [Writer.Wait]. Its log lists the provider calls
-// of each attempt, the adapter's resends included, and
+// [ErrMissingID]; nothing is sent or stored, in any mode. That includes
+// what the adapter would refuse before sending ([RecordChecker]) and input
+// over a limit ([ErrTooLarge]). A sync write (the default) returns the
+// provider's answer as a [Result] with one [RecordResult] per record; a
+// failed record carries a [*ProviderError] classified by its adapter, with
+// what was wrong with each field ([FieldError]) under both the provider's
+// name and the application's. Batches are all-or-nothing by default
+// ([BatchPartial] opts into partial success): such a batch succeeds only if
+// every record that needed writing was written; where the provider cannot
+// make a batch atomic (HubSpot batch update) the adapter restores what it
+// changed and [Compensation] says so. Every write is an [Operation]: see
+// [Writer.Operation], [Writer.Operations] and [Writer.Wait]. Its log lists
+// the provider calls of each attempt, the adapter's resends included, and
 // [Operation.ProviderCalls] counts them.
 //
 // With [ModeAsync] a write is stored durably (fsync'd) before it is
 // acknowledged, and a started Writer ([Writer.Start], [Writer.Stop]) runs
 // it, retrying retryable failures with backoff until its deadline (1 h by
-// default, up to 48 h). [WriteOpts.AutoBatch] groups single async writes
-// into provider batches of up to 100 records; records the provider rejects
-// are isolated so the others are written. [WriteOpts.IdempotencyKey] makes
-// a repeated request return the first one's operation.
+// default, from 1 minute to 48 h). [WriteOpts.AutoBatch] groups single
+// async writes into provider batches of up to 100 records; records the
+// provider rejects are isolated so the others are written, and each write
+// gets its own handle ([Result.MemberID]). [WriteOpts.IdempotencyKey]
+// makes a repeated request return the first one's operation, unless that
+// one failed without writing anything.
 //
 // # Guarantees
 //
 // Delivery of async writes is at least once, across crashes and restarts:
-// work interrupted by a crash resumes when its lease ends. A create whose
-// outcome is unknown (cut off after it was sent) is never resent blindly:
-// its operation reports [ClassUnknownOutcome].
+// work interrupted by a crash resumes when its lease ends. An async create
+// records durably that it is about to be sent before its request leaves
+// (in the adapter, after its rate-limit waits, when it has
+// [Capabilities.BeforeSend]): one a crash interrupted before that is
+// simply sent after the restart.
+// A create whose outcome is unknown (cut off after it may have been sent)
+// is never resent blindly: its operation reports [ClassUnknownOutcome].
 //
 // # Operating
 //

@@ -23,24 +23,28 @@ type DryRunResult struct {
 // DryRun validates a write and returns the exact provider payload it would
 // produce, without writing anything or recording an operation: a preview
 // of a customer's rules. One record previews a single write, several a
-// batch. With ifEmpty rules it reads the records' current values (a read,
-// never a write). Errors are those the write itself would return.
+// batch; with opts.AutoBatch set, one record previews the call its group
+// would make for it alone (a partial batch of one). With ifEmpty rules it
+// reads the records' current values (a read, never a write). Errors are
+// those the write itself would return: the request is the one a sync,
+// async or auto-batched write of the same records sends, byte for byte.
 func (w *Writer) DryRun(ctx context.Context, t Target, typ WriteType, records []Record, opts *WriteOpts) (*DryRunResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, tg, err := w.prepare(ctx, t, typ, records, len(records) != 1, opts)
+	autoBatch := opts != nil && opts.AutoBatch != nil
+	pr, err := w.prepare(ctx, t, typ, records, len(records) != 1 && !autoBatch, opts)
 	if err != nil {
 		return nil, err
 	}
-	res := &DryRunResult{}
-	recs := p.Records
-	send := make([]int, len(recs))
-	for i := range send {
-		send[i] = i
+	p := pr.plan
+	if autoBatch {
+		p.Batch = true
 	}
+	res := &DryRunResult{}
+	recs, send := p.Records, p.toWrite()
 	if p.needsRead() {
-		s, perr := w.connect(ctx, p.InstallationID, p.Provider, tg.inst, 0)
+		s, perr := w.connect(ctx, p.scope(), pr.target.inst, 0)
 		if perr != nil {
 			return nil, perr
 		}
@@ -59,11 +63,11 @@ func (w *Writer) DryRun(ctx context.Context, t Target, typ WriteType, records []
 		}
 		res.Unchanged = append(res.Unchanged, i)
 	}
-	res.Request = p.providerRequest(tg.inst, sent)
-	if enc, ok := tg.provider.(RequestEncoder); ok && len(sent) > 0 {
+	res.Request = p.providerRequest(pr.target.inst, sent)
+	if enc, ok := pr.target.provider.(RequestEncoder); ok && len(sent) > 0 {
 		res.HTTP, err = enc.EncodeWrite(res.Request)
 		if err != nil {
-			return nil, fmt.Errorf("writeback: encode %s request: %w", tg.provider.Name(), err)
+			return nil, fmt.Errorf("writeback: encode %s request: %w", pr.target.provider.Name(), err)
 		}
 	}
 	return res, nil

@@ -54,6 +54,10 @@ var (
 	// ErrInvalidRecord reports a record value that cannot be sent, such as a
 	// value that does not encode as JSON.
 	ErrInvalidRecord = errors.New("writeback: invalid record")
+	// ErrTooLarge reports input over a size limit: a record or a field
+	// value larger than [Config.MaxRecordSize] or [Config.MaxValueSize],
+	// or pass-through headers beyond [MaxHeaders] or [MaxHeaderBytes].
+	ErrTooLarge = errors.New("writeback: input too large")
 	// ErrInvalidOptions reports a mode, batch policy, retry deadline or
 	// auto-batch policy out of range.
 	ErrInvalidOptions = errors.New("writeback: invalid options")
@@ -71,6 +75,9 @@ var (
 
 	// ErrStopped reports async work offered to a Writer that is stopped.
 	ErrStopped = errors.New("writeback: writer stopped")
+	// ErrNotStarted reports a [Writer.Wait] that ended on a Writer never
+	// started, which runs no async work.
+	ErrNotStarted = errors.New("writeback: writer not started")
 	// ErrStoreFormat reports a stored record written by a newer version of
 	// writeback than this one, in a format it cannot read.
 	ErrStoreFormat = errors.New("writeback: unknown store format")

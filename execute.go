@@ -16,9 +16,12 @@ import (
 type outcome struct {
 	Results      []RecordResult
 	Compensation *Compensation
-	// Err is set when the call failed as a whole; every result then
+	// Err is set when the call failed as a whole; every record sent
 	// carries it too.
 	Err *ProviderError
+	// AllOrNone reports an all-or-nothing batch: it succeeds only if
+	// every record that needed writing was written.
+	AllOrNone bool
 }
 
 // attemptTimeout bounds each provider call of queued work. It is shorter
@@ -44,38 +47,97 @@ type session struct {
 	// session's writes (and failed reads), in order, resends included:
 	// the attempt's calls, for the operation log.
 	calls []ProviderCall
+	// beforeSend is passed to the adapter as ProviderRequest.BeforeSend
+	// (set by an async create's attempt; see Writer.runJob).
+	beforeSend func(ctx context.Context) error
 }
 
-// connect opens the session of an attempt for the installation id with
-// the named provider. inst is the installation when the caller has it at
-// hand (a sync write, just validated), and nil to load it (queued work,
-// which runs later). It fails with a [*ProviderError]: not_found for an
-// installation deleted since the write was accepted, auth for credentials
-// the application's resolver refused, and unavailable for a store that
-// failed to answer (the attempt can be made later).
-func (w *Writer) connect(ctx context.Context, id, provider string, inst *Installation, timeout time.Duration) (*session, *ProviderError) {
-	fail := func(class ErrorClass, err error, format string, args ...any) (*session, *ProviderError) {
-		return nil, &ProviderError{Provider: provider, Class: class, Message: fmt.Sprintf(format, args...), RecordIndex: NoRecord, Err: err}
+// scope is what a write is for: enough to open its session and to check,
+// when it runs later, that it is still allowed.
+type scope struct {
+	installationID string
+	integration    string
+	object         string // the write object's name as the request gave it
+	provider       string
+}
+
+// scope returns the scope of a plan.
+func (p *plan) scope() scope {
+	return scope{installationID: p.InstallationID, integration: p.Integration, object: p.Object, provider: p.Provider}
+}
+
+// Codes of the errors of queued writes that are no longer allowed when they
+// run ([ProviderError.Code]; nothing was sent).
+const (
+	// CodeInstallationDeleted: the installation was deleted after the
+	// write was accepted.
+	CodeInstallationDeleted = "INSTALLATION_DELETED"
+	// CodeIntegrationRemoved: the integration is no longer in the
+	// Writer's manifest.
+	CodeIntegrationRemoved = "INTEGRATION_REMOVED"
+	// CodeObjectDisabled: the object is no longer a write object of the
+	// integration, or the installation no longer enables it for write.
+	CodeObjectDisabled = "OBJECT_DISABLED"
+)
+
+// connect opens the session of an attempt of a write for sc. inst is the
+// installation when the caller has it at hand (a sync write, just
+// validated), and nil to load it (queued work, which runs later): the
+// write must then still be allowed, by the manifest and by the
+// installation as it is now. It fails with a [*ProviderError]: not_found
+// (Code INSTALLATION_DELETED) for an installation deleted since the write
+// was accepted, invalid (INTEGRATION_REMOVED or OBJECT_DISABLED) for an
+// integration or object no longer enabled, auth for credentials the
+// application's resolver refused, and unavailable for a store that failed
+// to answer (the attempt can be made later).
+func (w *Writer) connect(ctx context.Context, sc scope, inst *Installation, timeout time.Duration) (*session, *ProviderError) {
+	fail := func(class ErrorClass, code string, err error, format string, args ...any) (*session, *ProviderError) {
+		return nil, &ProviderError{Provider: sc.provider, Class: class, Code: code, Message: fmt.Sprintf(format, args...), RecordIndex: NoRecord, Err: err}
 	}
-	prov, ok := w.providers[provider]
+	prov, ok := w.providers[sc.provider]
 	if !ok {
-		return fail(ClassInternal, nil, "no provider %q in this writer's config", provider)
+		return fail(ClassInternal, "", nil, "no provider %q in this writer's config", sc.provider)
 	}
 	if inst == nil {
 		var err error
-		inst, err = w.Installation(ctx, id)
+		inst, err = w.Installation(ctx, sc.installationID)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			return fail(ClassNotFound, err, "installation %s no longer exists", id)
+			return fail(ClassNotFound, CodeInstallationDeleted, err, "installation %s was deleted after the write was accepted; nothing was sent", sc.installationID)
 		case err != nil:
-			return fail(ClassUnavailable, err, "load installation %s: %v", id, err)
+			return fail(ClassUnavailable, "", err, "load installation %s: %v", sc.installationID, err)
+		}
+		in, ok := w.manifest.Integration(sc.integration)
+		if !ok {
+			return fail(ClassInvalid, CodeIntegrationRemoved, nil, "integration %q is no longer in the manifest; nothing was sent", sc.integration)
+		}
+		obj, err := resolveObject(in, inst, sc.object)
+		if err != nil {
+			return fail(ClassInvalid, CodeObjectDisabled, err, "%q is no longer a write object of integration %q; nothing was sent", sc.object, sc.integration)
+		}
+		if !obj.enabled {
+			return fail(ClassInvalid, CodeObjectDisabled, nil, "%q is no longer enabled for write in installation %s; nothing was sent", sc.object, sc.installationID)
 		}
 	}
-	ts, err := w.cfg.TokenSourceFunc(ctx, inst)
+	ts, err := w.cfg.TokenSourceFunc(ctx, cloneInstallation(inst)) // the application's copy
 	if err != nil {
-		return fail(ClassAuth, err, "token source: %v", err)
+		return fail(ClassAuth, "", err, "the application's token source refused installation %s (%s); nothing was sent", sc.installationID, tokenErrorKind(err))
 	}
 	return &session{prov: prov, inst: inst, ts: ts, manifest: w.manifest, timeout: timeout}, nil
+}
+
+// tokenErrorKind describes an error of the application's token source
+// without its text, which may quote a secret: a context error by name,
+// anything else by its type. (The error itself stays on the returned
+// [ProviderError]'s Err, which is never stored.)
+func tokenErrorKind(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "context deadline exceeded"
+	case errors.Is(err, context.Canceled):
+		return "context canceled"
+	}
+	return fmt.Sprintf("error of type %T", err)
 }
 
 // bound returns ctx limited to one provider call.
@@ -92,9 +154,22 @@ func (s *session) bound(ctx context.Context) (context.Context, context.CancelFun
 func (s *session) run(ctx context.Context, p *plan) *outcome {
 	records, send, err := s.current(ctx, p)
 	if err != nil {
-		return s.outcome(p, p.failAll(asProviderError(p.Provider, err)))
+		return s.outcome(p, p.failSome(p.toWrite(), asProviderError(p.Provider, err)))
 	}
 	return s.write(ctx, p, records, send)
+}
+
+// toWrite returns the indexes of the plan's records that have something to
+// write before any ifEmpty rule is applied: all of them but those the
+// rules already left empty.
+func (p *plan) toWrite() []int {
+	send := make([]int, 0, len(p.Records))
+	for i, r := range p.Records {
+		if p.Type == WriteTypeDelete || len(r.Fields) > 0 {
+			send = append(send, i)
+		}
+	}
+	return send
 }
 
 // current applies the plan's ifEmpty rules with one provider read,
@@ -146,17 +221,13 @@ func (s *session) current(ctx context.Context, p *plan) ([]Record, []int, error)
 }
 
 // write sends the records at the indexes send in one provider call and
-// returns the outcome of the whole plan: records not sent succeed
-// unchanged, the others get the provider's answer. The calls the adapter
-// made are added to the session's, and field errors are named as the
-// application names the fields (see outcome).
+// returns the outcome of the whole plan: records not sent are unchanged,
+// the others get the provider's answer. The calls the adapter made are
+// added to the session's, and field errors are named as the application
+// names the fields (see outcome).
 func (s *session) write(ctx context.Context, p *plan, records []Record, send []int) *outcome {
-	out := &outcome{Results: make([]RecordResult, len(p.Records))}
-	for i, r := range p.Records {
-		out.Results[i] = RecordResult{ID: r.ID} // unchanged records succeed as they are
-	}
 	if len(send) == 0 {
-		return out
+		return p.failSome(nil, nil)
 	}
 	sent := make([]Record, len(send))
 	for j, i := range send {
@@ -164,13 +235,14 @@ func (s *session) write(ctx context.Context, p *plan, records []Record, send []i
 	}
 	req := p.providerRequest(s.inst, sent)
 	req.TokenSource = s.ts
+	req.BeforeSend = s.beforeSend
 	wctx, cancel := s.bound(ctx)
 	resp, err := s.prov.Write(wctx, req)
 	cancel()
 	if err != nil {
 		perr := asProviderError(p.Provider, err)
 		s.calls = append(s.calls, perr.Calls...)
-		return s.outcome(p, p.failAll(perr))
+		return s.outcome(p, p.failSome(send, perr))
 	}
 	if resp != nil {
 		s.calls = append(s.calls, resp.Calls...)
@@ -180,9 +252,10 @@ func (s *session) write(ctx context.Context, p *plan, records []Record, send []i
 		if resp != nil {
 			n = len(resp.Results)
 		}
-		return p.failAll(&ProviderError{Provider: p.Provider, Class: ClassInternal, RecordIndex: NoRecord,
+		return p.failSome(send, &ProviderError{Provider: p.Provider, Class: ClassInternal, RecordIndex: NoRecord,
 			Message: fmt.Sprintf("provider returned %d results for %d records", n, len(sent))})
 	}
+	out := p.failSome(nil, nil)
 	for j, i := range send {
 		r := resp.Results[j]
 		if r.Err != nil {
@@ -258,12 +331,35 @@ func asProviderError(provider string, err error) *ProviderError {
 		return perr
 	}
 	class := ClassInternal
+	var ve *ValidationError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The adapter did not say whether the request was sent.
 		class = ClassUnknownOutcome
-	case errors.Is(err, ErrUnsupported):
+	case errors.As(err, &ve), errors.Is(err, ErrUnsupported):
+		// The adapter refused the input before sending it.
 		class = ClassInvalid
 	}
 	return &ProviderError{Provider: provider, Class: class, Message: err.Error(), RecordIndex: NoRecord, Err: err}
+}
+
+// cutOff marks the outcome of a sync write whose caller's context ended
+// (cause is its cause): a whole-call failure is reported as
+// [ClassCanceled], wrapping cause, except a create that may have been sent,
+// which stays [ClassUnknownOutcome].
+func (out *outcome) cutOff(p *plan, cause error) {
+	if out.Err == nil || out.Err.Class == ClassUnknownOutcome {
+		return
+	}
+	perr := &ProviderError{
+		Provider: p.Provider, Class: ClassCanceled, StatusCode: out.Err.StatusCode, Code: out.Err.Code,
+		Message:     fmt.Sprintf("the caller's context ended before the write completed (%v): %s", cause, out.Err.Message),
+		RecordIndex: NoRecord, Calls: out.Err.Calls, Err: cause,
+	}
+	out.Err = perr
+	for i := range out.Results {
+		if out.Results[i].Err != nil && out.Results[i].Err.RecordIndex == NoRecord {
+			out.Results[i].Err = perr
+		}
+	}
 }

@@ -1,9 +1,12 @@
 package writeback
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"time"
 	"unicode/utf8"
 
@@ -31,19 +34,33 @@ import (
 //
 //	0  before versioning: no "v"; Mode stored as a number (0 sync, 1 async).
 //	1  "v" on every record; Mode stored as text ("synchronous", "asynchronous").
-//	2  status "canceled" and error class "canceled"; a finished operation
+//	2  a plain async create stores, before each provider call, the claim
+//	   about to send ("sendClaim" next to the operation): a claim a crash
+//	   interrupted without one sent nothing. Read from an earlier format,
+//	   an async create in progress may have sent at any claim.
+//	3  record results may be "unchanged" (left with nothing to write by the
+//	   rules: not sent, not written); group members list the fields
+//	   "stripped" as unmapped; field values are stored in their normal
+//	   form (values.go) and read back exactly (json.Number); idempotency
+//	   keys are stored as "<installation>:<key>", hash what the caller
+//	   sent ("in:" prefix) and are freed into generations
+//	   ("<installation>#<n>:<key>"). Earlier records read as they are: no
+//	   result was unchanged, no field stripped, and a key stored as
+//	   "<installation>\x00<key>" with its earlier hash (of the planned
+//	   request) is still found and matched.
+//	4  status "canceled" (its records: class "canceled"); a finished operation
 //	   with records not written keeps what a retry sends ("retry"), unless
 //	   it was stored without field values ("omitValues"); a retried job
-//	   says which records its first attempt sends; a group stores its
-//	   capacity ("maxSize"). Records of format 1 read as they are: they
-//	   have no retry data, so they cannot be retried.
+//	   says which records its first attempt sends ("retry"); a group
+//	   stores its capacity ("maxSize"). Earlier records read as they are:
+//	   they keep no retry data, so they cannot be retried.
 //
 // A format change raises formatVersion, migrates older records as they are
 // read (decoding accepts every earlier version) and adds a store written by
 // the new version under testdata/, which TestStoredFormats resumes to
 // completion. A record written by a newer writeback is refused with
 // [ErrStoreFormat], never misread.
-const formatVersion = 2
+const formatVersion = 4
 
 // damagedError reports a stored record that does not decode: the work it
 // belongs to can never run as it was accepted.
@@ -134,6 +151,8 @@ type storedOperation struct {
 	versioned
 	*Operation
 	Group *groupState `json:"autoBatchGroup,omitempty"`
+	// SendClaim is Operation.sendClaim.
+	SendClaim int `json:"sendClaim,omitempty"`
 	// OmitValues records that the operation is stored without field
 	// values ([Retention.OmitValues] when it was accepted): results keep
 	// no provider data and no retry plan is kept.
@@ -148,6 +167,10 @@ type retryPlan struct {
 	Plan   *plan         `json:"plan"`
 	Window time.Duration `json:"window"`
 }
+
+// sendUnrecorded is the sendClaim of an async operation read from a format
+// that did not record sends: every claim may have sent.
+const sendUnrecorded = math.MaxInt
 
 // groupState is a group's progress while it is written, stored with its
 // master operation, so that a Writer restarted after a crash resumes where
@@ -169,6 +192,11 @@ type groupState struct {
 // encodeOperation encodes an operation, with its group's progress if it
 // has one, for the store.
 func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
+	if group == nil && !o.omitValues {
+		if data, ok := appendAcceptedOperation(make([]byte, 0, 512), o); ok {
+			return store.Operation{ID: o.ID, InstallationID: o.InstallationID, Data: data}, nil
+		}
+	}
 	return encodeStored(storedOperation{Operation: o, Group: group})
 }
 
@@ -188,6 +216,7 @@ func encodeFinished(o *Operation, p *plan, window time.Duration) (store.Operatio
 func encodeStored(s storedOperation) (store.Operation, error) {
 	o := s.Operation
 	s.versioned = current()
+	s.SendClaim = o.sendClaim
 	if o.omitValues {
 		s.OmitValues, s.Retry = true, nil
 		s.Operation = o.withoutValues()
@@ -214,6 +243,10 @@ func decodeStored(rec store.Operation) (storedOperation, error) {
 	}
 	if err := s.check("operation", rec.ID); err != nil {
 		return storedOperation{}, err
+	}
+	s.Operation.sendClaim = s.SendClaim
+	if s.V < 2 && s.Mode == ModeAsync && s.Type == WriteTypeCreate && !s.AutoBatch && !s.Status.Terminal() {
+		s.Operation.sendClaim = sendUnrecorded
 	}
 	s.Operation.omitValues = s.OmitValues
 	return s, nil
@@ -244,6 +277,9 @@ type retryStart struct {
 // encodeJob encodes a job payload for the store.
 func encodeJob(p jobPayload) ([]byte, error) {
 	p.versioned = current()
+	if data, ok := appendJobPayload(make([]byte, 0, 512+jobSizeHint(p.Plan)), p); ok {
+		return data, nil
+	}
 	data, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("writeback: encode job: %w", err)
@@ -251,10 +287,44 @@ func encodeJob(p jobPayload) ([]byte, error) {
 	return data, nil
 }
 
+// unmarshalExact decodes JSON like json.Unmarshal, except that numbers in
+// values of type any decode as json.Number, exactly as they were written:
+// field values are stored in their normal form (see values.go) and must
+// come back unchanged.
+func unmarshalExact(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("invalid data after the JSON value")
+	}
+	return nil
+}
+
+// jobSizeHint estimates the encoded size of a plan's records.
+func jobSizeHint(p *plan) int {
+	if p == nil {
+		return 0
+	}
+	n := 0
+	for _, r := range p.Records {
+		n += len(r.ID) + 16
+		for k, v := range r.Fields {
+			n += len(k) + 16
+			if s, ok := v.(string); ok {
+				n += len(s)
+			}
+		}
+	}
+	return n
+}
+
 // decodeJob decodes the stored payload of job id.
 func decodeJob(id string, data []byte) (jobPayload, error) {
 	var p jobPayload
-	if err := json.Unmarshal(data, &p); err != nil {
+	if err := unmarshalExact(data, &p); err != nil {
 		return p, damaged("job", id, data, err)
 	}
 	if err := p.check("job", id); err != nil {
@@ -282,7 +352,7 @@ type groupSpec struct {
 	OpenedAt       time.Time     `json:"openedAt"`
 	MaxDelay       time.Duration `json:"maxDelay"`
 	RetryDeadline  time.Duration `json:"retryDeadline"`
-	// MaxSize is the group's capacity (format 2; zero before).
+	// MaxSize is the group's capacity (format 4; zero before).
 	MaxSize int `json:"maxSize,omitempty"`
 }
 
@@ -292,6 +362,10 @@ type groupMember struct {
 	Record   Record    `json:"record"`
 	IfEmpty  []string  `json:"ifEmpty,omitempty"`
 	JoinedAt time.Time `json:"joinedAt"`
+	// Stripped lists the record's fields not written because the
+	// installation leaves them unmapped (application names), for the
+	// group's log.
+	Stripped []string `json:"stripped,omitempty"`
 }
 
 // encodeGroup encodes a group's spec or member for the store.
@@ -315,7 +389,7 @@ func decodeGroupSpec(id string, data []byte) (groupSpec, error) {
 // decodeMember decodes member i of group job id.
 func decodeMember(id string, i int, data []byte) (groupMember, error) {
 	var m groupMember
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := unmarshalExact(data, &m); err != nil {
 		return m, damaged("auto-batch record", fmt.Sprintf("%s[%d]", id, i), data, err)
 	}
 	return m, m.check("auto-batch record", fmt.Sprintf("%s[%d]", id, i))

@@ -5,8 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -18,55 +20,41 @@ import (
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
-// formatStore is a store written by this version of writeback (format 2):
-// finished operations (success, failure, canceled; one stored without
-// field values), an idempotency key, queued async writes, an async write
-// waiting for its retry, a failed write queued again by Retry, a write
-// claimed by a Writer that died and canceled since, and an open auto-batch
-// group. Regenerate it (only with a format change, keeping the older
-// files) with WRITEBACK_WRITE_FORMAT=1 go test -run TestStoredFormats .
-const formatStore = "testdata/format-v2.db"
+// formatStore is a store written by this version of writeback (format 4):
+// finished operations, an idempotency key, queued async writes, an async
+// write waiting for its retry and an open auto-batch group, a sync update
+// the rules left unchanged, and what operating writeback leaves: a
+// refused create (which keeps its records for a retry), one stored
+// without field values, a canceled write, a refused create queued again
+// by Retry, and an update claimed by a Writer that died and canceled
+// since. Regenerate it (only with a format change, under a new name,
+// keeping the older files) with
+// WRITEBACK_WRITE_FORMAT=1 go test -run TestStoredFormats .
+var formatStore = storedFormat{path: "testdata/format-v4.db", key: "format-v4-key", unchanged: true, ops: true}
+
+// formatStores are the stores every format version wrote, the same way
+// (format 3 adds an unchanged update, format 4 what operating leaves).
+var formatStores = []storedFormat{
+	{path: "testdata/format-v1.db", key: "format-v1-key"},
+	{path: "testdata/format-v2.db", key: "format-v1-key"},
+	{path: "testdata/format-v3.db", key: "format-v3-key", unchanged: true},
+	formatStore,
+}
+
+// storedFormat is a store of formatStores.
+type storedFormat struct {
+	path string
+	// key is the idempotency key of the store's keyed create.
+	key string
+	// unchanged reports that the store holds a sync update left unchanged.
+	unchanged bool
+	// ops reports that the store holds what operating writeback leaves
+	// (see formatStore).
+	ops bool
+}
 
 // formatTime is the clock of the Writer that wrote formatStore.
 var formatTime = time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC)
-
-// formatKey is the idempotency key of formatStore's keyed create.
-const formatKey = "format-v1-key"
-
-// storedFormat is a store written by one format version and what resuming
-// it finds.
-type storedFormat struct {
-	path string
-	// before counts the operations by status before the Writer starts.
-	before map[writeback.OperationStatus]int
-	// after counts them once every unfinished one has finished.
-	after map[writeback.OperationStatus]int
-	// written is the number of records the resumed Writer writes, created
-	// the number of those it creates.
-	written, created int
-}
-
-// storedFormats are the stores of every format version.
-var storedFormats = []storedFormat{{
-	// Format 1: a sync create and a keyed sync create, a refused sync
-	// update; a retrying write, three queued writes, a group of three.
-	path:    "testdata/format-v1.db",
-	before:  map[writeback.OperationStatus]int{writeback.OperationSuccess: 2, writeback.OperationFailure: 1, writeback.OperationInProgress: 5},
-	after:   map[writeback.OperationStatus]int{writeback.OperationSuccess: 7, writeback.OperationFailure: 1},
-	written: 7,
-	created: 6,
-}, {
-	// Format 2 adds a refused sync create, one stored without values, a
-	// canceled write, a refused create queued again by Retry, and a claimed
-	// write whose cancel was requested.
-	path: formatStore,
-	before: map[writeback.OperationStatus]int{writeback.OperationSuccess: 2, writeback.OperationFailure: 3,
-		writeback.OperationCanceled: 1, writeback.OperationInProgress: 7},
-	after: map[writeback.OperationStatus]int{writeback.OperationSuccess: 8, writeback.OperationFailure: 3,
-		writeback.OperationCanceled: 2},
-	written: 8,
-	created: 7,
-}}
 
 // fixedClock reads start plus one millisecond per reading.
 type fixedClock struct {
@@ -82,78 +70,82 @@ func (c *fixedClock) now() time.Time {
 	return c.start.Add(c.n)
 }
 
-// formatWriter is a Writer on st with the async tests' manifest, a fake
-// HubSpot and a clock starting at start.
-func formatWriter(t *testing.T, st store.Interface, fake *providertest.Fake, start time.Time) *writeback.Writer {
-	t.Helper()
-	m, err := writeback.ParseManifest([]byte(asyncManifest))
-	require.NoError(t, err)
-	clock := &fixedClock{start: start}
-	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest:        m,
-		Providers:       []writeback.Provider{fake},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens("test-token"),
-		Test:            writeback.TestConfig{NowFunc: clock.now},
-	})
-	require.NoError(t, err)
-	return w
+// formatWorld is the world of formatStore: the async tests' manifest, a
+// fake HubSpot, and a clock starting at start; the installation is the
+// store's.
+func formatWorld(fake *providertest.Fake, start time.Time) option {
+	return func(s *writerSpec) {
+		asyncContacts(fake)(s)
+		s.installations = nil
+		s.now = (&fixedClock{start: start}).now
+	}
 }
 
 func formatFake() *providertest.Fake {
 	return providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, Delete: true, Associations: true, IfEmpty: true})
 }
 
-// TestStoredFormats opens the store written by each format version with
-// the current code and runs everything in it to completion. Every stored
+// TestStoredFormats opens the store of every format version with the
+// current code and runs everything in it to completion. Every stored
 // format stays readable: a format change adds a file and keeps this test
 // passing.
 func TestStoredFormats(t *testing.T) {
 	if os.Getenv("WRITEBACK_WRITE_FORMAT") == "1" {
 		writeFormatStore(t)
 	}
-	for _, f := range storedFormats {
-		t.Run(filepath.Base(f.path), func(t *testing.T) { resumeStoredFormat(t, f) })
+	for _, fs := range formatStores {
+		t.Run(filepath.Base(fs.path), func(t *testing.T) {
+			t.Parallel()
+			resumeFormatStore(t, fs)
+		})
 	}
 }
 
-// byStatus counts the operations of w by status, and returns them.
-func byStatus(t *testing.T, w *writeback.Writer) (map[writeback.OperationStatus]int, map[writeback.OperationStatus][]*writeback.Operation) {
-	t.Helper()
-	page, err := w.Operations(t.Context(), &writeback.OperationListParams{PageSize: writeback.MaxPageSize})
-	require.NoError(t, err)
-	require.True(t, page.Done)
-	counts := map[writeback.OperationStatus]int{}
-	ops := map[writeback.OperationStatus][]*writeback.Operation{}
-	for _, op := range page.Operations {
-		counts[op.Status]++
-		ops[op.Status] = append(ops[op.Status], op)
-	}
-	return counts, ops
-}
-
-func resumeStoredFormat(t *testing.T, f storedFormat) {
+// resumeFormatStore opens a copy of a store of formatStores and runs it
+// to completion.
+func resumeFormatStore(t *testing.T, fs storedFormat) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "writeback.db")
-	copyFile(t, f.path, path)
+	copyFile(t, fs.path, path)
 	st, err := boltstore.Open(path, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
 
 	fake := formatFake()
-	// The record the sync create made, which queued updates change: it
-	// exists before any queued create runs.
+	// The record the sync create made, which the queued update changes:
+	// it exists before any queued create runs.
 	require.Equal(t, "1001", fake.Seed("contacts", map[string]any{"email": "sync@example.com"}))
-	w := formatWriter(t, st, fake, formatTime.Add(2*time.Hour))
+	w := setup(t, withStore(st), formatWorld(fake, formatTime.Add(2*time.Hour))).w
 	inst, err := w.InstallationByGroup(ctx, contacts.Integration, contacts.GroupRef)
 	require.NoError(t, err)
 	require.Equal(t, writeback.WriteOnUpdateNever, inst.Config.Write.Objects["contacts"].SelectedFieldSettings["lifecycle"].WriteOnUpdate)
 
-	counts, ops := byStatus(t, w)
-	require.Equal(t, f.before, counts)
+	byStatus := operationsByStatus(t, w, inst.ID)
+	if fs.unchanged {
+		require.Len(t, byStatus[writeback.OperationSuccess], 3, "a sync create, a keyed sync create and an unchanged update")
+		unchanged := 0
+		for _, op := range byStatus[writeback.OperationSuccess] {
+			unchanged += op.UnchangedCount()
+			require.Equal(t, op.SuccessCount()+op.UnchangedCount(), len(op.Results))
+		}
+		require.Equal(t, 1, unchanged)
+	} else {
+		require.Len(t, byStatus[writeback.OperationSuccess], 2, "a sync create and a keyed sync create")
+	}
+	if fs.ops {
+		require.Len(t, byStatus[writeback.OperationFailure], 3, "a refused sync update and create, and one stored without values")
+		require.Len(t, byStatus[writeback.OperationCanceled], 1)
+		require.Len(t, byStatus[writeback.OperationInProgress], 7, "a retrying write, three queued writes, an auto-batch group, a write queued again by Retry, a claimed update whose cancel was requested")
+	} else {
+		require.Len(t, byStatus[writeback.OperationFailure], 1, "a refused sync update")
+		require.Len(t, byStatus[writeback.OperationInProgress], 5, "a retrying write, three queued writes and an auto-batch group")
+		for _, op := range byStatus[writeback.OperationInProgress] {
+			require.Equal(t, writeback.ModeAsync, op.Mode)
+		}
+	}
 
 	// The keyed create replays from the stored key: no provider call.
-	keyed, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: formatKey})
+	keyed, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: fs.key})
 	require.NoError(t, err)
 	require.Equal(t, writeback.OperationSuccess, keyed.Status)
 	require.Empty(t, fake.Writes())
@@ -163,27 +155,41 @@ func resumeStoredFormat(t *testing.T, f storedFormat) {
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	written := 0
-	for _, op := range ops[writeback.OperationInProgress] {
+	for _, op := range byStatus[writeback.OperationInProgress] {
 		done, err := w.Wait(wctx, op.ID)
 		require.NoError(t, err)
-		require.True(t, done.Status.Terminal())
+		if done.Status == writeback.OperationCanceled {
+			require.True(t, fs.ops, "only the claimed update whose cancel was requested")
+			continue
+		}
+		require.Equal(t, writeback.OperationSuccess, done.Status, done.Summary)
+		require.Zero(t, done.FailureCount(), done.Summary)
 		written += done.SuccessCount()
 	}
-	counts, ops = byStatus(t, w)
-	require.Equal(t, f.after, counts)
-	require.Equal(t, f.written, written)
-	require.Equal(t, 1+f.created, fake.Count("contacts"), "every record written once")
+	if !fs.ops {
+		require.Equal(t, 1+3+3, written, "the retried write, the queued writes and the group's three members")
+		require.Equal(t, 1+6, fake.Count("contacts"), "the seeded record, the retried create, two queued creates and the group's three")
+		// A failure stored before format 4 kept no records to retry.
+		_, err := w.Retry(ctx, byStatus[writeback.OperationFailure][0].ID)
+		require.ErrorIs(t, err, writeback.ErrCannotRetry)
+		return
+	}
+	require.Equal(t, 1+3+3+1, written, "the retried write, the queued writes, the group's three members and the write queued again")
+	require.Equal(t, 1+7, fake.Count("contacts"), "the seeded record, the retried create, two queued creates, the group's three and the create queued again")
+	after := operationsByStatus(t, w, inst.ID)
+	require.Len(t, after[writeback.OperationCanceled], 2)
+	require.Len(t, after[writeback.OperationFailure], 3)
 
-	// A failed create of format 2 keeps its records and can be retried,
-	// unless it was stored without values; one of format 1 cannot.
+	// The refused create kept its records: it can be retried. The one
+	// stored without values cannot.
 	retried := 0
-	for _, op := range ops[writeback.OperationFailure] {
+	for _, op := range after[writeback.OperationFailure] {
 		if op.Type != writeback.WriteTypeCreate {
 			continue
 		}
-		_, err := w.Retry(ctx, op.ID)
-		if err != nil {
+		if _, err := w.Retry(ctx, op.ID); err != nil {
 			require.ErrorIs(t, err, writeback.ErrCannotRetry)
+			require.ErrorContains(t, err, "without field values")
 			continue
 		}
 		done, err := w.Wait(wctx, op.ID)
@@ -191,11 +197,20 @@ func resumeStoredFormat(t *testing.T, f storedFormat) {
 		require.Equal(t, writeback.OperationSuccess, done.Status, done.Summary)
 		retried++
 	}
-	if f.path == formatStore {
-		require.Equal(t, 1, retried, "the refused create, not the one without values")
-	} else {
-		require.Zero(t, retried)
+	require.Equal(t, 1, retried)
+}
+
+// operationsByStatus returns an installation's operations by status.
+func operationsByStatus(t *testing.T, w *writeback.Writer, inst string) map[writeback.OperationStatus][]*writeback.Operation {
+	t.Helper()
+	page, err := w.Operations(t.Context(), &writeback.OperationListParams{InstallationID: inst, PageSize: writeback.MaxPageSize})
+	require.NoError(t, err)
+	require.True(t, page.Done)
+	byStatus := map[writeback.OperationStatus][]*writeback.Operation{}
+	for _, op := range page.Operations {
+		byStatus[op.Status] = append(byStatus[op.Status], op)
 	}
+	return byStatus
 }
 
 // TestStoredFormatVersions reads a record of the first, unversioned format
@@ -204,7 +219,7 @@ func TestStoredFormatVersions(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	st := memstore.New()
-	w := formatWriter(t, st, formatFake(), formatTime)
+	w := setup(t, withStore(st), formatWorld(formatFake(), formatTime)).w
 	legacy := `{"id":"op-legacy","installationId":"i","type":"create","mode":1,"status":"in_progress","attempts":0,"createTime":"2026-01-01T00:00:00Z","updateTime":"2026-01-01T00:00:00Z"}`
 	require.NoError(t, st.CreateOperation(ctx, store.Operation{ID: "op-legacy", InstallationID: "i", Data: []byte(legacy)}, nil, formatTime))
 	op, err := w.Operation(ctx, "op-legacy")
@@ -237,7 +252,7 @@ func writeFormatStore(t *testing.T) {
 		}
 		return nil
 	})
-	w := formatWriter(t, st, fake, formatTime)
+	w := setup(t, withStore(st), formatWorld(fake, formatTime)).w
 	lifecycle := "lead"
 	_, err = w.CreateInstallation(ctx, &writeback.Installation{
 		Integration: contacts.Integration, GroupRef: contacts.GroupRef,
@@ -250,10 +265,13 @@ func writeFormatStore(t *testing.T) {
 	require.NoError(t, err)
 	created, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "sync@example.com"}}, nil)
 	require.NoError(t, err)
-	_, err = w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: formatKey})
+	_, err = w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: formatStore.key})
 	require.NoError(t, err)
 	_, err = w.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"email": "refused@example.com"}}, nil)
 	require.Error(t, err)
+	res, err := w.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"lifecycle": "customer"}}, nil)
+	require.NoError(t, err)
+	require.True(t, res.Records[0].Unchanged)
 	_, err = w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "refused-create@example.com"}}, nil)
 	require.Error(t, err)
 	retried, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "retried@example.com"}}, nil)
@@ -276,7 +294,7 @@ func writeFormatStore(t *testing.T) {
 	// A Writer never started: its async writes stay queued. The first, an
 	// update, is claimed by a Writer that died (the only job due), then
 	// canceled: a cancel request.
-	idle := formatWriter(t, st, formatFake(), formatTime.Add(time.Minute))
+	idle := setup(t, withStore(st), formatWorld(formatFake(), formatTime.Add(time.Minute))).w
 	claimed, err := idle.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"email": "claimed@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
 	require.NoError(t, err)
 	now := formatTime.Add(2 * time.Minute)
@@ -293,14 +311,7 @@ func writeFormatStore(t *testing.T) {
 	require.NoError(t, err)
 
 	// A Writer that stores no values.
-	m, err := writeback.ParseManifest([]byte(asyncManifest))
-	require.NoError(t, err)
-	noValues, err := writeback.NewWriter(&writeback.Config{
-		Manifest: m, Providers: []writeback.Provider{fake}, Store: st,
-		TokenSourceFunc: providertest.StaticTokens("test-token"),
-		Retention:       writeback.Retention{OmitValues: true},
-	})
-	require.NoError(t, err)
+	noValues := setup(t, withStore(st), formatWorld(fake, formatTime.Add(time.Minute)), withRetention(writeback.Retention{OmitValues: true})).w
 	_, err = noValues.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "no-values@example.com"}}, nil)
 	require.Error(t, err)
 
@@ -320,7 +331,7 @@ func writeFormatStore(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, st.Close())
-	copyFile(t, tmp, formatStore)
+	copyFile(t, tmp, formatStore.path)
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -333,4 +344,37 @@ func copyFile(t *testing.T, from, to string) {
 	_, err = io.Copy(dst, src)
 	require.NoError(t, err)
 	require.NoError(t, dst.Close())
+}
+
+// TestFormat1InterruptedCreate: format 1 did not record a create about to
+// be sent, so a create a crash interrupted in a store of format 1 may have
+// been sent: it is reported as an unknown outcome, not sent again.
+func TestFormat1InterruptedCreate(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := memstore.New()
+		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
+		e1 := setup(t, asyncContacts(fake), withStore(st))
+		res, err := e1.w.Create(ctx, contacts, contact("ada@example.com"), async)
+		require.NoError(t, err)
+		rec, err := st.Operation(ctx, res.OperationID)
+		require.NoError(t, err)
+		v1 := regexp.MustCompile(`^\{"v":\d+,`).ReplaceAll(rec.Data, []byte(`{"v":1,`))
+		require.NotEqual(t, rec.Data, v1)
+		rec.Data = v1
+		require.NoError(t, st.UpdateOperation(ctx, rec))
+		// The claim of a process that died, with the store in format 1.
+		now := time.Now()
+		_, err = st.Claim(ctx, now, now.Add(time.Minute), 1)
+		require.NoError(t, err)
+
+		e2 := setup(t, asyncContacts(fake), withStore(st))
+		require.NoError(t, e2.w.Start(ctx))
+		defer e2.stop(t)
+		op, err := e2.w.Wait(ctx, res.OperationID)
+		require.NoError(t, err)
+		require.Equal(t, writeback.ClassUnknownOutcome, op.Results[0].Err.Class)
+		require.Empty(t, fake.Writes())
+	})
 }

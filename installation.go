@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -114,6 +115,18 @@ type DefaultValue struct {
 	NumberValue *float64 `json:"numberValue,omitempty"`
 }
 
+// StringDefault returns a string default, for [FieldSetting.Default].
+func StringDefault(s string) *DefaultValue { return &DefaultValue{StringValue: &s} }
+
+// IntegerDefault returns an integer default, for [FieldSetting.Default].
+func IntegerDefault(n int64) *DefaultValue { return &DefaultValue{IntegerValue: &n} }
+
+// BooleanDefault returns a boolean default, for [FieldSetting.Default].
+func BooleanDefault(b bool) *DefaultValue { return &DefaultValue{BooleanValue: &b} }
+
+// NumberDefault returns a floating-point default, for [FieldSetting.Default].
+func NumberDefault(f float64) *DefaultValue { return &DefaultValue{NumberValue: &f} }
+
 // WriteOnCreate is the overwrite rule for creates.
 type WriteOnCreate string
 
@@ -161,9 +174,6 @@ const (
 	maxGroupRef = 256
 	// maxInstallationText bounds names, IDs and values in an installation.
 	maxInstallationText = 1024
-	// maxReplaceAttempts is how often a change is re-applied when a
-	// concurrent change wins the race to store.
-	maxReplaceAttempts = 5
 )
 
 // CreateInstallation validates inst and stores it as a new installation,
@@ -265,17 +275,6 @@ func (w *Writer) DeleteInstallation(ctx context.Context, id string) error {
 	return nil
 }
 
-// The update mask paths [Writer.UpdateInstallation] accepts. A path ending
-// in "objects" may be followed by ".<objectName>".
-const (
-	// MaskConnection replaces the connection.
-	MaskConnection = "connection"
-	// MaskWriteObjects replaces the whole map of write objects.
-	MaskWriteObjects = "config.content.write.objects"
-	// MaskReadObjects replaces the whole map of read objects.
-	MaskReadObjects = "config.content.read.objects"
-)
-
 // UpdateInstallation applies the paths of mask, taking their values from
 // update, and returns the stored result. Other parts of update are ignored.
 // The paths are:
@@ -284,11 +283,23 @@ const (
 //   - "config.content.write.objects": replace every write object;
 //   - "config.content.write.objects.<name>": replace that write object, or
 //     remove it (disabling writes to it) when update lacks it;
+//   - "config.content.write.objects.<name>.<setting>": set one setting of
+//     a write object the installation has, or clear it when update lacks
+//     it: deletionSettings, deletionSettings.enabled, removeUnmappedFields,
+//     selectedFieldSettings, selectedFieldSettings.<field>, and
+//     selectedFieldSettings.<field>.default, .writeOnCreate or
+//     .writeOnUpdate;
 //   - "config.content.read.objects" and
-//     "config.content.read.objects.<name>": the same for read objects.
+//     "config.content.read.objects.<name>": the same for read objects,
+//     whose settings are selectedFieldMappings,
+//     selectedFieldMappings.<mapToName> and destination.
 //
-// An empty mask, an unknown path, or a path given twice or covered by
-// another path is an error wrapping [ErrInvalidInstallation].
+// A field whose name contains a dot is set through its object's
+// selectedFieldSettings path. An empty mask, any other path, a path naming
+// an object that is not a write (or read) object of the integration, a
+// setting of an object the installation does not have, or a path given
+// twice or covered by another path is a [*ValidationError] wrapping
+// [ErrInvalidInstallation] that names the path.
 //
 // The result is validated whole, as by [Writer.CreateInstallation]. Config
 // rules: every write object must be a write object of the integration, with
@@ -296,110 +307,118 @@ const (
 // have a default with exactly one value set and writeOnCreate in
 // {always, never}, writeOnUpdate in {always, never, ifEmpty} (ifEmpty only
 // if the provider's Capabilities allow it); RemoveUnmappedFields needs a
-// write object with inheritMapping; every read object must be a read object
-// of the integration, and its selectedFieldMappings have non-empty names
-// and values. Any error leaves the stored installation unchanged.
+// write object with inheritMapping from a read object; every read object
+// must be a read object of the integration, and its selectedFieldMappings
+// have non-empty names and values. Any error leaves the stored
+// installation unchanged.
 //
-// A change made concurrently by someone else is not lost: if another change
-// is stored first, the mask is applied again to the newer installation. The
-// error wraps [ErrConflict] if that keeps failing, and [ErrNotFound] if the
-// installation does not exist.
+// Concurrent changes are merged: if another change is stored first, the
+// mask is applied again to the newer installation, unless the other change
+// modified a setting this one modifies (a path of the mask, or a setting
+// within or around it, now holds another value than when this change
+// began): that is a [*ConflictError], wrapping [ErrConflict], and nothing
+// is stored. The error wraps [ErrNotFound] if the installation does not
+// exist.
 func (w *Writer) UpdateInstallation(ctx context.Context, id string, update *Installation, mask []string) (*Installation, error) {
 	if update == nil {
 		return nil, invalid(ErrInvalidInstallation, "installation", "is nil")
 	}
-	if err := checkMask(mask); err != nil {
+	paths, err := checkMask(mask)
+	if err != nil {
 		return nil, err
 	}
 	src := cloneInstallation(update)
-	return w.modifyInstallation(ctx, id, func(inst *Installation) error {
-		for _, path := range mask {
-			applyMaskPath(inst, src, path)
-		}
-		return nil
-	})
+	return w.modifyInstallation(ctx, id, maskChange{paths: paths, src: src, w: w})
 }
 
-// checkMask checks an update mask: non-empty, known paths, none repeated or
-// covered by another.
-func checkMask(mask []string) error {
-	if len(mask) == 0 {
-		return invalid(ErrInvalidInstallation, "updateMask", "at least one path is required")
+// installationChange is a change to an installation that can be applied
+// again to a newer revision.
+type installationChange interface {
+	// apply modifies inst, a fresh copy of the stored installation.
+	apply(inst *Installation) error
+	// touched returns the settings the change modifies, by path, with
+	// their values in inst.
+	touched(inst *Installation) []setting
+}
+
+// setting is one setting of an installation and its value, as JSON.
+type setting struct {
+	path  string
+	value string
+}
+
+// maskChange is the change of an update mask.
+type maskChange struct {
+	paths []maskPath
+	src   *Installation
+	w     *Writer
+}
+
+func (c maskChange) apply(inst *Installation) error {
+	in, ok := c.w.manifest.Integration(inst.Integration)
+	if !ok {
+		return invalid(ErrUnknownIntegration, "integration", "no integration %q in the manifest", inst.Integration)
 	}
-	for i, path := range mask {
-		field := fmt.Sprintf("updateMask[%d]", i)
-		if !validMaskPath(path) {
-			return invalid(ErrInvalidInstallation, field, "unknown path %q", path)
+	for i, p := range c.paths {
+		if err := p.checkObject(in, inst, fmt.Sprintf("updateMask[%d]", i)); err != nil {
+			return err
 		}
-		for j, other := range mask[:i] {
-			if other == path {
-				return invalid(ErrInvalidInstallation, field, "duplicate path %q", path)
-			}
-			if strings.HasPrefix(path, other+".") || strings.HasPrefix(other, path+".") {
-				return invalid(ErrInvalidInstallation, field, "path %q overlaps updateMask[%d] %q", path, j, other)
-			}
-		}
+	}
+	for _, p := range c.paths {
+		p.apply(inst, c.src)
 	}
 	return nil
 }
 
-// validMaskPath reports whether path is one [Writer.UpdateInstallation] accepts.
-func validMaskPath(path string) bool {
-	switch path {
-	case MaskConnection, MaskWriteObjects, MaskReadObjects:
-		return true
+func (c maskChange) touched(inst *Installation) []setting {
+	out := make([]setting, len(c.paths))
+	for i, p := range c.paths {
+		out[i] = setting{path: p.raw, value: p.value(inst)}
 	}
-	for _, prefix := range []string{MaskWriteObjects + ".", MaskReadObjects + "."} {
-		if name, ok := strings.CutPrefix(path, prefix); ok && name != "" {
-			return true
-		}
-	}
-	return false
+	return out
 }
 
-// applyMaskPath copies the value at a valid mask path from src into inst.
-// src is not used afterwards, so its maps may be shared.
-func applyMaskPath(inst, src *Installation, path string) {
-	switch path {
-	case MaskConnection:
-		inst.Connection = src.Connection
-		return
-	case MaskWriteObjects:
-		inst.Config.Write.Objects = maps.Clone(src.Config.Write.Objects)
-		return
-	case MaskReadObjects:
-		inst.Config.Read.Objects = maps.Clone(src.Config.Read.Objects)
-		return
-	}
-	if name, ok := strings.CutPrefix(path, MaskWriteObjects+"."); ok {
-		if o, ok := src.Config.Write.Objects[name]; ok {
-			if inst.Config.Write.Objects == nil {
-				inst.Config.Write.Objects = map[string]WriteObject{}
-			}
-			inst.Config.Write.Objects[name] = o
-		} else {
-			delete(inst.Config.Write.Objects, name)
-		}
-		return
-	}
-	if name, ok := strings.CutPrefix(path, MaskReadObjects+"."); ok {
-		if o, ok := src.Config.Read.Objects[name]; ok {
-			if inst.Config.Read.Objects == nil {
-				inst.Config.Read.Objects = map[string]ReadObject{}
-			}
-			inst.Config.Read.Objects[name] = o
-		} else {
-			delete(inst.Config.Read.Objects, name)
-		}
-	}
+// ConflictError reports a change to an installation that lost a race to a
+// change that modified the same setting: nothing was stored. Changes to
+// other settings are merged and never conflict. It wraps [ErrConflict].
+type ConflictError struct {
+	// InstallationID is the installation changed.
+	InstallationID string
+	// Path is the setting both changes modify: an update mask path, or a
+	// JSON Pointer into the patched object.
+	Path string
+	// Revision is the installation's revision that holds the other change.
+	Revision int64
 }
 
-// modifyInstallation loads an installation, lets change modify a copy,
-// validates the result and stores it as the next revision, starting over
-// from a fresh copy if a concurrent change was stored first.
-func (w *Writer) modifyInstallation(ctx context.Context, id string, change func(inst *Installation) error) (*Installation, error) {
-	var lastErr error
-	for range maxReplaceAttempts {
+// Error implements error.
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("writeback: update installation %q: %s was changed concurrently (revision %d): %v", e.InstallationID, e.Path, e.Revision, ErrConflict)
+}
+
+// Unwrap returns [ErrConflict].
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// maxReplaceAttempts bounds how often a change is applied again when
+// other changes win the race to store; after a few attempts each waits a
+// little, at random, so that racing updaters spread out.
+const maxReplaceAttempts = 50
+
+// modifyInstallation loads an installation, applies a change to a copy,
+// validates the result and stores it as the next revision. When a
+// concurrent change is stored first, it starts over from the newer
+// installation, unless that change modified a setting this one modifies.
+func (w *Writer) modifyInstallation(ctx context.Context, id string, change installationChange) (*Installation, error) {
+	var (
+		base    []setting // the touched settings when the change began
+		lastErr error
+	)
+	for attempt := range maxReplaceAttempts {
+		if attempt >= 3 {
+			if err := pause(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
 		rec, err := w.store.Installation(ctx, id)
 		if err != nil {
 			return nil, storeError(fmt.Sprintf("installation %q", id), err)
@@ -408,7 +427,12 @@ func (w *Writer) modifyInstallation(ctx context.Context, id string, change func(
 		if err != nil {
 			return nil, err
 		}
-		if err := change(cur); err != nil {
+		if base == nil {
+			base = change.touched(cur)
+		} else if err := conflict(change, base, cur); err != nil {
+			return nil, err
+		}
+		if err := change.apply(cur); err != nil {
 			return nil, err
 		}
 		if err := w.validateInstallation(cur); err != nil {
@@ -429,7 +453,45 @@ func (w *Writer) modifyInstallation(ctx context.Context, id string, change func(
 		}
 		lastErr = err
 	}
-	return nil, fmt.Errorf("update installation %q: concurrent changes kept winning: %w", id, lastErr)
+	return nil, fmt.Errorf("writeback: update installation %q: concurrent changes kept winning %d times: %w", id, maxReplaceAttempts, lastErr)
+}
+
+// conflict reports a concurrent change, stored in cur, to a setting the
+// change modifies: one whose value is no longer what it was when the
+// change began, unless it already holds what the change would make of it.
+func conflict(change installationChange, base []setting, cur *Installation) error {
+	now := change.touched(cur)
+	var target []setting
+	for i, s := range now {
+		if s == base[i] {
+			continue
+		}
+		if target == nil {
+			next := cloneInstallation(cur)
+			if change.apply(next) == nil {
+				target = change.touched(next)
+			}
+		}
+		if target != nil && target[i] == s {
+			continue // the other change made the same change
+		}
+		return &ConflictError{InstallationID: cur.ID, Path: s.path, Revision: cur.Revision}
+	}
+	return nil
+}
+
+// pause waits a random while, longer with the attempt, before a change is
+// applied again, or returns ctx's error.
+func pause(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(time.Millisecond)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // validateInstallation fills in the defaults of inst (the connection's
@@ -535,8 +597,10 @@ func checkWriteObject(in *Integration, caps Capabilities, name string, o *WriteO
 	if o.ObjectName != name {
 		return invalid(ErrInvalidInstallation, p+".objectName", "is %q but the key is %q", o.ObjectName, name)
 	}
-	if o.RemoveUnmappedFields && !spec.InheritMapping {
-		return invalid(ErrInvalidInstallation, p+".removeUnmappedFields", "needs a write object with inheritMapping")
+	if o.RemoveUnmappedFields {
+		if _, read := in.ReadObject(name); !spec.InheritMapping || !read {
+			return invalid(ErrInvalidInstallation, p+".removeUnmappedFields", "needs a write object with inheritMapping from a read object")
+		}
 	}
 	for _, field := range slices.Sorted(maps.Keys(o.SelectedFieldSettings)) {
 		s := o.SelectedFieldSettings[field]

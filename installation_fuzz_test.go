@@ -30,7 +30,7 @@ func FuzzPatchInstallationObject(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, section, object string, patch []byte) {
 		ctx := t.Context()
-		w, _ := newInstallWriter(t, nil)
+		w := setup(t, installWorld()).w
 		before, err := w.CreateInstallation(ctx, validInstallation("g"))
 		require.NoError(t, err)
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 )
@@ -54,7 +55,9 @@ const (
 // a failing test) or an invalid result is a [*ValidationError] wrapping
 // [ErrInvalidInstallation], and nothing is stored. Concurrent changes are
 // handled as by UpdateInstallation: the patch is applied again to the newer
-// installation.
+// installation, unless the other change modified a value at one of the
+// patch's paths (or froms): that is a [*ConflictError], and nothing is
+// stored.
 func (w *Writer) PatchInstallationObject(ctx context.Context, id string, section PatchSection, object string, patch []byte) (*Installation, error) {
 	if section != PatchWrite && section != PatchRead {
 		return nil, invalid(ErrInvalidInstallation, "section", "%q is not write or read", section)
@@ -66,9 +69,85 @@ func (w *Writer) PatchInstallationObject(ctx context.Context, id string, section
 	if err != nil {
 		return nil, err
 	}
-	return w.modifyInstallation(ctx, id, func(inst *Installation) error {
-		return applyObjectPatch(inst, section, object, ops)
-	})
+	pc := patchChange{section: section, object: object, ops: ops}
+	for _, op := range ops {
+		for _, f := range []func() (string, error){op.Path, op.From} {
+			if p, err := f(); err == nil && p != "" {
+				pc.pointers = append(pc.pointers, p)
+			}
+		}
+	}
+	return w.modifyInstallation(ctx, id, pc)
+}
+
+// patchChange is the change of a JSON Patch to one object.
+type patchChange struct {
+	section  PatchSection
+	object   string
+	ops      jsonpatch.Patch
+	pointers []string // the paths and froms of the operations
+}
+
+func (c patchChange) apply(inst *Installation) error {
+	return applyObjectPatch(inst, c.section, c.object, c.ops)
+}
+
+// touched returns the values at the patch's JSON Pointers in the object.
+func (c patchChange) touched(inst *Installation) []setting {
+	var doc any = absent
+	if obj, ok := objectJSON(inst, c.section, c.object); ok {
+		var v any
+		if json.Unmarshal(obj, &v) == nil {
+			doc = v
+		}
+	}
+	out := make([]setting, len(c.pointers))
+	for i, p := range c.pointers {
+		out[i] = setting{path: p, value: pointerValue(doc, p)}
+	}
+	return out
+}
+
+// objectJSON returns the JSON of an object of inst, and whether it has it.
+func objectJSON(inst *Installation, section PatchSection, object string) ([]byte, bool) {
+	var (
+		v  any
+		ok bool
+	)
+	if section == PatchWrite {
+		v, ok = inst.Config.Write.Objects[object]
+	} else {
+		v, ok = inst.Config.Read.Objects[object]
+	}
+	if !ok {
+		return nil, false
+	}
+	b, err := json.Marshal(v)
+	return b, err == nil
+}
+
+// pointerValue returns the JSON of the value an RFC 6901 pointer locates
+// in doc, or absent.
+func pointerValue(doc any, pointer string) string {
+	cur := doc
+	for tok := range strings.SplitSeq(strings.TrimPrefix(pointer, "/"), "/") {
+		if pointer == "" {
+			break
+		}
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return absent
+		}
+		if cur, ok = m[tok]; !ok {
+			return absent
+		}
+	}
+	b, err := json.Marshal(cur)
+	if err != nil {
+		return absent
+	}
+	return string(b)
 }
 
 // decodePatch decodes and checks a JSON Patch document.

@@ -87,7 +87,7 @@ func TestPatchInstallationObject(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			w, _ := newInstallWriter(t, nil)
+			w := setup(t, installWorld()).w
 			before, err := w.CreateInstallation(ctx, validInstallation("g"))
 			require.NoError(t, err)
 
@@ -108,7 +108,7 @@ func TestPatchInstallationObject(t *testing.T) {
 func TestPatchInstallationObjectFreshReadObject(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	w, _ := newInstallWriter(t, nil)
+	w := setup(t, installWorld()).w
 	in := validInstallation("g")
 	in.Config.Read.Objects = nil
 	before, err := w.CreateInstallation(ctx, in)
@@ -178,7 +178,7 @@ func TestPatchInstallationObjectInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			w, _ := newInstallWriter(t, nil)
+			w := setup(t, installWorld()).w
 			before, err := w.CreateInstallation(ctx, validInstallation("g"))
 			require.NoError(t, err)
 
@@ -196,7 +196,7 @@ func TestPatchInstallationObjectInvalid(t *testing.T) {
 func TestPatchInstallationObjectIfEmptyNeedsProviderSupport(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	w, _ := newInstallWriter(t, nil)
+	w := setup(t, installWorld()).w
 	before, err := w.CreateInstallation(ctx, &writeback.Installation{Integration: "sf", GroupRef: "g"})
 	require.NoError(t, err)
 

@@ -51,29 +51,19 @@ func (c *testClock) now() time.Time {
 	return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(c.n.Add(1)) * time.Second)
 }
 
-// newInstallWriter returns a Writer over store (a new memstore when nil)
-// with the installManifest, a full-featured HubSpot fake and a Salesforce
-// fake without ifEmpty.
-func newInstallWriter(t testing.TB, st store.Interface) (*writeback.Writer, store.Interface) {
-	t.Helper()
-	m, err := writeback.ParseManifest([]byte(installManifest))
-	require.NoError(t, err)
-	if st == nil {
-		st = memstore.New()
-	}
-	clock := &testClock{}
-	w, err := writeback.NewWriter(&writeback.Config{
-		Manifest: m,
-		Providers: []writeback.Provider{
+// installWorld is the installation tests' world: installManifest, a
+// HubSpot fake, a Salesforce fake with batches of 200, deletes and headers
+// (no ifEmpty), a clock moving one second per reading, and no installation.
+func installWorld() option {
+	return func(s *writerSpec) {
+		s.manifest = installManifest
+		s.providers = []writeback.Provider{
 			providertest.NewFake("hubspot", writeback.Capabilities{}),
 			providertest.NewFake("salesforce", writeback.Capabilities{MaxBatchSize: 200, Delete: true, Headers: true}),
-		},
-		Store:           st,
-		TokenSourceFunc: providertest.StaticTokens("token"),
-		Test:            writeback.TestConfig{NowFunc: clock.now},
-	})
-	require.NoError(t, err)
-	return w, st
+		}
+		s.installations = nil
+		s.now = (&testClock{}).now
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -116,7 +106,7 @@ func requireStored(t *testing.T, w *writeback.Writer, want *writeback.Installati
 func TestCreateInstallation(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	w, _ := newInstallWriter(t, nil)
+	w := setup(t, installWorld()).w
 
 	in := validInstallation("group-1")
 	in.ID = "ignored"
@@ -161,7 +151,7 @@ func TestCreateInstallation(t *testing.T) {
 func TestCreateInstallationConflict(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	w, _ := newInstallWriter(t, nil)
+	w := setup(t, installWorld()).w
 
 	first, err := w.CreateInstallation(ctx, validInstallation("g"))
 	require.NoError(t, err)
@@ -251,7 +241,7 @@ func TestCreateInstallationInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			w, _ := newInstallWriter(t, nil)
+			w := setup(t, installWorld()).w
 			in := validInstallation("g")
 			tt.change(in)
 			got, err := w.CreateInstallation(ctx, in)
@@ -272,7 +262,7 @@ func TestCreateInstallationInvalid(t *testing.T) {
 func TestCreateInstallationIfEmptyNeedsProviderSupport(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	w, _ := newInstallWriter(t, nil)
+	w := setup(t, installWorld()).w
 	in := &writeback.Installation{Integration: "sf", GroupRef: "g", Config: writeback.InstallationConfig{
 		Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{"Account": {
 			SelectedFieldSettings: map[string]writeback.FieldSetting{"Name": {WriteOnUpdate: writeback.WriteOnUpdateIfEmpty}},
@@ -289,7 +279,7 @@ func TestCreateInstallationIfEmptyNeedsProviderSupport(t *testing.T) {
 func TestCreateInstallationInstanceURL(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	w, _ := newInstallWriter(t, nil)
+	w := setup(t, installWorld()).w
 	for i, u := range []string{
 		"https://example.my.salesforce.com",
 		"https://example.my.salesforce.com:8443/base",
@@ -316,7 +306,7 @@ func nan() float64 {
 func TestInstallationLookups(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	w, _ := newInstallWriter(t, nil)
+	w := setup(t, installWorld()).w
 
 	a, err := w.CreateInstallation(ctx, validInstallation("a"))
 	require.NoError(t, err)
@@ -447,7 +437,7 @@ func TestUpdateInstallation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			w, _ := newInstallWriter(t, nil)
+			w := setup(t, installWorld()).w
 			before, err := w.CreateInstallation(ctx, validInstallation("g"))
 			require.NoError(t, err)
 
@@ -486,7 +476,7 @@ func TestUpdateInstallationInvalid(t *testing.T) {
 		{"overlapping paths", &writeback.Installation{}, []string{"config.content.write.objects.contacts", "config.content.write.objects"}, writeback.ErrInvalidInstallation, "updateMask[1]"},
 		{"unknown write object", &writeback.Installation{Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
 			"deals": {},
-		}}}}, []string{"config.content.write.objects.deals"}, writeback.ErrInvalidInstallation, "config.content.write.objects.deals"},
+		}}}}, []string{"config.content.write.objects.deals"}, writeback.ErrInvalidInstallation, "updateMask[0]"},
 		{"invalid enum", &writeback.Installation{Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{
 			"companies": {SelectedFieldSettings: map[string]writeback.FieldSetting{"name": {WriteOnUpdate: "sometimes"}}},
 		}}}}, []string{"config.content.write.objects"}, writeback.ErrInvalidInstallation, "config.content.write.objects.companies.selectedFieldSettings.name.writeOnUpdate"},
@@ -503,7 +493,7 @@ func TestUpdateInstallationInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			w, _ := newInstallWriter(t, nil)
+			w := setup(t, installWorld()).w
 			before, err := w.CreateInstallation(ctx, validInstallation("g"))
 			require.NoError(t, err)
 
@@ -543,7 +533,7 @@ func TestUpdateInstallationConcurrentChangeIsKept(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	rs := &racingStore{Interface: memstore.New()}
-	w, _ := newInstallWriter(t, rs)
+	w := setup(t, installWorld(), withStore(rs)).w
 	before, err := w.CreateInstallation(ctx, validInstallation("g"))
 	require.NoError(t, err)
 
@@ -569,7 +559,7 @@ func TestUpdateInstallationGivesUpOnEndlessConflicts(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	rs := &racingStore{Interface: memstore.New(), alwaysLosing: true}
-	w, _ := newInstallWriter(t, rs)
+	w := setup(t, installWorld(), withStore(rs)).w
 	before, err := w.CreateInstallation(ctx, validInstallation("g"))
 	require.NoError(t, err)
 
@@ -584,7 +574,7 @@ func TestUpdateInstallationGivesUpOnEndlessConflicts(t *testing.T) {
 func TestInstallationConcurrentPatches(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	w, _ := newInstallWriter(t, nil)
+	w := setup(t, installWorld()).w
 	before, err := w.CreateInstallation(ctx, validInstallation("g"))
 	require.NoError(t, err)
 
@@ -626,7 +616,7 @@ func TestInstallationsSurviveReopen(t *testing.T) {
 
 	st, err := boltstore.Open(path, nil)
 	require.NoError(t, err)
-	w, _ := newInstallWriter(t, st)
+	w := setup(t, installWorld(), withStore(st)).w
 	a, err := w.CreateInstallation(ctx, validInstallation("a"))
 	require.NoError(t, err)
 	b, err := w.CreateInstallation(ctx, &writeback.Installation{Integration: "sf", GroupRef: "b", Connection: writeback.Connection{InstanceURL: "https://example.my.salesforce.com"}})
@@ -641,7 +631,7 @@ func TestInstallationsSurviveReopen(t *testing.T) {
 	st, err = boltstore.Open(path, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	w, _ = newInstallWriter(t, st)
+	w = setup(t, installWorld(), withStore(st)).w
 	all, err := w.Installations(ctx, "")
 	require.NoError(t, err)
 	require.Equal(t, []*writeback.Installation{a, b}, all)

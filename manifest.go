@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -23,6 +24,86 @@ type Manifest struct {
 	SpecVersion string `yaml:"specVersion" json:"specVersion"`
 	// Integrations are the integrations; names are unique.
 	Integrations []Integration `yaml:"integrations" json:"integrations"`
+
+	// ignored are the keys of the parsed document writeback does not act on.
+	ignored []IgnoredKey
+}
+
+// IgnoredKey is a part of a manifest that writeback accepts but does not
+// act on, such as a read object's schedule: the amp.yaml schema has it for
+// reading, proxying or subscribing, which writeback does not do.
+type IgnoredKey struct {
+	// Path locates it, such as "integrations[0].read.objects[1].schedule".
+	Path string
+	// Line is its line in the parsed document; 0 when the manifest was
+	// not parsed, or the line is not known.
+	Line int
+	// Reason says why it has no effect.
+	Reason string
+}
+
+// ignoredManifestKeys are the keys of the amp.yaml schema that writeback
+// accepts and does not act on, by the type of the value they appear in,
+// with the reason. Their content is not checked.
+var ignoredManifestKeys = map[reflect.Type]map[string]string{
+	reflect.TypeFor[Integration](): {
+		"module":    "modules select provider APIs for reading and proxying",
+		"proxy":     "writeback does not proxy requests",
+		"subscribe": "writeback does not subscribe to events",
+	},
+	reflect.TypeFor[ReadObjectSpec](): {
+		"schedule":           "writeback does not read",
+		"backfill":           "writeback does not read",
+		"delivery":           "writeback does not read",
+		"optionalFieldsAuto": "writeback does not read",
+		"mapToDisplayName":   "a display name for people",
+	},
+	reflect.TypeFor[FieldSpec](): {
+		"default": "a read default; write defaults are installation settings",
+		"prompt":  "a prompt for people",
+	},
+	reflect.TypeFor[WriteObjectSpec](): {
+		"valueDefaults": "which fields take defaults is up to each installation's settings",
+		"displayName":   "a display name for people",
+	},
+}
+
+// Ignored lists the parts of the manifest writeback accepts but does not
+// act on: keys of the amp.yaml schema for reading, proxying or subscribing
+// (parsed manifests only), and write objects with inheritMapping but no
+// read object to inherit from. [NewWriter] logs them once.
+func (m *Manifest) Ignored() []IgnoredKey {
+	if m == nil {
+		return nil
+	}
+	out := slices.Clone(m.ignored)
+	for _, k := range m.inheritWithoutRead() {
+		if !slices.ContainsFunc(out, func(o IgnoredKey) bool { return o.Path == k.Path }) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// inheritWithoutRead lists the write objects with inheritMapping but no
+// read object of the same name. Such an object has no mapping: its fields
+// are written under the names the application sends.
+func (m *Manifest) inheritWithoutRead() []IgnoredKey {
+	var out []IgnoredKey
+	for i, in := range m.Integrations {
+		if in.Write == nil {
+			continue
+		}
+		for j, o := range in.Write.Objects {
+			if _, ok := in.ReadObject(o.ObjectName); o.InheritMapping && !ok {
+				out = append(out, IgnoredKey{
+					Path:   fmt.Sprintf("integrations[%d].write.objects[%d].inheritMapping", i, j),
+					Reason: fmt.Sprintf("no read object %q to inherit a mapping from: fields are written under the names the application sends", o.ObjectName),
+				})
+			}
+		}
+	}
+	return out
 }
 
 // Integration is one integration of a manifest: a provider and the objects
@@ -90,7 +171,10 @@ type WriteObjectSpec struct {
 	ObjectName string `yaml:"objectName" json:"objectName"`
 	// InheritMapping makes writes use the read object's field and object
 	// mappings: the application sends mapped names and the engine writes the
-	// customer's fields. Default false.
+	// customer's fields. Default false. Without a read object of the same
+	// name there is no mapping to inherit: fields are written under the
+	// names the application sends, removeUnmappedFields cannot be set, and
+	// [Manifest.Ignored] lists the option.
 	InheritMapping bool `yaml:"inheritMapping,omitempty" json:"inheritMapping,omitempty"`
 }
 
@@ -111,15 +195,21 @@ var (
 // ParseManifest parses an amp.yaml-style manifest and validates it with
 // [Manifest.Validate].
 //
-// Parsing is strict: an unknown key, a value of the wrong type, a duplicate
-// key or a second YAML document is an error. Every error is a
-// [*ValidationError] wrapping [ErrInvalidManifest]. For a YAML syntax error
-// or a value of the wrong type its Field is the line, such as "line 3"; otherwise Field locates the bad
-// value, such as "integrations[1].write.objects[0].objectName", and Reason
-// ends with its line where the value is in the document.
+// It accepts the documented amp.yaml schema. Keys writeback does not act
+// on (a read object's schedule, backfill or delivery, an integration's
+// proxy, subscribe or module, a write object's valueDefaults, ...) are
+// accepted without checking their content and listed by
+// [Manifest.Ignored]. Any other key is an error, as is a value of the
+// wrong type, a duplicate key or a second YAML document. Every error is a
+// [*ValidationError] wrapping [ErrInvalidManifest]. For a YAML syntax
+// error or a value of the wrong type its Field is the line, such as "line
+// 3"; otherwise Field locates the bad value, such as
+// "integrations[1].write.objects[0].objectName", and Reason ends with its
+// line where the value is in the document.
 //
 // Empty lists of fields (requiredFields: []) parse as absent, so a parsed
-// manifest marshals back to YAML that parses to an equal manifest.
+// manifest marshals back to YAML that parses to an equal manifest (less
+// the ignored keys).
 func ParseManifest(data []byte) (*Manifest, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -140,15 +230,14 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
 	}
-	if err := checkYAMLNode(doc, reflect.TypeFor[Manifest](), ""); err != nil {
+	// The walk checks every key, including those reached through aliases
+	// and merge keys, so the decode can ignore the ignored keys.
+	var walk manifestWalk
+	if err := walk.check(doc, reflect.TypeFor[Manifest](), "", 0); err != nil {
 		return nil, err
 	}
-	// The node walk reports unknown keys with their path; the strict decode
-	// also covers content reached through aliases.
 	var m Manifest
-	strict := yaml.NewDecoder(bytes.NewReader(data))
-	strict.KnownFields(true)
-	if err := strict.Decode(&m); err != nil {
+	if err := doc.Decode(&m); err != nil {
 		return nil, yamlError(err)
 	}
 	m.normalize()
@@ -160,6 +249,11 @@ func ParseManifest(data []byte) (*Manifest, error) {
 			}
 		}
 		return nil, err
+	}
+	m.ignored = walk.ignored
+	for _, k := range m.inheritWithoutRead() {
+		k.Line = lineOf(doc, k.Path)
+		m.ignored = append(m.ignored, k)
 	}
 	return &m, nil
 }
@@ -180,15 +274,33 @@ func yamlError(err error) *ValidationError {
 	return invalid(ErrInvalidManifest, "", "%s", strings.TrimPrefix(msg, "yaml: "))
 }
 
-// checkYAMLNode checks that n has the shape of type t: mappings for
-// structs, with only the keys the struct's yaml tags name, and sequences
-// for slices. Scalars are left to the decoder, as is content reached
-// through an alias.
-func checkYAMLNode(n *yaml.Node, t reflect.Type, path string) error {
+// maxYAMLDepth bounds the nesting the walk follows, aliases included.
+const maxYAMLDepth = 64
+
+// manifestWalk checks a manifest's node tree against the types it decodes
+// into, and collects the keys it ignores.
+type manifestWalk struct {
+	ignored []IgnoredKey
+}
+
+// check checks that n has the shape of type t: mappings for structs, with
+// only the keys the struct's yaml tags name or [ignoredManifestKeys]
+// lists, and sequences for slices, following aliases and merge keys.
+// Scalars are left to the decoder.
+func (mw *manifestWalk) check(n *yaml.Node, t reflect.Type, path string, depth int) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if depth > maxYAMLDepth {
+		return invalid(ErrInvalidManifest, path, "nested too deeply at line %d", n.Line)
+	}
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return nil
+		}
+		return mw.check(n.Alias, t, path, depth+1)
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil
 	}
 	switch t.Kind() {
@@ -200,13 +312,28 @@ func checkYAMLNode(n *yaml.Node, t reflect.Type, path string) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-				continue // a merge key (<<): the strict decode checks what it brings
+				// A merge key (<<) brings the keys of a mapping, or of a
+				// sequence of mappings.
+				merged := []*yaml.Node{v}
+				if v.Kind == yaml.SequenceNode {
+					merged = v.Content
+				}
+				for _, m := range merged {
+					if err := mw.check(m, t, path, depth+1); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if reason, ok := ignoredManifestKeys[t][k.Value]; ok && k.Kind == yaml.ScalarNode {
+				mw.ignored = append(mw.ignored, IgnoredKey{Path: joinPath(path, k.Value), Line: k.Line, Reason: reason})
+				continue
 			}
 			ft, ok := fields[k.Value]
 			if !ok || k.Kind != yaml.ScalarNode {
 				return invalid(ErrInvalidManifest, joinPath(path, k.Value), "unknown field at line %d", k.Line)
 			}
-			if err := checkYAMLNode(v, ft, joinPath(path, k.Value)); err != nil {
+			if err := mw.check(v, ft, joinPath(path, k.Value), depth+1); err != nil {
 				return err
 			}
 		}
@@ -215,7 +342,7 @@ func checkYAMLNode(n *yaml.Node, t reflect.Type, path string) error {
 			return invalid(ErrInvalidManifest, path, "expected a sequence at line %d", n.Line)
 		}
 		for i, c := range n.Content {
-			if err := checkYAMLNode(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := mw.check(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
 				return err
 			}
 		}
@@ -310,15 +437,15 @@ func (m *Manifest) normalize() {
 //   - provider is required: a lower-case name such as "hubspot" (whether an
 //     adapter exists for it is checked by [NewWriter]);
 //   - a read or write section lists at least one object, and object names
-//     are required and unique within the section; a read object's
-//     mapToName does not collide with another read object's name or
-//     mapToName;
-//   - a write object with inheritMapping has a read object of the same name;
+//     are required, plain names (letters, digits, underscores and
+//     hyphens) and unique within the section; a read object's mapToName
+//     does not collide with another read object's name or mapToName;
 //   - each field of a read object has a fieldName or a mapToName, and
 //     mapToName values are unique within the object.
 //
 // Names (objectName, fieldName, mapToName) have at most 256 characters and
-// no control characters. Errors are [*ValidationError] values wrapping
+// no control characters. A write object with inheritMapping needs no read
+// object: see [WriteObjectSpec.InheritMapping]. Errors are [*ValidationError] values wrapping
 // [ErrInvalidManifest], whose Field locates the problem, such as
 // "integrations[1].write.objects[0].objectName".
 func (m *Manifest) Validate() error {
@@ -378,7 +505,7 @@ func (in *Integration) validateRead(p string) error {
 	for i := range in.Read.Objects {
 		o := &in.Read.Objects[i]
 		op := fmt.Sprintf("%s.objects[%d]", p, i)
-		if err := checkText(o.ObjectName, maxManifestName); err != "" {
+		if err := checkObjectName(o.ObjectName); err != "" {
 			return invalid(ErrInvalidManifest, op+".objectName", "%s", err)
 		}
 		if j, ok := objects[o.ObjectName]; ok {
@@ -450,37 +577,66 @@ func (in *Integration) validateWrite(p string) error {
 	seen := make(map[string]int, len(in.Write.Objects))
 	for i, o := range in.Write.Objects {
 		op := fmt.Sprintf("%s.objects[%d]", p, i)
-		if err := checkText(o.ObjectName, maxManifestName); err != "" {
+		if err := checkObjectName(o.ObjectName); err != "" {
 			return invalid(ErrInvalidManifest, op+".objectName", "%s", err)
 		}
 		if j, ok := seen[o.ObjectName]; ok {
 			return invalid(ErrInvalidManifest, op+".objectName", "duplicate object %q (also objects[%d])", o.ObjectName, j)
 		}
 		seen[o.ObjectName] = i
-		if o.InheritMapping {
-			if _, ok := in.ReadObject(o.ObjectName); !ok {
-				return invalid(ErrInvalidManifest, op+".inheritMapping", "needs a read object named %q", o.ObjectName)
-			}
-		}
 	}
 	return nil
 }
 
+// objectNameRE matches a plain object name: a provider object's API name
+// (contacts, Account, touchpoints__c) or type ID (2-1234567).
+var objectNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`)
+
+// checkObjectName returns why s is not an acceptable object name, or "":
+// it is a plain name, with letters, digits, underscores and hyphens only
+// (no path such as "../x" or "contacts/1"), of at most 256 characters.
+func checkObjectName(s string) string {
+	if reason := checkText(s, maxManifestName); reason != "" {
+		return reason
+	}
+	if !objectNameRE.MatchString(s) {
+		return fmt.Sprintf("%q is not a plain object name (letters, digits, underscores and hyphens)", s)
+	}
+	return ""
+}
+
 // checkText returns why s is not an acceptable name, or "": it must be
-// non-empty, valid UTF-8 without control characters, of at most max
-// characters.
+// non-empty, not blank, valid UTF-8 without control characters or
+// bidirectional formatting characters (which make text read differently
+// from what it holds), of at most max characters.
 func checkText(s string, maxLen int) string {
 	switch {
 	case s == "":
 		return "required"
+	case strings.TrimSpace(s) == "":
+		return "blank"
 	case !utf8.ValidString(s):
 		return "not valid UTF-8"
 	case utf8.RuneCountInString(s) > maxLen:
 		return fmt.Sprintf("longer than %d characters", maxLen)
 	case strings.ContainsFunc(s, unicode.IsControl):
 		return "contains a control character"
+	case strings.ContainsFunc(s, bidiControl):
+		return "contains a bidirectional formatting character"
 	}
 	return ""
+}
+
+// bidiControl reports the Unicode bidirectional formatting characters:
+// marks, embeddings, overrides and isolates.
+func bidiControl(r rune) bool {
+	switch {
+	case r == '\u061c', r == '\u200e', r == '\u200f':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }
 
 // Integration returns the integration with the given name, and whether

@@ -36,6 +36,8 @@ func FuzzParseManifest(f *testing.F) {
 		require.NoError(t, err)
 		again, err := writeback.ParseManifest(out)
 		require.NoError(t, err, "marshalled:\n%s", out)
-		require.Equal(t, m, again)
+		// Ignored keys are not marshalled back.
+		require.Equal(t, m.SpecVersion, again.SpecVersion)
+		require.Equal(t, m.Integrations, again.Integrations)
 	})
 }

@@ -1,14 +1,20 @@
 package writeback_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/providers/providertest"
+	"github.com/writebackhq/writeback/store/memstore"
 )
 
 // fullManifest uses every manifest field.
@@ -141,8 +147,14 @@ func TestParseManifestInvalid(t *testing.T) {
 			"integrations[0].write.objects[0].inheritMappin", "unknown field at line 8"},
 		{"unknown read field key", manifestWith("name: a\nprovider: hubspot\nread:\n  objects:\n    - objectName: x\n      optionalFields:\n        - fieldname: y\n"),
 			"integrations[0].read.objects[0].optionalFields[0].fieldname", "line 9"},
-		{"valueDefaults is not supported", manifestWith("name: a\nprovider: hubspot\nwrite:\n  objects:\n    - objectName: x\n      valueDefaults: {allowAnyFields: true}\n"),
-			"integrations[0].write.objects[0].valueDefaults", "unknown field"},
+		{"unknown key in valueDefaults's place", manifestWith("name: a\nprovider: hubspot\nwrite:\n  objects:\n    - objectName: x\n      valueDefault: {allowAnyFields: true}\n"),
+			"integrations[0].write.objects[0].valueDefault", "unknown field at line 8"},
+		{"unknown key through a merge", manifestWith("name: a\nprovider: hubspot\nwrite:\n  objects:\n    - <<: {objectName: x, inherit: true}\n"),
+			"integrations[0].write.objects[0].inherit", "unknown field at line 7"},
+		{"write object name with a slash", manifestWith("name: a\nprovider: hubspot\nwrite:\n  objects:\n    - objectName: contacts/1\n"),
+			"integrations[0].write.objects[0].objectName", "not a plain object name"},
+		{"read object name with dots", manifestWith("name: a\nprovider: hubspot\nread:\n  objects:\n    - objectName: ../x\n"),
+			"integrations[0].read.objects[0].objectName", "not a plain object name"},
 		{"duplicate key", "specVersion: 1.0.0\nspecVersion: 1.0.0\n", "line 2", "already defined"},
 		{"integrations not a list", "specVersion: 1.0.0\nintegrations: 3\n", "integrations", "expected a sequence at line 2"},
 		{"write not a mapping", manifestWith("name: a\nprovider: hubspot\nwrite: [x]\n"), "integrations[0].write", "expected a mapping"},
@@ -167,8 +179,6 @@ func TestParseManifestInvalid(t *testing.T) {
 			"integrations[0].write.objects[0].objectName", "control character"},
 		{"duplicate write object", manifestWith("name: a\nprovider: hubspot\nwrite:\n  objects:\n    - objectName: x\n    - objectName: y\n    - objectName: x\n"),
 			"integrations[0].write.objects[2].objectName", "duplicate object \"x\""},
-		{"inheritMapping without read object", manifestWith("name: a\nprovider: hubspot\nread:\n  objects:\n    - objectName: y\nwrite:\n  objects:\n    - objectName: x\n      inheritMapping: true\n"),
-			"integrations[0].write.objects[0].inheritMapping", "needs a read object named \"x\""},
 		{"read without objects", manifestWith("name: a\nprovider: hubspot\nread: {objects: []}\n"), "integrations[0].read.objects", "at least one"},
 		{"read object without name", manifestWith("name: a\nprovider: hubspot\nread:\n  objects:\n    - destination: d\n"),
 			"integrations[0].read.objects[0].objectName", "required"},
@@ -282,14 +292,20 @@ func TestManifestValidate(t *testing.T) {
 			Write:    &writeback.WriteSpec{Objects: []writeback.WriteObjectSpec{{ObjectName: "contacts"}, {ObjectName: "companies", InheritMapping: true}}},
 		}},
 	}
-	err := m.Validate()
-	var ve *writeback.ValidationError
-	require.ErrorAs(t, err, &ve)
-	require.ErrorIs(t, err, writeback.ErrInvalidManifest)
-	require.Equal(t, "integrations[0].write.objects[1].inheritMapping", ve.Field)
+	require.NoError(t, m.Validate(), "inheritMapping without a read object is accepted")
+	require.Equal(t, []writeback.IgnoredKey{{
+		Path:   "integrations[0].write.objects[1].inheritMapping",
+		Reason: `no read object "companies" to inherit a mapping from: fields are written under the names the application sends`,
+	}}, m.Ignored())
 
 	m.Integrations[0].Read = &writeback.ReadSpec{Objects: []writeback.ReadObjectSpec{{ObjectName: "companies"}}}
 	require.NoError(t, m.Validate())
+	require.Empty(t, m.Ignored())
+
+	m.Integrations[0].Write.Objects[0].ObjectName = "../contacts"
+	var ve *writeback.ValidationError
+	require.ErrorAs(t, m.Validate(), &ve)
+	require.Equal(t, "integrations[0].write.objects[0].objectName", ve.Field)
 }
 
 func TestManifestLookups(t *testing.T) {
@@ -340,4 +356,143 @@ func TestParseManifestErrorIsNotWrapped(t *testing.T) {
 	var ve *writeback.ValidationError
 	require.True(t, errors.As(err, &ve))
 	require.Equal(t, writeback.ErrInvalidManifest, ve.Err)
+}
+
+// realWorldManifest uses amp.yaml keys writeback does not act on, and the
+// reference's example of inheritMapping without a read section.
+const realWorldManifest = `specVersion: 1.0.0
+integrations:
+  - name: read-and-write
+    provider: salesforce
+    module: crm
+    read:
+      objects:
+        - objectName: account
+          destination: accountWebhook
+          schedule: "*/10 * * * *"
+          mapToDisplayName: Company
+          backfill:
+            defaultPeriod:
+              days: 30
+          delivery: {mode: auto}
+          requiredFields:
+            - fieldName: name
+          optionalFields:
+            - mapToName: source
+              prompt: Where did the account come from?
+              default: {value: web}
+          optionalFieldsAuto: all
+    write:
+      objects:
+        - objectName: account
+          inheritMapping: true
+          valueDefaults:
+            allowAnyFields: true
+    proxy:
+      enabled: true
+    subscribe:
+      objects:
+        - objectName: account
+          destination: accountEvents
+          createEvent: {enabled: always}
+  - name: write-to-salesforce
+    provider: salesforce
+    write:
+      objects:
+        - objectName: account
+          inheritMapping: true
+        - objectName: touchpoints__c
+`
+
+func TestParseManifestAcceptsTheDocumentedSchema(t *testing.T) {
+	t.Parallel()
+	m, err := writeback.ParseManifest([]byte(realWorldManifest))
+	require.NoError(t, err)
+	paths := map[string]int{}
+	for _, k := range m.Ignored() {
+		require.NotEmpty(t, k.Reason, k.Path)
+		paths[k.Path] = k.Line
+	}
+	require.Equal(t, map[string]int{
+		"integrations[0].module":                                    5,
+		"integrations[0].read.objects[0].schedule":                  10,
+		"integrations[0].read.objects[0].mapToDisplayName":          11,
+		"integrations[0].read.objects[0].backfill":                  12,
+		"integrations[0].read.objects[0].delivery":                  15,
+		"integrations[0].read.objects[0].optionalFields[0].prompt":  20,
+		"integrations[0].read.objects[0].optionalFields[0].default": 21,
+		"integrations[0].read.objects[0].optionalFieldsAuto":        22,
+		"integrations[0].write.objects[0].valueDefaults":            27,
+		"integrations[0].proxy":                                     29,
+		"integrations[0].subscribe":                                 31,
+		"integrations[1].write.objects[0].inheritMapping":           41,
+	}, paths)
+	require.True(t, m.Integrations[1].Write.Objects[0].InheritMapping)
+}
+
+// TestWriterLogsIgnoredManifestKeysOnce builds a Writer on a manifest with
+// ignored keys: one log record lists them all. A write object with
+// inheritMapping but no read object writes fields under their own names.
+func TestWriterLogsIgnoredManifestKeysOnce(t *testing.T) {
+	t.Parallel()
+	m, err := writeback.ParseManifest([]byte(realWorldManifest))
+	require.NoError(t, err)
+	var logs logRecorder
+	sf := providertest.NewFake("salesforce", writeback.Capabilities{})
+	w, err := writeback.NewWriter(&writeback.Config{
+		Manifest:        m,
+		Providers:       []writeback.Provider{sf},
+		Store:           memstore.New(),
+		TokenSourceFunc: providertest.StaticTokens("t"),
+		Logger:          slog.New(&logs),
+	})
+	require.NoError(t, err)
+	msgs := logs.messages()
+	require.Len(t, msgs, 1)
+	require.Contains(t, msgs[0], "integrations[0].read.objects[0].schedule")
+	require.Contains(t, msgs[0], "integrations[1].write.objects[0].inheritMapping")
+
+	ctx := t.Context()
+	_, err = w.CreateInstallation(ctx, &writeback.Installation{Integration: "write-to-salesforce", GroupRef: "g",
+		Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{"account": {}}}}})
+	require.NoError(t, err)
+	_, err = w.Create(ctx, writeback.Target{Integration: "write-to-salesforce", GroupRef: "g", Object: "account"},
+		writeback.Record{Fields: map[string]any{"Name": "Acme"}}, nil)
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"Name": "Acme"}, sf.Writes()[0].Records[0].Fields)
+
+	_, err = w.CreateInstallation(ctx, &writeback.Installation{Integration: "write-to-salesforce", GroupRef: "h",
+		Config: writeback.InstallationConfig{Write: writeback.WriteConfig{Objects: map[string]writeback.WriteObject{"account": {RemoveUnmappedFields: true}}}}})
+	require.ErrorIs(t, err, writeback.ErrInvalidInstallation, "nothing is mapped: removeUnmappedFields would strip every field")
+}
+
+// logRecorder is a slog.Handler that keeps each record's message and
+// attributes as text.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s", a)
+		return true
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, b.String())
+	return nil
+}
+
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+func (l *logRecorder) messages() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.recs...)
 }

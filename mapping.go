@@ -1,7 +1,10 @@
 package writeback
 
 import (
+	"encoding/json"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // This file holds the pure part of the write path: finding the write object
@@ -50,11 +53,13 @@ type objectMapping struct {
 func resolveObject(in *Integration, inst *Installation, name string) (resolvedObject, error) {
 	spec, ok := findWriteObject(in, name)
 	if !ok {
-		integration := ""
+		integration, valid := "", []string{}
 		if in != nil {
 			integration = in.Name
+			valid = writeObjectNames(in)
 		}
-		return resolvedObject{}, invalid(ErrUnknownObject, "object", "%q is not a write object of integration %q", name, integration)
+		return resolvedObject{}, invalid(ErrUnknownObject, "object", "%q is not a write object of integration %q (write objects: %s)",
+			name, integration, strings.Join(valid, ", "))
 	}
 	r := resolvedObject{spec: spec}
 	if inst != nil {
@@ -70,6 +75,22 @@ func resolveObject(in *Integration, inst *Installation, name string) (resolvedOb
 		r.mapping.removeUnmapped = r.config.RemoveUnmappedFields
 	}
 	return r, nil
+}
+
+// writeObjectNames lists the names a write can give the write objects of
+// in: their object names, and the mapToName of the read objects whose
+// write object inherits their mapping.
+func writeObjectNames(in *Integration) []string {
+	var out []string
+	if in.Write != nil {
+		for _, o := range in.Write.Objects {
+			out = append(out, o.ObjectName)
+			if r, ok := in.ReadObject(o.ObjectName); ok && o.InheritMapping && r.MapToName != "" && r.MapToName != o.ObjectName {
+				out = append(out, r.MapToName)
+			}
+		}
+	}
+	return out
 }
 
 // findWriteObject returns the write object of in named name, either by its
@@ -165,15 +186,29 @@ func (m objectMapping) appNames() map[string]string {
 
 // transform applies defaults, the overwrite rules for typ, and the mapping
 // to one record's fields (application names). It returns the provider
-// fields to write, in a new map (fields is not modified; values are shared),
-// and the provider field names among them that must be written only if
-// currently empty (ifEmpty on update), sorted.
+// fields to write (fields is not modified; values are shared; when no rule
+// and no mapping apply, the result is fields itself, and neither may be
+// modified afterwards),
+// the provider field names among them that must be written only if
+// currently empty (ifEmpty on update), sorted, and the application names
+// of the request's fields stripped because the customer left them
+// unmapped (or, with removeUnmappedFields, because they have no mapping),
+// sorted.
+//
+// A default fills a field the request lacks: it is not applied when the
+// request has the field under its application name, nor when the request
+// has a field that is written to the same provider field (say, the
+// provider's own name): the caller's value wins.
 //
 // When two fields end up with the same provider name, a field renamed by
 // the mapping beats one passed through under its own name, and otherwise
 // the field whose application name sorts first wins, so the result does
 // not depend on map order.
-func transform(typ WriteType, fields map[string]any, settings map[string]FieldSetting, m objectMapping) (out map[string]any, ifEmpty []string) {
+func transform(typ WriteType, fields map[string]any, settings map[string]FieldSetting, m objectMapping) (out map[string]any, ifEmpty []string, stripped []string) {
+	if len(settings) == 0 && !m.inherit {
+		// No rules and no mapping: every field as it is.
+		return fields, nil, nil
+	}
 	type source struct {
 		app     string
 		mapped  bool
@@ -181,38 +216,59 @@ func transform(typ WriteType, fields map[string]any, settings map[string]FieldSe
 	}
 	out = make(map[string]any, len(fields)+len(settings))
 	from := make(map[string]source, len(fields)+len(settings))
+	// resolve returns the provider name of an application field, whether
+	// the mapping renamed it, and false when the mapping strips it.
+	resolve := func(app string) (to string, mapped, ok bool) {
+		if !m.inherit {
+			return app, false, true
+		}
+		if m.unmapped[app] {
+			return "", false, false
+		}
+		if p, ok := m.fields[app]; ok {
+			return p, true, true
+		}
+		return app, false, !m.removeUnmapped
+	}
 	put := func(app string, v any) {
 		s, ok := settings[app]
 		if ok && !written(typ, s) {
 			return
 		}
-		to, mapped := app, false
-		if m.inherit {
-			if m.unmapped[app] {
-				return
-			}
-			if p, ok := m.fields[app]; ok {
-				to, mapped = p, true
-			} else if m.removeUnmapped {
-				return
-			}
-		}
+		to, mapped, _ := resolve(app)
 		if prev, ok := from[to]; ok && (prev.mapped && !mapped || prev.mapped == mapped && prev.app < app) {
 			return
 		}
 		out[to] = v
 		from[to] = source{app: app, mapped: mapped, ifEmpty: typ == WriteTypeUpdate && s.WriteOnUpdate == WriteOnUpdateIfEmpty}
 	}
+	var sent map[string]bool // provider names the request writes to
 	for app, v := range fields {
+		to, _, ok := resolve(app)
+		if !ok {
+			stripped = append(stripped, app)
+			continue
+		}
+		if len(settings) > 0 {
+			if sent == nil {
+				sent = make(map[string]bool, len(fields))
+			}
+			sent[to] = true
+		}
 		put(app, v)
 	}
 	for app, s := range settings {
 		if _, present := fields[app]; present {
 			continue
 		}
-		if v, ok := s.Default.value(); ok {
-			put(app, v)
+		v, ok := s.Default.value()
+		if !ok {
+			continue
 		}
+		if to, _, ok := resolve(app); !ok || sent[to] {
+			continue
+		}
+		put(app, v)
 	}
 	for to, s := range from {
 		if s.ifEmpty {
@@ -220,7 +276,8 @@ func transform(typ WriteType, fields map[string]any, settings map[string]FieldSe
 		}
 	}
 	slices.Sort(ifEmpty)
-	return out, ifEmpty
+	slices.Sort(stripped)
+	return out, ifEmpty, stripped
 }
 
 // written reports whether a field with setting s is written by a write of
@@ -247,9 +304,9 @@ func applyIfEmpty(fields map[string]any, ifEmpty []string, current map[string]an
 	}
 }
 
-// value returns the Go value of a default (a string, int64, bool or
-// float64) and whether exactly one of its fields is set. A nil default has
-// no value.
+// value returns the value of a default in its normal form (a string, a
+// bool or a json.Number) and whether exactly one of its fields is set. A
+// nil default has no value.
 func (d *DefaultValue) value() (any, bool) {
 	if d == nil {
 		return nil, false
@@ -262,13 +319,17 @@ func (d *DefaultValue) value() (any, bool) {
 		v, n = *d.StringValue, n+1
 	}
 	if d.IntegerValue != nil {
-		v, n = *d.IntegerValue, n+1
+		v, n = json.Number(strconv.FormatInt(*d.IntegerValue, 10)), n+1
 	}
 	if d.BooleanValue != nil {
 		v, n = *d.BooleanValue, n+1
 	}
 	if d.NumberValue != nil {
-		v, n = *d.NumberValue, n+1
+		num, err := floatNumber(*d.NumberValue, 64)
+		if err != nil {
+			return nil, false
+		}
+		v, n = num, n+1
 	}
 	if n != 1 {
 		return nil, false

@@ -138,7 +138,7 @@ func FuzzTransform(f *testing.F) {
 		}
 		in := maps.Clone(fields)
 
-		out, ifEmpty := transform(typ, fields, settings, m)
+		out, ifEmpty, _ := transform(typ, fields, settings, m)
 
 		require.Equal(t, in, fields, "the input was modified")
 		require.NotNil(t, out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,8 +54,13 @@ type Operation struct {
 	Type WriteType `json:"type"`
 	// Mode is sync or async.
 	Mode Mode `json:"mode"`
-	// AutoBatch reports an auto-batch group's master operation.
+	// AutoBatch reports an auto-batch group's master operation, or the
+	// view of one of its records.
 	AutoBatch bool `json:"autoBatch,omitempty"`
+	// Group is set on the view of one record of an auto-batch group, got
+	// with the record's [Result.MemberID]: it is the group's master
+	// operation ID, and ID is the member's handle.
+	Group string `json:"group,omitempty"`
 	// Status is in_progress, success, failure or canceled.
 	Status OperationStatus `json:"status"`
 	// Summary is a one-line account for people, e.g. "batch write
@@ -88,51 +94,106 @@ type Operation struct {
 	// Logs records what happened, oldest first.
 	Logs []LogEntry `json:"logs,omitempty"`
 
+	// sendClaim is, for a plain async create in progress, the latest claim
+	// of its job (store.Job.Attempts) that recorded, before its provider
+	// call, that it was about to send (see Writer.runJob); zero if none.
+	// It is stored with the operation (format.go), never shown.
+	sendClaim int
 	// omitValues: stored without field values ([Retention.OmitValues]).
 	omitValues bool
 }
 
 // SuccessCount returns the number of records written.
-func (o *Operation) SuccessCount() int {
+func (o *Operation) SuccessCount() int { return countWritten(o.Results) }
+
+// UnchangedCount returns the number of records the installation's rules
+// left with nothing to write, which were not sent.
+func (o *Operation) UnchangedCount() int { return countUnchanged(o.Results) }
+
+// FailureCount returns the number of records that failed.
+func (o *Operation) FailureCount() int { return countFailed(o.Results) }
+
+func countWritten(rs []RecordResult) int {
 	n := 0
-	for _, r := range o.Results {
-		if r.Success() {
+	for _, r := range rs {
+		if r.Written() {
 			n++
 		}
 	}
 	return n
 }
 
-// FailureCount returns the number of records not written.
-func (o *Operation) FailureCount() int { return len(o.Results) - o.SuccessCount() }
+func countUnchanged(rs []RecordResult) int {
+	n := 0
+	for _, r := range rs {
+		if r.Err == nil && r.Unchanged {
+			n++
+		}
+	}
+	return n
+}
+
+func countFailed(rs []RecordResult) int {
+	n := 0
+	for _, r := range rs {
+		if r.Err != nil {
+			n++
+		}
+	}
+	return n
+}
 
 // finish records a terminal outcome on the operation.
+//
+// The operation succeeds when no record failed. When some did, it fails,
+// except a partial batch (or an auto-batch group) that wrote at least one
+// record. An all-or-nothing batch thus succeeds only if every record that
+// needed writing was written; records the rules left unchanged are never
+// counted as written.
 func (o *Operation) finish(out *outcome, now time.Time) {
+	o.sendClaim = 0
 	o.Results = out.Results
 	o.Compensation = out.Compensation
 	o.SuccessfulRecordIDs = nil
 	for _, r := range out.Results {
-		if r.Success() && r.ID != "" {
+		if r.Written() && r.ID != "" {
 			o.SuccessfulRecordIDs = append(o.SuccessfulRecordIDs, r.ID)
 		}
 	}
-	ok, failed := o.SuccessCount(), o.FailureCount()
-	if ok > 0 {
+	written, unchanged, failed := o.SuccessCount(), o.UnchangedCount(), o.FailureCount()
+	switch {
+	case len(o.Results) > 0 && failed == 0:
 		o.Status = OperationSuccess
-	} else {
+	case failed > 0 && written > 0 && !out.AllOrNone:
+		o.Status = OperationSuccess
+	default:
 		o.Status = OperationFailure
 	}
 	o.UpdatedAt = now
 	cause := o.cause()
+	single := len(o.Results) == 1 && !o.AutoBatch
 	switch {
-	case len(o.Results) == 1 && !o.AutoBatch && ok == 1:
+	case single && written == 1:
 		o.Summary = fmt.Sprintf("%s %s record %s", pastTense(o.Type), o.Object, o.Results[0].ID)
-	case len(o.Results) == 1 && !o.AutoBatch:
+	case single && unchanged == 1 && o.Results[0].ID != "":
+		o.Summary = fmt.Sprintf("%s record %s unchanged: the installation's rules left nothing to write", o.Object, o.Results[0].ID)
+	case single && unchanged == 1:
+		o.Summary = fmt.Sprintf("%s record not created: the installation's rules left nothing to write", o.Object)
+	case single:
 		o.Summary = fmt.Sprintf("[%s] error writing to provider: %v", o.Object, cause)
-	case ok > 0:
-		o.Summary = fmt.Sprintf("batch write completed (%d succeeded, %d failed)", ok, failed)
 	default:
-		o.Summary = fmt.Sprintf("batch write failed (0 succeeded, %d failed): %v", failed, cause)
+		counts := fmt.Sprintf("%d succeeded, %d failed", written, failed)
+		if rolled := countClass(o.Results, ClassRolledBack); rolled > 0 {
+			counts += fmt.Sprintf(" (%d of them rolled back)", rolled)
+		}
+		if unchanged > 0 {
+			counts += fmt.Sprintf(", %d unchanged", unchanged)
+		}
+		if o.Status == OperationSuccess {
+			o.Summary = fmt.Sprintf("batch write completed (%s)", counts)
+		} else {
+			o.Summary = fmt.Sprintf("batch write failed (%s): %v", counts, cause)
+		}
 	}
 	if o.Compensation != nil {
 		o.Summary += fmt.Sprintf("; compensated: %d restored, %d not restored", len(o.Compensation.Restored), len(o.Compensation.Unrestored))
@@ -144,6 +205,17 @@ func (o *Operation) finish(out *outcome, now time.Time) {
 		sev = SeverityWarn
 	}
 	o.Logs = append(o.Logs, LogEntry{Time: now, Severity: sev, Message: o.Summary, Error: cause})
+}
+
+// countClass returns the number of results that failed with class c.
+func countClass(rs []RecordResult, c ErrorClass) int {
+	n := 0
+	for _, r := range rs {
+		if r.Err != nil && r.Err.Class == c {
+			n++
+		}
+	}
+	return n
 }
 
 // abandon fails an operation that cannot run at all, whose records have
@@ -274,30 +346,107 @@ func (o *Operation) logCalls(attempt int, calls []ProviderCall, now time.Time) {
 
 // Operation returns the operation with the given ID, or an error wrapping
 // [ErrNotFound].
+//
+// Given the [Result.MemberID] of an auto-batched write, it returns the
+// group's operation narrowed to that record: ID is the member's handle,
+// Group the master operation's ID, Status the record's own (in_progress
+// while the group is not done, then success or failure for this record),
+// and Results, once done, its one result.
 func (w *Writer) Operation(ctx context.Context, id string) (*Operation, error) {
-	rec, err := w.store.Operation(ctx, id)
+	master, member, isMember := splitMemberID(id)
+	rec, err := w.store.Operation(ctx, master)
 	if err != nil {
 		return nil, storeError(fmt.Sprintf("operation %q", id), err)
 	}
-	op, _, err := decodeOperation(rec)
-	return op, err
+	op, group, err := decodeOperation(rec)
+	if err != nil || !isMember {
+		return op, err
+	}
+	return w.memberView(ctx, op, group, member, id)
+}
+
+// memberID returns the handle of member i of the group whose master
+// operation is master.
+func memberID(master string, i int) string { return master + ":" + strconv.Itoa(i) }
+
+// splitMemberID splits a member handle into the master operation's ID and
+// the member's position. An operation ID returns itself and false.
+func splitMemberID(id string) (master string, member int, ok bool) {
+	master, pos, found := strings.Cut(id, ":")
+	if !found {
+		return id, 0, false
+	}
+	n, err := strconv.Atoi(pos)
+	if err != nil || n < 0 || strconv.Itoa(n) != pos {
+		return id, 0, false
+	}
+	return master, n, true
+}
+
+// memberView narrows a group's master operation to member i.
+func (w *Writer) memberView(ctx context.Context, op *Operation, group *groupState, i int, id string) (*Operation, error) {
+	notFound := fmt.Errorf("writeback: operation %q: %w", id, ErrNotFound)
+	if !op.AutoBatch {
+		return nil, notFound
+	}
+	n := len(op.Results)
+	switch {
+	case op.Status.Terminal():
+	case group != nil && len(group.Results) > 0:
+		n = len(group.Results)
+	default:
+		members, err := w.store.Members(ctx, op.ID)
+		if err != nil {
+			return nil, storeError(fmt.Sprintf("operation %q", id), err)
+		}
+		n = len(members)
+	}
+	if i >= n {
+		return nil, notFound
+	}
+	m := *op
+	m.ID, m.Group = id, op.ID
+	m.Results, m.SuccessfulRecordIDs, m.Compensation = nil, nil, nil
+	if !op.Status.Terminal() {
+		m.Summary = fmt.Sprintf("record %d of auto-batch group %s: %s", i, op.ID, op.Summary)
+		return &m, nil
+	}
+	r := op.Results[i]
+	m.Results = []RecordResult{r}
+	m.Status = OperationSuccess
+	switch {
+	case r.Err != nil:
+		m.Status = OperationFailure
+		m.Summary = fmt.Sprintf("record %d of auto-batch group %s failed: %v", i, op.ID, r.Err)
+	case r.Unchanged:
+		m.Summary = fmt.Sprintf("record %d of auto-batch group %s unchanged: the installation's rules left nothing to write", i, op.ID)
+	default:
+		m.SuccessfulRecordIDs = []string{r.ID}
+		m.Summary = fmt.Sprintf("record %d of auto-batch group %s: %s %s record %s", i, op.ID, pastTense(op.Type), op.Object, r.ID)
+	}
+	return &m, nil
 }
 
 // Wait waits until the operation with the given ID is terminal (success or
 // failure) and returns it, or returns ctx's error if ctx ends first. It
 // returns at once for an operation that is already terminal, such as any
 // sync write's, and fails with an error wrapping [ErrNotFound] for an
-// unknown ID.
+// unknown ID. Given the [Result.MemberID] of an auto-batched write, it
+// waits for the group and returns it narrowed to that record (see
+// [Writer.Operation]).
 //
 // On a store of one process (boltstore, memstore), Wait is woken by the
 // Writer that runs the operation, without polling the store, so an async
 // operation completes only while that Writer is started (see
-// [Writer.Start]). On a store shared by several processes (pgstore), Wait
-// sees an operation completed by any of them: a started Writer hears of it
-// at once through the store's notifications, and Wait also looks again
-// every [Config.PollInterval].
+// [Writer.Start] and [Writer.Running]). On a store shared by several
+// processes (pgstore), Wait sees an operation completed by any of them: a
+// started Writer hears of it at once through the store's notifications,
+// and Wait also looks again every [Config.PollInterval]. When ctx ends
+// while this Writer has never been started, or is stopped, the error
+// wraps [ErrNotStarted] or [ErrStopped] as well as ctx's error.
 func (w *Writer) Wait(ctx context.Context, id string) (*Operation, error) {
-	ch, remove := w.waits.add(id)
+	master, _, _ := splitMemberID(id)
+	ch, remove := w.waits.add(master)
 	defer remove()
 	var poll <-chan time.Time // a shared store: look again now and then
 	if d := w.pollBound(-1); d > 0 {
@@ -316,10 +465,16 @@ func (w *Writer) Wait(ctx context.Context, id string) (*Operation, error) {
 		}
 		select {
 		case <-ch:
-			ch, remove = w.waits.add(id)
+			ch, remove = w.waits.add(master)
 			defer remove()
 		case <-poll:
 		case <-ctx.Done():
+			switch w.async.runState() {
+			case stateIdle:
+				return nil, fmt.Errorf("writeback: wait for operation %s: %w: %w", id, ErrNotStarted, ctx.Err())
+			case stateStopped:
+				return nil, fmt.Errorf("writeback: wait for operation %s: %w: %w", id, ErrStopped, ctx.Err())
+			}
 			return nil, ctx.Err()
 		}
 	}

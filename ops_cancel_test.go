@@ -26,7 +26,7 @@ func TestCancelQueued(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-	e := newAsyncEnv(t, memstore.New(), fake, nil) // never started: the write stays queued
+	e := setup(t, asyncContacts(fake)) // never started: the write stays queued
 	res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
 	require.NoError(t, err)
 
@@ -81,7 +81,7 @@ func TestCancelWaitingForRetry(t *testing.T) {
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		calls := &callLog{errs: []error{rateLimited(time.Minute)}}
 		fake.FailCalls(calls.rule)
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 		res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
@@ -129,7 +129,7 @@ func TestCancelInFlight(t *testing.T) {
 				if tc.fail {
 					g.FailCalls((&callLog{errs: []error{unavailable(1), unavailable(2)}}).rule)
 				}
-				e := newAsyncEnv(t, memstore.New(), g, nil)
+				e := setup(t, asyncContacts(g))
 				require.NoError(t, e.w.Start(ctx))
 				defer e.stop(t)
 				res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
@@ -142,7 +142,7 @@ func TestCancelInFlight(t *testing.T) {
 				require.NoError(t, err)
 				require.Len(t, stats.InFlight, 1)
 				require.Equal(t, res.OperationID, stats.InFlight[0].OperationID)
-				require.True(t, time.Now().Add(5*time.Minute).Equal(stats.InFlight[0].LeaseUntil), "leased for 5 minutes")
+				require.True(t, time.Now().Add(time.Minute).Equal(stats.InFlight[0].LeaseUntil), "leased for a minute")
 
 				op, err := e.w.Cancel(ctx, res.OperationID)
 				require.NoError(t, err)
@@ -180,7 +180,7 @@ func TestCancelClaimedBeforeItRuns(t *testing.T) {
 		st := memstore.New()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		id := fake.Seed("contacts", map[string]any{"email": "old@x.com"})
-		e1 := newAsyncEnv(t, st, fake, nil)
+		e1 := setup(t, asyncContacts(fake), withStore(st))
 		res, err := e1.w.Update(ctx, contacts, writeback.Record{ID: id, Fields: map[string]any{"email": "new@x.com"}}, async)
 		require.NoError(t, err)
 		now := time.Now()
@@ -192,7 +192,7 @@ func TestCancelClaimedBeforeItRuns(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, writeback.OperationInProgress, op.Status, "leased: a request")
 
-		e2 := newAsyncEnv(t, st, fake, nil)
+		e2 := setup(t, asyncContacts(fake), withStore(st))
 		require.NoError(t, e2.w.Start(ctx))
 		defer e2.stop(t)
 		op, err = e2.w.Wait(ctx, res.OperationID)
@@ -211,7 +211,7 @@ func TestCancelGroup(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		opts := &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Minute}}
 		var id string
 		for _, email := range []string{"a@x.com", "b@x.com", "c@x.com"} {
@@ -271,7 +271,7 @@ func TestCancelGroupInFlight(t *testing.T) {
 			}
 			return nil
 		})
-		e := newAsyncEnv(t, memstore.New(), g, nil)
+		e := setup(t, asyncContacts(g))
 		opts := &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Second}}
 		var id string
 		for _, email := range []string{"ok@x.com", "busy@x.com"} {
@@ -373,5 +373,35 @@ func cancelWaitingForSlot(t *testing.T, stop bool) {
 		require.NoError(t, err)
 		require.Equal(t, writeback.OperationSuccess, op.Status)
 		require.Len(t, g.Writes(), 1)
+	})
+}
+
+// TestCancelBeforeSend cancels an async create that waits in its adapter
+// for the provider's rate limit (Capabilities.BeforeSend): when the wait
+// ends it is not sent, and the operation ends canceled.
+func TestCancelBeforeSend(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		fake := providertest.NewFake("hubspot", writeback.Capabilities{BeforeSend: true})
+		paced := &pacedFake{Fake: fake, waiting: make(chan struct{}), release: make(chan struct{})}
+		e := setup(t, asyncContacts(paced))
+		require.NoError(t, e.w.Start(ctx))
+		defer e.stop(t)
+		res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
+		require.NoError(t, err)
+		<-paced.waiting
+
+		op, err := e.w.Cancel(ctx, res.OperationID)
+		require.NoError(t, err)
+		require.Equal(t, writeback.OperationInProgress, op.Status, "claimed: a request")
+		start := time.Now()
+		close(paced.release)
+		op, err = e.w.Wait(ctx, res.OperationID)
+		require.NoError(t, err)
+		require.Equal(t, writeback.OperationCanceled, op.Status, op.Summary)
+		require.Equal(t, start, time.Now(), "at once, not when the lease ends")
+		require.Empty(t, fake.Writes(), "not sent")
+		require.Equal(t, 1, e.completions(op.ID))
 	})
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
-	"github.com/writebackhq/writeback/store/memstore"
 )
 
 // refuse makes fake refuse records whose email is in bad, until the
@@ -38,7 +37,7 @@ func TestRetryFailedSync(t *testing.T) {
 		ctx := t.Context()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		fix := refuse(fake, "ada@example.com")
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), nil)
 		require.Error(t, err)
 		require.Equal(t, writeback.OperationFailure, res.Status)
@@ -82,7 +81,7 @@ func TestRetryPartialBatch(t *testing.T) {
 		ctx := t.Context()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		fix := refuse(fake, "b@x.com")
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		res, err := e.w.Batch(ctx, contacts, writeback.WriteTypeCreate,
 			[]writeback.Record{contact("a@x.com"), contact("b@x.com"), contact("c@x.com")},
 			&writeback.WriteOpts{BatchPolicy: writeback.BatchPartial})
@@ -126,7 +125,7 @@ func TestRetryRetriesUntilNewDeadline(t *testing.T) {
 			}
 			return nil
 		})
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		require.NoError(t, e.w.Start(ctx))
 		defer e.stop(t)
 		res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), async)
@@ -160,7 +159,7 @@ func TestRetryRefused(t *testing.T) {
 		ctx := t.Context()
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		fake.FailCalls((&callLog{errs: []error{unknown}}).rule)
-		e := newAsyncEnv(t, memstore.New(), fake, nil)
+		e := setup(t, asyncContacts(fake))
 		res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), nil)
 		require.Error(t, err)
 		_, err = e.w.Retry(ctx, res.OperationID)
@@ -183,7 +182,7 @@ func TestRetryOmitValues(t *testing.T) {
 	ctx := t.Context()
 	fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 	refuse(fake, "ada@example.com")
-	e := newAsyncEnv(t, memstore.New(), fake, func(c *writeback.Config) { c.Retention.OmitValues = true })
+	e := setup(t, asyncContacts(fake), withRetention(writeback.Retention{OmitValues: true}))
 	res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), nil)
 	require.Error(t, err)
 	op, err := e.w.Operation(ctx, res.OperationID)

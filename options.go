@@ -101,7 +101,7 @@ const (
 	// DefaultRetryDeadline is how long async writes are retried by default.
 	DefaultRetryDeadline = time.Hour
 	// MinRetryDeadline is the shortest retry deadline a write may ask for.
-	MinRetryDeadline = time.Hour
+	MinRetryDeadline = time.Minute
 	// MaxRetryDeadline is the longest retry deadline.
 	MaxRetryDeadline = 48 * time.Hour
 	// MinAutoBatchDelay is the shortest auto-batch delay.
@@ -112,7 +112,8 @@ const (
 
 // WriteOpts are per-write options; nil means a sync write with no extras.
 type WriteOpts struct {
-	// Mode is sync (the zero value) or async. Delete ignores it.
+	// Mode is sync (the zero value) or async. Delete ignores it, and
+	// RetryDeadline with it.
 	Mode Mode
 	// BatchPolicy applies to [Writer.Batch]: all-or-nothing (the zero
 	// value) or partial.
@@ -122,15 +123,30 @@ type WriteOpts struct {
 	// Content-Type, Transfer-Encoding or hop-by-hop headers.
 	Headers []Header
 	// RetryDeadline bounds async retries: zero means [DefaultRetryDeadline];
-	// otherwise from 1 h to 48 h. Async only; ignored with AutoBatch.
+	// otherwise from 1 minute to 48 h. Async only; ignored with AutoBatch.
 	RetryDeadline time.Duration
 	// AutoBatch groups an async single create or update with others of the
 	// same installation, object and write type into one provider batch.
 	AutoBatch *AutoBatchPolicy
-	// store.IdempotencyKey, when set, makes a repeat of the same request within
-	// [Config.IdempotencyRetention] return the original operation instead
-	// of writing again; reusing it for a different request is an error
-	// wrapping [ErrIdempotencyMismatch].
+	// IdempotencyKey, when set, makes a repeat of the same request within
+	// [Config.IdempotencyRetention] of the key's first use return the
+	// original operation instead of writing again; reusing it for a
+	// different request is an error wrapping [ErrIdempotencyMismatch]. At
+	// most 256 bytes of valid UTF-8 without control characters; keys are
+	// scoped by installation.
+	//
+	// The same request is the same target, write type, records as sent
+	// (before the installation's rules, so a changed setting does not
+	// make a repeat a different request) and options.
+	//
+	// A write that failed and surely wrote nothing frees its key: when
+	// every failed record failed retryably (rate limited, quota,
+	// unavailable) or was rolled back with such a failure, and no record
+	// was written, a repeat writes again, and the key then leads to the
+	// new operation (up to 64 times). An unknown outcome, a write cut off
+	// by the caller's context, and any other failure keep the key: a
+	// repeat returns that failure without writing, since writing again
+	// could write twice or fail the same way.
 	IdempotencyKey string
 }
 
@@ -141,7 +157,7 @@ type AutoBatchPolicy struct {
 	// 1 s to 24 h. Required.
 	MaxDelay time.Duration
 	// RetryDeadline bounds the group's retries: zero means
-	// [DefaultRetryDeadline]; otherwise from 1 h to 48 h.
+	// [DefaultRetryDeadline]; otherwise from 1 minute to 48 h.
 	RetryDeadline time.Duration
 }
 
@@ -150,8 +166,18 @@ type AutoBatchPolicy struct {
 type Result struct {
 	// OperationID identifies the write's operation; pass it to
 	// [Writer.Operation]. For an auto-batched write it is the group's
-	// master operation.
+	// master operation, which every record of the group shares.
 	OperationID string
+	// MemberID is set for an auto-batched write only: the handle of this
+	// record's write within its group, "<OperationID>:<Member>". Given to
+	// [Writer.Operation] or [Writer.Wait] it returns the group's operation
+	// narrowed to this record: its own status and its one result, with
+	// the new record's ID for a create.
+	MemberID string
+	// Member is the position of an auto-batched record in its group, in
+	// join order: its index in the master operation's Results. Zero when
+	// MemberID is empty.
+	Member int
 	// Status is terminal for a sync write and in_progress for an async one.
 	Status OperationStatus
 	// Records holds one result per input record, in order (sync only).
@@ -161,15 +187,11 @@ type Result struct {
 }
 
 // SuccessCount returns the number of records written.
-func (r *Result) SuccessCount() int {
-	n := 0
-	for _, rr := range r.Records {
-		if rr.Success() {
-			n++
-		}
-	}
-	return n
-}
+func (r *Result) SuccessCount() int { return countWritten(r.Records) }
 
-// FailureCount returns the number of records not written.
-func (r *Result) FailureCount() int { return len(r.Records) - r.SuccessCount() }
+// UnchangedCount returns the number of records the installation's rules
+// left with nothing to write, which were not sent.
+func (r *Result) UnchangedCount() int { return countUnchanged(r.Records) }
+
+// FailureCount returns the number of records that failed.
+func (r *Result) FailureCount() int { return countFailed(r.Records) }

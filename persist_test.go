@@ -17,20 +17,11 @@ func TestSurvivesReopen(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "writeback.db")
-	m, err := writeback.ParseManifest([]byte(exampleManifest))
-	require.NoError(t, err)
 	fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 	open := func() (*writeback.Writer, *boltstore.Store) {
 		st, err := boltstore.Open(path, nil)
 		require.NoError(t, err)
-		w, err := writeback.NewWriter(&writeback.Config{
-			Manifest:        m,
-			Providers:       []writeback.Provider{fake},
-			Store:           st,
-			TokenSourceFunc: providertest.StaticTokens("t"),
-		})
-		require.NoError(t, err)
-		return w, st
+		return setup(t, withManifest(exampleManifest), withProviders(fake), withStore(st), withInstallations()).w, st
 	}
 
 	w, st := open()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -44,44 +45,58 @@ func (p *plan) needsRead() bool {
 // target is what a request resolved to.
 type target struct {
 	integration *Integration
-	inst        *Installation
+	inst        *Installation // shared: never modified
 	object      resolvedObject
 	provider    Provider
 }
 
+// prepared is an accepted write: its plan and what only the accepting
+// call needs.
+type prepared struct {
+	*plan
+	target *target
+	// input is the caller's records, validated and normalised, with the
+	// names the caller used: what an idempotency key stands for. Kept
+	// only for a write with a key.
+	input []Record
+	// stripped lists, per record, the application fields not written
+	// because the installation leaves them unmapped.
+	stripped [][]string
+}
+
 // prepare validates a write and transforms its records, sending and storing
 // nothing. batch selects the batch endpoint.
-func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records []Record, batch bool, opts *WriteOpts) (*plan, *target, error) {
+func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records []Record, batch bool, opts *WriteOpts) (*prepared, error) {
 	if opts == nil {
 		opts = &WriteOpts{}
 	}
 	if err := validateOpts(typ, batch, opts); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	tg, err := w.resolveTarget(ctx, t)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	caps := tg.provider.Capabilities()
 	if batch {
 		if caps.MaxBatchSize == 0 {
-			return nil, nil, invalid(ErrUnsupported, "batch", "provider %s does not support batches", tg.provider.Name())
+			return nil, invalid(ErrUnsupported, "batch", "provider %s does not support batches", tg.provider.Name())
 		}
 		limit := min(MaxBatchSize, caps.MaxBatchSize)
 		if len(records) == 0 || len(records) > limit {
-			return nil, nil, invalid(ErrBatchSize, "batch", "%d records; a batch holds 1 to %d", len(records), limit)
+			return nil, invalid(ErrBatchSize, "batch", "%d records; a batch holds 1 to %d", len(records), limit)
 		}
 	}
 	if typ == WriteTypeDelete {
 		if !caps.Delete {
-			return nil, nil, invalid(ErrUnsupported, "type", "provider %s does not support deletes", tg.provider.Name())
+			return nil, invalid(ErrUnsupported, "type", "provider %s does not support deletes", tg.provider.Name())
 		}
 		if ds := tg.object.config.DeletionSettings; ds == nil || !ds.Enabled {
-			return nil, nil, invalid(ErrDeletionDisabled, "object", "deletion is not enabled for %q in this installation", t.Object)
+			return nil, invalid(ErrDeletionDisabled, "object", "deletion is not enabled for %q in this installation", t.Object)
 		}
 	}
 	if err := validateHeaders(opts.Headers, caps, tg.provider.Name()); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 
 	p := &plan{
@@ -98,38 +113,98 @@ func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records [
 		Headers:        append([]Header(nil), opts.Headers...),
 		omitValues:     w.cfg.Retention.OmitValues,
 	}
-	seen := make(map[string]int, len(records))
+	pr := &prepared{plan: p, target: tg}
+	if opts.IdempotencyKey != "" {
+		pr.input = make([]Record, len(records))
+	}
+	checker, _ := tg.provider.(RecordChecker)
+	var refused []*ValidationError
+	var seen map[string]int
+	if len(records) > 1 {
+		seen = make(map[string]int, len(records))
+	}
 	for i, rec := range records {
 		field := "record"
 		if batch {
 			field = fmt.Sprintf("batch[%d]", i)
 		}
 		if err := validateRecord(field, typ, rec, caps, tg.provider.Name()); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		if rec.ID != "" {
+		if rec.ID != "" && seen != nil {
 			if j, dup := seen[rec.ID]; dup {
-				return nil, nil, invalid(ErrInvalidRecord, field+".id", "duplicate id %q (also batch[%d])", rec.ID, j)
+				return nil, invalid(ErrInvalidRecord, field+".id", "duplicate id %q (also batch[%d])", rec.ID, j)
 			}
 			seen[rec.ID] = i
 		}
+		in, err := w.normalizeRecord(field, rec)
+		if err != nil {
+			return nil, err
+		}
+		if pr.input != nil {
+			pr.input[i] = in
+		}
 		if typ == WriteTypeDelete {
 			p.Records[i] = Record{ID: rec.ID}
-			continue
-		}
-		fields, ifEmpty := transform(typ, rec.Fields, tg.object.config.SelectedFieldSettings, tg.object.mapping)
-		if len(fields) == 0 {
-			return nil, nil, invalid(ErrEmptyRecord, field+".fields", "no field is left to write after the installation's rules")
-		}
-		p.Records[i] = Record{ID: rec.ID, Fields: fields, Associations: append([]Association(nil), rec.Associations...)}
-		if len(ifEmpty) > 0 {
-			if p.IfEmpty == nil {
-				p.IfEmpty = make([][]string, len(records))
+		} else {
+			fields, ifEmpty, stripped := transform(typ, in.Fields, tg.object.config.SelectedFieldSettings, tg.object.mapping)
+			p.Records[i] = Record{ID: rec.ID, Fields: fields, Associations: in.Associations}
+			if len(ifEmpty) > 0 {
+				if p.IfEmpty == nil {
+					p.IfEmpty = make([][]string, len(records))
+				}
+				p.IfEmpty[i] = ifEmpty
 			}
-			p.IfEmpty[i] = ifEmpty
+			if len(stripped) > 0 {
+				if pr.stripped == nil {
+					pr.stripped = make([][]string, len(records))
+				}
+				pr.stripped[i] = stripped
+			}
+		}
+		if checker != nil {
+			if err := checkRecord(checker, p, p.Records[i], field); err != nil {
+				refused = append(refused, err)
+			}
 		}
 	}
-	return p, tg, nil
+	if len(refused) > 0 {
+		return nil, refusedRecords(refused)
+	}
+	return pr, nil
+}
+
+// checkRecord asks the adapter whether it would refuse a planned record,
+// returning its answer as a [*ValidationError] located in the request
+// (field is "record" or "batch[i]"), or nil.
+func checkRecord(c RecordChecker, p *plan, rec Record, field string) *ValidationError {
+	err := c.CheckRecord(p.ProviderObject, p.Type, rec)
+	if err == nil {
+		return nil
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		f := field
+		if ve.Field != "" {
+			f += "." + ve.Field
+		}
+		return &ValidationError{Field: f, Reason: fmt.Sprintf("%s refuses it: %s", p.Provider, ve.Reason), Err: ve.Err}
+	}
+	return invalid(ErrInvalidRecord, field, "%s refuses it: %v", p.Provider, err)
+}
+
+// refusedRecords is the error of a write whose records the adapter
+// refuses: the first record's error, naming every other record refused.
+func refusedRecords(refused []*ValidationError) error {
+	first := *refused[0]
+	if len(refused) > 1 {
+		others := make([]string, len(refused)-1)
+		for i, ve := range refused[1:] {
+			others[i] = ve.Field
+		}
+		first.Reason += fmt.Sprintf(" (%d records refused; also %s)", len(refused), strings.Join(others, ", "))
+	}
+	return &first
 }
 
 // resolveTarget finds the integration, installation, write object and
@@ -142,14 +217,15 @@ func (w *Writer) resolveTarget(ctx context.Context, t Target) (*target, error) {
 	if t.GroupRef == "" {
 		return nil, invalid(ErrUnknownInstallation, "groupRef", "required")
 	}
-	inst, err := w.InstallationByGroup(ctx, t.Integration, t.GroupRef)
+	cached, err := w.forWrite(ctx, t.Integration, t.GroupRef)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid(ErrUnknownInstallation, "groupRef", "no installation of %q for groupRef %q", t.Integration, t.GroupRef)
 	}
 	if err != nil {
 		return nil, err
 	}
-	obj, err := resolveObject(in, inst, t.Object)
+	inst := cached.inst
+	obj, err := cached.object(in, t.Object)
 	if err != nil {
 		return nil, err
 	}
@@ -219,12 +295,50 @@ func (p *plan) newOperation(id string, mode Mode, now time.Time) *Operation {
 // failAll returns the outcome of a plan whose records all failed with the
 // same error. Failed creates have no ID.
 func (p *plan) failAll(perr *ProviderError) *outcome {
-	out := &outcome{Results: make([]RecordResult, len(p.Records)), Err: perr}
+	all := make([]int, len(p.Records))
+	for i := range all {
+		all[i] = i
+	}
+	return p.failSome(all, perr)
+}
+
+// failSome returns the outcome of a plan whose records at the indexes idx
+// failed with perr, which failed the call as a whole (nil for none): the
+// others were not sent, and are unchanged. With no index, nothing failed.
+func (p *plan) failSome(idx []int, perr *ProviderError) *outcome {
+	out := &outcome{Results: make([]RecordResult, len(p.Records)), AllOrNone: p.AllOrNone}
+	if len(idx) > 0 {
+		out.Err = perr
+	}
 	for i, r := range p.Records {
-		out.Results[i] = RecordResult{ID: r.ID, Err: perr}
+		out.Results[i] = RecordResult{ID: r.ID, Unchanged: true}
 		if p.Type == WriteTypeCreate {
 			out.Results[i].ID = ""
 		}
+	}
+	for _, i := range idx {
+		out.Results[i] = RecordResult{ID: p.Records[i].ID, Err: perr}
+		if p.Type == WriteTypeCreate {
+			out.Results[i].ID = ""
+		}
+	}
+	return out
+}
+
+// strippedLogs returns the log lines that name the fields of the request
+// not written because the installation leaves them unmapped.
+func (pr *prepared) strippedLogs(now time.Time) []LogEntry {
+	var out []LogEntry
+	for i, names := range pr.stripped {
+		if len(names) == 0 {
+			continue
+		}
+		rec := "the record"
+		if pr.Batch {
+			rec = fmt.Sprintf("record %d", i)
+		}
+		out = append(out, LogEntry{Time: now, Severity: SeverityWarn,
+			Message: fmt.Sprintf("%s: %s not written: the installation leaves them unmapped", rec, strings.Join(names, ", "))})
 	}
 	return out
 }

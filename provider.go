@@ -58,6 +58,12 @@ type Capabilities struct {
 	// atomic at the provider. When false the adapter compensates and says
 	// so in [ProviderResponse.Compensation].
 	AtomicBatchUpdate bool
+	// BeforeSend reports that the adapter calls
+	// [ProviderRequest.BeforeSend] before it sends a create, as that field
+	// says. An adapter that does must never send a create without it: the
+	// engine would take an interrupted create for one never sent, and send
+	// it again after a crash.
+	BeforeSend bool
 }
 
 // WriteType is the kind of write: create, update or delete.
@@ -137,6 +143,15 @@ type ProviderRequest struct {
 	Records []Record
 	// Headers are pass-through headers, already checked against the denylist.
 	Headers []Header
+	// BeforeSend is set by the engine on an async create when the adapter
+	// has [Capabilities.BeforeSend]. The adapter calls it once, before
+	// Write returns, right before the first request of the write that can
+	// create a record leaves: after any wait for the provider's rate
+	// limits and for a token. If it returns an error, the adapter sends
+	// nothing and fails the write. The engine records there that the
+	// create is about to be sent, so that after a crash it can tell a
+	// create that never left from one that may have been written.
+	BeforeSend func(ctx context.Context) error `json:"-"`
 }
 
 // ReadRequest asks a provider for the current values of some fields of some
@@ -192,6 +207,12 @@ type ProviderCall struct {
 type RecordResult struct {
 	// ID is the provider's record ID, set on success.
 	ID string `json:"id,omitempty"`
+	// Unchanged reports a record the installation's rules left with
+	// nothing to write (every field skipped by writeOnCreate or
+	// writeOnUpdate, or already set under ifEmpty): it was not sent, did
+	// not fail, and is not counted as written. A create left unchanged
+	// created nothing and has no ID.
+	Unchanged bool `json:"unchanged,omitempty"`
 	// Data is the provider's response body for the record, when it sends one.
 	Data map[string]any `json:"data,omitempty"`
 	// Err is set when the record was not written.
@@ -204,8 +225,12 @@ type RecordResult struct {
 	AlreadyDeleted bool `json:"alreadyDeleted,omitempty"`
 }
 
-// Success reports whether the record was written.
+// Success reports whether the record did not fail: it was written, or
+// left unchanged because the installation's rules left nothing to write.
 func (r RecordResult) Success() bool { return r.Err == nil }
+
+// Written reports whether the record was written to the provider.
+func (r RecordResult) Written() bool { return r.Err == nil && !r.Unchanged }
 
 // Compensation reports how an emulated all-or-nothing batch was undone: the
 // records that were changed and then restored, and those that could not be.
@@ -253,12 +278,17 @@ const (
 	// ClassUnknownOutcome: the request was sent but no answer came, so the
 	// write may or may not have happened. Never resent blindly.
 	ClassUnknownOutcome ErrorClass = "unknown_outcome"
+	// ClassCanceled: the write was canceled before it completed. Either
+	// the caller's context ended (its deadline passed or it was canceled)
+	// before a sync write completed: the error wraps the context's error,
+	// so errors.Is(err, context.DeadlineExceeded) works, and an update or
+	// delete may or may not have been applied and can be repeated safely
+	// (a create that may have been sent is ClassUnknownOutcome instead).
+	// Or [Writer.Cancel] stopped an async operation before the record was
+	// written. Not retried; [Writer.Retry] sends such records again.
+	ClassCanceled ErrorClass = "canceled"
 	// ClassInternal: anything else, such as an unparseable response. Not retryable.
 	ClassInternal ErrorClass = "internal"
-	// ClassCanceled: the record was not written because [Writer.Cancel]
-	// stopped its operation first. Set by the engine, never by an
-	// adapter; [Writer.Retry] sends such records again.
-	ClassCanceled ErrorClass = "canceled"
 )
 
 // NoRecord is the [ProviderError.RecordIndex] of an error about the whole request.
@@ -402,6 +432,24 @@ type RequestEncoder interface {
 	// req, in order, without sending anything. Requests that depend on an
 	// earlier response (such as a compensating restore) are left out.
 	EncodeWrite(req *ProviderRequest) ([]HTTPRequest, error)
+}
+
+// RecordChecker is implemented by adapters that can tell, without sending
+// anything, that the provider would refuse a record: an ID in the wrong
+// form, a value the provider cannot store. The engine calls CheckRecord
+// for every record of every write before it is stored or sent, in every
+// mode (sync, async, auto-batch, dry run), with the record as the provider
+// receives it (provider field names, normalised values; see
+// [Writer.Create]), so that such input is refused at once with a
+// [*ValidationError] and nothing is stored or sent. An auto-batch group
+// checks its members again before writing them, and fails only those
+// refused.
+type RecordChecker interface {
+	// CheckRecord reports what the provider would refuse in rec, a record
+	// of a write of type typ to the provider object: nil if nothing, else
+	// a [*ValidationError] whose Field locates the problem within the
+	// record, such as "id" or "fields.amount".
+	CheckRecord(object string, typ WriteType, rec Record) error
 }
 
 // HTTPRequest is an HTTP request as a provider would receive it, minus

@@ -49,7 +49,7 @@ func TestPrune(t *testing.T) {
 	clock := newManualClock()
 	fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 	refuse(fake, "bad@x.com")
-	e := newAsyncEnv(t, memstore.New(), fake, func(c *writeback.Config) { c.Test.NowFunc = clock.Now })
+	e := setup(t, asyncContacts(fake), withClock(clock.Now))
 	ok, err := e.w.Create(ctx, contacts, contact("ok@x.com"), nil)
 	require.NoError(t, err)
 	failed, err := e.w.Create(ctx, contacts, contact("bad@x.com"), nil)
@@ -93,10 +93,8 @@ func TestPruneKeepForever(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	clock := newManualClock()
-	e := newAsyncEnv(t, memstore.New(), providertest.NewFake("hubspot", writeback.Capabilities{}), func(c *writeback.Config) {
-		c.Test.NowFunc = clock.Now
-		c.Retention.Operations = writeback.KeepForever
-	})
+	e := setup(t, asyncContacts(providertest.NewFake("hubspot", writeback.Capabilities{})), withClock(clock.Now),
+		withRetention(writeback.Retention{Operations: writeback.KeepForever}))
 	res, err := e.w.Create(ctx, contacts, contact("ok@x.com"), &writeback.WriteOpts{IdempotencyKey: "k"})
 	require.NoError(t, err)
 	clock.advance(365 * 24 * time.Hour)
@@ -112,11 +110,8 @@ func TestPruneInBackground(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	clock := newManualClock()
-	e := newAsyncEnv(t, memstore.New(), providertest.NewFake("hubspot", writeback.Capabilities{}), func(c *writeback.Config) {
-		c.Test.NowFunc = clock.Now
-		c.Retention.Operations = 48 * time.Hour
-		c.Test.PruneInterval = time.Millisecond
-	})
+	e := setup(t, asyncContacts(providertest.NewFake("hubspot", writeback.Capabilities{})), withClock(clock.Now),
+		withRetention(writeback.Retention{Operations: 48 * time.Hour}), withPruneInterval(time.Millisecond))
 	res, err := e.w.Create(ctx, contacts, contact("ok@x.com"), nil)
 	require.NoError(t, err)
 	require.NoError(t, e.w.Start(ctx))
@@ -164,8 +159,8 @@ func TestOmitValues(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	for _, omit := range []bool{false, true} {
-		e := newAsyncEnv(t, memstore.New(), dataProvider{providertest.NewFake("hubspot", writeback.Capabilities{})},
-			func(c *writeback.Config) { c.Retention.OmitValues = omit })
+		e := setup(t, asyncContacts(dataProvider{providertest.NewFake("hubspot", writeback.Capabilities{})}),
+			withRetention(writeback.Retention{OmitValues: omit}))
 		res, err := e.w.Create(ctx, contacts, contact("ada@example.com"), nil)
 		require.NoError(t, err)
 		require.Equal(t, "ada@example.com", res.Records[0].Data["email"], "the caller gets the answer")
@@ -186,7 +181,7 @@ func TestOpsOnlyWriter(t *testing.T) {
 	ctx := t.Context()
 	st := memstore.New()
 	fake := providertest.NewFake("hubspot", writeback.Capabilities{})
-	app := newAsyncEnv(t, st, fake, nil)
+	app := setup(t, asyncContacts(fake), withStore(st))
 	queued, err := app.w.Create(ctx, contacts, contact("ada@example.com"), async)
 	require.NoError(t, err)
 

@@ -82,7 +82,8 @@ func nextAttempt(typ WriteType, perr *ProviderError, attempt int, now, deadline 
 // again, the others keep their results. For a single write or an
 // all-or-nothing batch, it is the first retryable record error when no
 // record was written and every other failed record was rolled back with
-// it; any other record error is final.
+// it; any other record error is final. Records the rules left unchanged
+// were not written, so they never make an outcome final.
 func retryError(p *plan, out *outcome) *ProviderError {
 	if out.Err != nil {
 		return out.Err
@@ -91,6 +92,7 @@ func retryError(p *plan, out *outcome) *ProviderError {
 	var first *ProviderError
 	for _, r := range out.Results {
 		switch {
+		case r.Err == nil && r.Unchanged:
 		case r.Err == nil:
 			if !partial {
 				return nil

@@ -1,11 +1,12 @@
 package writeback
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // validateOpts checks the options of a write of type typ.
@@ -54,6 +55,9 @@ func validateOpts(typ WriteType, batch bool, o *WriteOpts) error {
 	if len(o.IdempotencyKey) > 256 {
 		return invalid(ErrInvalidOptions, "idempotencyKey", "longer than 256 bytes")
 	}
+	if !utf8.ValidString(o.IdempotencyKey) || strings.ContainsFunc(o.IdempotencyKey, unicode.IsControl) {
+		return invalid(ErrInvalidOptions, "idempotencyKey", "must be valid UTF-8 without control characters")
+	}
 	return nil
 }
 
@@ -75,7 +79,7 @@ func validateRecord(field string, typ WriteType, rec Record, caps Capabilities, 
 		if strings.TrimSpace(rec.ID) == "" {
 			return invalid(ErrMissingID, field+".id", "required for %s", typ)
 		}
-		if strings.ContainsAny(rec.ID, "/?#\r\n") {
+		if strings.ContainsAny(rec.ID, "/?#\r\n") || !utf8.ValidString(rec.ID) {
 			return invalid(ErrInvalidRecord, field+".id", "contains a character not allowed in an id")
 		}
 	}
@@ -91,12 +95,12 @@ func validateRecord(field string, typ WriteType, rec Record, caps Capabilities, 
 	if len(rec.Fields) == 0 {
 		return invalid(ErrEmptyRecord, field+".fields", "no fields")
 	}
-	for name, v := range rec.Fields {
+	for name := range rec.Fields {
 		if strings.TrimSpace(name) == "" {
 			return invalid(ErrInvalidRecord, field+".fields", "empty field name")
 		}
-		if _, err := json.Marshal(v); err != nil {
-			return invalid(ErrInvalidRecord, field+".fields."+name, "value does not encode as JSON: %v", err)
+		if !utf8.ValidString(name) {
+			return invalid(ErrInvalidRecord, field+".fields", "field name %q is not valid UTF-8", name)
 		}
 	}
 	if len(rec.Associations) > 0 {
@@ -129,26 +133,39 @@ func validateRecord(field string, typ WriteType, rec Record, caps Capabilities, 
 	return nil
 }
 
+// Limits on pass-through headers.
+const (
+	// MaxHeaders is the most pass-through headers a write may carry.
+	MaxHeaders = 50
+	// MaxHeaderBytes bounds the pass-through headers' names and values
+	// together, in bytes.
+	MaxHeaderBytes = 8 << 10
+)
+
 // deniedHeaders can never be set by a pass-through header: credentials,
-// content negotiation and framing, and hop-by-hop headers (RFC 9110 §7.6.1).
-// Any Proxy-* header is denied too.
+// content negotiation and framing, hop-by-hop headers (RFC 9110 §7.6.1),
+// and the method overrides some servers honour, which would turn a write
+// into another method. Any Proxy-* header is denied too.
 var deniedHeaders = map[string]bool{
-	"Accept":            true,
-	"Accept-Encoding":   true,
-	"Authorization":     true,
-	"Connection":        true,
-	"Content-Encoding":  true,
-	"Content-Length":    true,
-	"Content-Type":      true,
-	"Cookie":            true,
-	"Expect":            true,
-	"Host":              true,
-	"Keep-Alive":        true,
-	"Set-Cookie":        true,
-	"Te":                true,
-	"Trailer":           true,
-	"Transfer-Encoding": true,
-	"Upgrade":           true,
+	"X-Http-Method-Override": true,
+	"X-Http-Method":          true,
+	"X-Method-Override":      true,
+	"Accept":                 true,
+	"Accept-Encoding":        true,
+	"Authorization":          true,
+	"Connection":             true,
+	"Content-Encoding":       true,
+	"Content-Length":         true,
+	"Content-Type":           true,
+	"Cookie":                 true,
+	"Expect":                 true,
+	"Host":                   true,
+	"Keep-Alive":             true,
+	"Set-Cookie":             true,
+	"Te":                     true,
+	"Trailer":                true,
+	"Transfer-Encoding":      true,
+	"Upgrade":                true,
 }
 
 // validateHeaders checks pass-through headers against the provider's
@@ -164,13 +181,26 @@ func validateHeaders(hs []Header, caps Capabilities, provider string) error {
 }
 
 // ValidateHeaders checks pass-through headers: each name must be an RFC 9110
-// token and not one that carries credentials, frames the message or belongs
-// to one connection (Authorization, Cookie, Host, Content-Length,
-// Content-Type, Transfer-Encoding, hop-by-hop and Proxy-* headers, ...), and
-// no value may hold a control character such as CR or LF. The error is a
-// [*ValidationError] wrapping [ErrInvalidHeader]. The engine calls it before
-// anything is sent; adapters call it again before they set a header.
+// token and not one that carries credentials, frames the message, belongs
+// to one connection or overrides the method (Authorization, Cookie, Host,
+// Content-Length, Content-Type, Transfer-Encoding, hop-by-hop and Proxy-*
+// headers, X-HTTP-Method-Override, ...), and each value must be valid
+// UTF-8 without a control character such as CR or LF. The error is a
+// [*ValidationError] wrapping [ErrInvalidHeader], or [ErrTooLarge] for more
+// than [MaxHeaders] headers or more than [MaxHeaderBytes] of names and
+// values. The engine calls it before anything is sent; adapters call it
+// again before they set a header.
 func ValidateHeaders(hs []Header) error {
+	if len(hs) > MaxHeaders {
+		return invalid(ErrTooLarge, "headers", "%d headers; at most %d", len(hs), MaxHeaders)
+	}
+	size := 0
+	for _, h := range hs {
+		size += len(h.Key) + len(h.Value)
+	}
+	if size > MaxHeaderBytes {
+		return invalid(ErrTooLarge, "headers", "%d bytes of names and values; at most %d", size, MaxHeaderBytes)
+	}
 	for i, h := range hs {
 		field := fmt.Sprintf("headers[%d]", i)
 		if !validHeaderName(h.Key) {
@@ -184,6 +214,9 @@ func ValidateHeaders(hs []Header) error {
 			if c := h.Value[i]; (c < ' ' && c != '\t') || c == 0x7f {
 				return invalid(ErrInvalidHeader, field+".value", "contains a control character")
 			}
+		}
+		if !utf8.ValidString(h.Value) {
+			return invalid(ErrInvalidHeader, field+".value", "not valid UTF-8")
 		}
 	}
 	return nil

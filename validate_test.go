@@ -3,6 +3,7 @@ package writeback_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -85,7 +86,6 @@ func TestBadInput(t *testing.T) {
 		{"create with id", create(crmTarget("contacts"), upd, nil), writeback.ErrInvalidRecord, "record.id"},
 		{"create with no fields", create(crmTarget("contacts"), writeback.Record{}, nil), writeback.ErrEmptyRecord, "record.fields"},
 		{"update with no fields", update(crmTarget("contacts"), writeback.Record{ID: "1001"}, nil), writeback.ErrEmptyRecord, "record.fields"},
-		{"update left empty by rules", update(crmTarget("contacts"), writeback.Record{ID: "1001", Fields: map[string]any{"customSource": "x"}}, nil), writeback.ErrEmptyRecord, "record.fields"},
 		{"empty field name", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"": 1}}, nil), writeback.ErrInvalidRecord, "record.fields"},
 		{"value not JSON", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"name": make(chan int)}}, nil), writeback.ErrInvalidRecord, "record.fields.name"},
 		{"value NaN", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"score": math.NaN()}}, nil), writeback.ErrInvalidRecord, "record.fields.score"},
@@ -121,7 +121,7 @@ func TestBadInput(t *testing.T) {
 		{"batch policy out of range", batch(crmTarget("contacts"), writeback.WriteTypeCreate, many(2), &writeback.WriteOpts{BatchPolicy: writeback.BatchPolicy(-1)}), writeback.ErrInvalidOptions, "batchPolicy"},
 		{"batch policy on single write", create(crmTarget("contacts"), rec, &writeback.WriteOpts{BatchPolicy: writeback.BatchPartial}), writeback.ErrInvalidOptions, "batchPolicy"},
 		{"retry deadline on sync", create(crmTarget("contacts"), rec, &writeback.WriteOpts{RetryDeadline: 2 * time.Hour}), writeback.ErrInvalidOptions, "retryDeadline"},
-		{"retry deadline too short", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, RetryDeadline: 30 * time.Minute}), writeback.ErrInvalidOptions, "retryDeadline"},
+		{"retry deadline too short", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, RetryDeadline: 59 * time.Second}), writeback.ErrInvalidOptions, "retryDeadline"},
 		{"retry deadline too long", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, RetryDeadline: 49 * time.Hour}), writeback.ErrInvalidOptions, "retryDeadline"},
 		{"auto-batch on sync", create(crmTarget("contacts"), rec, &writeback.WriteOpts{AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Minute}}), writeback.ErrInvalidOptions, "autoBatch"},
 		{"auto-batch delay zero", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{}}), writeback.ErrInvalidOptions, "autoBatch.maxDelay"},
@@ -129,10 +129,30 @@ func TestBadInput(t *testing.T) {
 		{"auto-batch retry deadline too long", create(crmTarget("contacts"), rec, &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Minute, RetryDeadline: 100 * time.Hour}}), writeback.ErrInvalidOptions, "autoBatch.retryDeadline"},
 		{"auto-batch on batch", batch(crmTarget("contacts"), writeback.WriteTypeCreate, many(2), &writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Minute}}), writeback.ErrUnsupported, "autoBatch"},
 		{"idempotency key too long", create(crmTarget("contacts"), rec, &writeback.WriteOpts{IdempotencyKey: strings.Repeat("k", 257)}), writeback.ErrInvalidOptions, "idempotencyKey"},
+		{"idempotency key with a NUL byte", create(crmTarget("contacts"), rec, &writeback.WriteOpts{IdempotencyKey: "a\x00b"}), writeback.ErrInvalidOptions, "idempotencyKey"},
+		{"idempotency key not UTF-8", create(crmTarget("contacts"), rec, &writeback.WriteOpts{IdempotencyKey: "caf\xe9"}), writeback.ErrInvalidOptions, "idempotencyKey"},
 		{"async create with no fields", create(crmTarget("contacts"), writeback.Record{}, async), writeback.ErrEmptyRecord, "record.fields"},
 		{"async update without id", update(crmTarget("contacts"), rec, async), writeback.ErrMissingID, "record.id"},
+		// Limits: sizes, header count and size, method overrides, UTF-8.
+		{"record too large", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{
+			"a": strings.Repeat("x", 200<<10), "b": strings.Repeat("x", 200<<10), "c": strings.Repeat("x", 200<<10),
+			"d": strings.Repeat("x", 200<<10), "e": strings.Repeat("x", 200<<10), "f": strings.Repeat("x", 200<<10)}}, nil), writeback.ErrTooLarge, "record.fields"},
+		{"value too large", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"notes": strings.Repeat("x", 300<<10)}}, async), writeback.ErrTooLarge, "record.fields.notes"},
+		{"value too large once escaped", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"notes": strings.Repeat("<", 50<<10)}}, nil), writeback.ErrTooLarge, "record.fields.notes"},
+		{"too many headers", sfCreate(manyHeaders(51, 1)...), writeback.ErrTooLarge, "headers"},
+		{"headers too large", sfCreate(manyHeaders(3, 3<<10)...), writeback.ErrTooLarge, "headers"},
+		{"X-HTTP-Method-Override header", sfCreate(writeback.Header{Key: "X-HTTP-Method-Override", Value: "DELETE"}), writeback.ErrInvalidHeader, "headers[0].key"},
+		{"X-HTTP-Method header", sfCreate(writeback.Header{Key: "x-http-method", Value: "DELETE"}), writeback.ErrInvalidHeader, "headers[0].key"},
+		{"X-Method-Override header", sfCreate(writeback.Header{Key: "X-Method-Override", Value: "PUT"}), writeback.ErrInvalidHeader, "headers[0].key"},
+		{"header value not UTF-8", sfCreate(writeback.Header{Key: "Sforce-Call-Options", Value: "client=\xff"}), writeback.ErrInvalidHeader, "headers[0].value"},
+		{"field value not UTF-8", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"name": "caf\xe9"}}, nil), writeback.ErrInvalidRecord, "record.fields.name"},
+		{"field value not UTF-8 in a list", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"tags": []string{"a", "\xff"}}}, async), writeback.ErrInvalidRecord, "record.fields.tags[1]"},
+		{"field name not UTF-8", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"n\xffme": "x"}}, nil), writeback.ErrInvalidRecord, "record.fields"},
+		{"id not UTF-8", update(crmTarget("companies"), writeback.Record{ID: "10\xff", Fields: fields}, nil), writeback.ErrInvalidRecord, "record.id"},
+		{"value encoding/json refuses", create(crmTarget("companies"), writeback.Record{Fields: map[string]any{"when": make(chan int)}}, nil), writeback.ErrInvalidRecord, "record.fields.when"},
 	}
 	require.GreaterOrEqual(t, len(cases), 40)
+	t.Logf("%d bad write inputs", len(cases))
 
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,4 +173,43 @@ func TestBadInput(t *testing.T) {
 			require.False(t, queued, "nothing may be queued")
 		})
 	}
+}
+
+// manyHeaders returns n allowed pass-through headers with values of size
+// bytes.
+func manyHeaders(n, size int) []writeback.Header {
+	hs := make([]writeback.Header, n)
+	for i := range hs {
+		hs[i] = writeback.Header{Key: fmt.Sprintf("X-Custom-%d", i), Value: strings.Repeat("v", size)}
+	}
+	return hs
+}
+
+// TestBadSetupInput checks that bad installations and manifests get a
+// typed error and store nothing: blank groupRefs or ones with control or
+// bidirectional formatting characters, object names that are not plain
+// names.
+func TestBadSetupInput(t *testing.T) {
+	t.Parallel()
+	groupRefs := []string{" ", "\t", "a\u202eb", "\u2066x", "\u200fx", "a\x00b", "a\nb", "caf\xe9"}
+	for _, g := range groupRefs {
+		b := setup(t)
+		_, err := b.w.CreateInstallation(t.Context(), &writeback.Installation{Integration: "crm", GroupRef: g})
+		var ve *writeback.ValidationError
+		require.True(t, errors.As(err, &ve), "groupRef %q: %v", g, err)
+		require.ErrorIs(t, err, writeback.ErrInvalidInstallation)
+		require.Equal(t, "groupRef", ve.Field)
+		insts, err := b.w.Installations(t.Context(), "crm")
+		require.NoError(t, err)
+		require.Len(t, insts, 1, "nothing stored")
+	}
+	objectNames := []string{"../x", "contacts/1", "a.b", "con tacts", "contacts?x", "%2e%2e"}
+	for _, name := range objectNames {
+		_, err := writeback.ParseManifest([]byte("specVersion: 1.0.0\nintegrations:\n  - name: a\n    provider: hubspot\n    write:\n      objects:\n        - objectName: " + fmt.Sprintf("%q", name) + "\n"))
+		var ve *writeback.ValidationError
+		require.True(t, errors.As(err, &ve), "object name %q: %v", name, err)
+		require.ErrorIs(t, err, writeback.ErrInvalidManifest)
+		require.Equal(t, "integrations[0].write.objects[0].objectName", ve.Field)
+	}
+	t.Logf("%d bad setup inputs", len(groupRefs)+len(objectNames))
 }

@@ -3,18 +3,30 @@ package writeback
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/writebackhq/writeback/store"
 )
 
 // Create writes a new record. The record must carry fields and no ID.
+// Field values are normalised when the write is accepted: anything
+// encoding/json encodes is accepted (named types and pointers as what they
+// hold, integers exactly, json.Number as given, time.Time as a UTC datetime
+// with milliseconds, "2006-01-02T15:04:05.000Z"), and the provider receives
+// the same request in every mode; README.md shows how each kind of value
+// reaches each provider.
 //
 // In sync mode (the default) it returns once the provider answered: the
 // result's Records[0] holds the new record's ID or its error, and err is the
-// record's [*ProviderError] when the write failed. In async mode it returns
-// once the write is stored durably, with the operation in progress; poll
-// [Writer.Operation] or wait with [Writer.Wait]. Bad input returns a
-// [*ValidationError] and writes nothing.
+// record's [*ProviderError] when the write failed (wrapping the context's
+// error too when ctx ended it). If the installation's rules leave nothing
+// to write, nothing is sent and the record is reported unchanged
+// ([RecordResult.Unchanged]). In async mode it returns once the write is
+// stored durably, with the operation in progress; poll [Writer.Operation]
+// or wait with [Writer.Wait]; an auto-batched write also gets its own
+// handle, [Result.MemberID]. Bad input, including what the provider's
+// adapter would refuse before sending, returns a [*ValidationError] and
+// writes nothing.
 func (w *Writer) Create(ctx context.Context, t Target, r Record, opts *WriteOpts) (*Result, error) {
 	return w.write(ctx, t, WriteTypeCreate, []Record{r}, false, opts)
 }
@@ -26,16 +38,17 @@ func (w *Writer) Update(ctx context.Context, t Target, r Record, opts *WriteOpts
 }
 
 // Delete deletes the record with the given provider ID. It is always
-// synchronous (opts.Mode is ignored) and needs the installation to enable
-// deletion for the object. Only opts.Headers and opts.IdempotencyKey apply.
+// synchronous and needs the installation to enable deletion for the
+// object: opts.Mode and opts.RetryDeadline are ignored, so the options of
+// async writes can be passed as they are. opts.Headers and
+// opts.IdempotencyKey apply; a delete cannot be auto-batched
+// (opts.AutoBatch is an error wrapping [ErrUnsupported]).
 func (w *Writer) Delete(ctx context.Context, t Target, id string, opts *WriteOpts) (*Result, error) {
 	o := WriteOpts{}
 	if opts != nil {
 		o = *opts
 	}
-	if o.Mode == ModeAsync {
-		o.Mode = ModeSync
-	}
+	o.Mode, o.RetryDeadline = ModeSync, 0
 	return w.write(ctx, t, WriteTypeDelete, []Record{{ID: id}}, false, &o)
 }
 
@@ -48,9 +61,13 @@ func (w *Writer) Delete(ctx context.Context, t Target, id string, opts *WriteOpt
 // Compensation says so, listing any it could not restore. With
 // [BatchPartial] every valid record is written.
 //
-// In sync mode err is nil when at least one record was written (read the
-// per-record results), and the error of the record that failed the batch
-// otherwise. Deletes cannot be batched.
+// Records the installation's rules leave with nothing to write are
+// unchanged: not sent, never a reason to fail the others. An
+// all-or-nothing batch succeeds only if every record that needed writing
+// was written. In sync mode err is nil when the operation succeeded (for a
+// partial batch, when at least one record was written or none failed: read
+// the per-record results), and the error of the record that failed the
+// batch otherwise. Deletes cannot be batched.
 func (w *Writer) Batch(ctx context.Context, t Target, typ WriteType, records []Record, opts *WriteOpts) (*Result, error) {
 	return w.write(ctx, t, typ, records, true, opts)
 }
@@ -60,33 +77,35 @@ func (w *Writer) write(ctx context.Context, t Target, typ WriteType, records []R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, tg, err := w.prepare(ctx, t, typ, records, batch, opts)
+	pr, err := w.prepare(ctx, t, typ, records, batch, opts)
 	if err != nil {
 		return nil, err
 	}
 	if opts == nil {
 		opts = &WriteOpts{}
 	}
-	key, err := w.idempotencyKey(p, opts)
-	if err != nil {
+	claim, err := w.reserveKey(ctx, pr, opts)
+	switch {
+	case err != nil && claim != nil:
+		return claim.replayed, err
+	case err != nil:
 		return nil, err
-	}
-	if key != nil {
-		if res, found, err := w.replay(ctx, key); found || err != nil {
-			return res, err
-		}
+	case claim.replayed != nil:
+		return claim.replayed, nil
 	}
 	if opts.Mode == ModeAsync {
-		return w.submitAsync(ctx, p, opts, key)
+		return w.submitAsync(ctx, pr, opts, claim.store())
 	}
-	return w.runSync(ctx, p, tg.inst, key)
+	return w.runSync(ctx, pr, claim.store())
 }
 
 // runSync executes a plan now, for the installation it was prepared
 // against, and records its operation.
-func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *store.IdempotencyKey) (*Result, error) {
+func (w *Writer) runSync(ctx context.Context, pr *prepared, key *store.IdempotencyKey) (*Result, error) {
+	p := pr.plan
 	now := w.now()
 	op := p.newOperation(newID(now), ModeSync, now)
+	op.Logs = append(op.Logs, pr.strippedLogs(now)...)
 	if key != nil {
 		// Reserve the key before writing, so a concurrent twin waits for
 		// this operation instead of writing again.
@@ -106,11 +125,17 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 
 	var out *outcome
 	var calls []ProviderCall
-	if s, perr := w.connect(ctx, p.InstallationID, p.Provider, inst, 0); perr != nil {
-		out = p.failAll(perr)
+	if len(p.toWrite()) == 0 {
+		out = p.failSome(nil, nil) // the rules left nothing to write
+	} else if s, perr := w.connect(ctx, p.scope(), pr.target.inst, 0); perr != nil {
+		out = p.failSome(p.toWrite(), perr)
 	} else {
 		out = s.run(ctx, p)
 		calls = s.calls
+	}
+	cut := ctx.Err()
+	if cut != nil {
+		out.cutOff(p, context.Cause(ctx))
 	}
 	end := w.now()
 	op.Attempts = 1
@@ -133,5 +158,10 @@ func (w *Writer) runSync(ctx context.Context, p *plan, inst *Installation, key *
 	if err != nil {
 		return res, storeError("write done but its operation was not recorded", err)
 	}
-	return res, op.err()
+	err = op.err()
+	if cut != nil && err != nil {
+		// The caller's own deadline or cancellation ended the write.
+		err = fmt.Errorf("writeback: operation %s: %w: %w", op.ID, cut, err)
+	}
+	return res, err
 }

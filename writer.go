@@ -26,8 +26,10 @@ type Writer struct {
 
 	// async runs queued async work between Start and Stop (dispatch.go).
 	async dispatcher
-	// waits wakes callers of Wait when their operation completes (wait.go).
+	// waits wakes callers of Wait when their operation completes.
 	waits waiters
+	// installs caches decoded installations for the write path.
+	installs installations
 }
 
 // NewWriter validates cfg and returns a Writer. It copies cfg and starts
@@ -49,6 +51,13 @@ func NewWriter(cfg *Config) (*Writer, error) {
 	for _, p := range c.Providers {
 		w.providers[p.Name()] = p
 	}
+	if ignored := c.Manifest.Ignored(); len(ignored) > 0 {
+		attrs := make([]any, 0, len(ignored))
+		for _, k := range ignored {
+			attrs = append(attrs, slog.String(k.Path, k.Reason))
+		}
+		w.log.Info("writeback: manifest parts not acted on", slog.Group("ignored", attrs...))
+	}
 	w.initDispatcher()
 	return w, nil
 }
@@ -56,8 +65,8 @@ func NewWriter(cfg *Config) (*Writer, error) {
 // Start starts running async work: operations queued before, work left
 // unfinished by an earlier Writer on the same store, and everything queued
 // from now on. Nothing needs a scan: work a Stop left is due at once, work
-// interrupted by a crash becomes due when its lease ends (5 minutes after
-// it was claimed). It checks that the store answers, then starts the
+// interrupted by a crash becomes due when its lease ends (a minute after
+// its last heartbeat). It checks that the store answers, then starts the
 // dispatcher and the background pruning ([Retention]) and returns; ctx
 // bounds only that check. Async provider calls run at most
 // [Config.MaxConcurrency] at once per provider.
@@ -100,6 +109,10 @@ func (w *Writer) Start(ctx context.Context) error {
 	go w.pruneLoop(loopCtx, d.pruneDone)
 	return nil
 }
+
+// Running reports whether the Writer is started: between [Writer.Start]
+// and [Writer.Stop], it runs async work.
+func (w *Writer) Running() bool { return w.async.runState() == stateRunning }
 
 // Stop stops async work, like http.Server.Shutdown: new async writes fail
 // with [ErrStopped] at once, jobs not yet started stay queued for the next

@@ -116,6 +116,14 @@ type Queue interface {
 	// claim. It replaces a stored record that is damaged ([ErrCorrupt]); otherwise (the job was claimed again, or is gone) it fails
 	// with [ErrLeaseLost] and changes nothing.
 	Complete(ctx context.Context, op Operation, lease Lease) error
+	// Renew stores an updated operation record and moves a claimed job's
+	// lease expiry (its RunAt) to until in one transaction, keeping the
+	// lease: a heartbeat that also records what the holder is about to do.
+	// It fails with [ErrLeaseLost], changing nothing, if lease is not the
+	// job's latest claim or the job was rescheduled since, and with
+	// [ErrCancelRequested], changing nothing, if a cancel was requested:
+	// the holder then completes the job instead.
+	Renew(ctx context.Context, op Operation, lease Lease, until time.Time) error
 	// Extend moves the RunAt of a claimed job to until (a heartbeat, so a
 	// long attempt keeps its lease), if lease is still the job's latest
 	// claim and the job was not rescheduled since; otherwise it fails with

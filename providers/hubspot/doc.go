@@ -19,6 +19,18 @@
 // are sent as strings. Associations on create use HubSpot's v4 shape.
 // [Provider.EncodeWrite] shows the exact requests for dry runs.
 //
+// # Values
+//
+// Field values reach the adapter normalised by the engine (see
+// [writeback.Writer.Create]) and become property strings: a string as is,
+// a boolean "true" or "false", a number its exact decimal text, a time (a
+// UTC datetime with milliseconds, "2026-01-02T03:04:05.000Z") as such, a
+// list of strings joined with ";" (multiple checkboxes), nil "" (which
+// clears the property). A date property takes "2026-01-02", or a time at
+// UTC midnight. A map, or a list holding anything but strings, is refused
+// when the write is accepted ([Provider.CheckRecord]), as is a record ID
+// that is not a HubSpot ID (digits).
+//
 // # All-or-nothing and partial batches
 //
 // A partial batch create gives each input an objectWriteTraceId so HubSpot
@@ -71,6 +83,19 @@
 // installation from the X-HubSpot-RateLimit-* headers;
 // [Provider.RateLimits] shows what they said.
 //
+// Replicas of an application that write to the same HubSpot account (each
+// with its own Writer and Provider) need no shared state to stay within
+// its limits: X-HubSpot-RateLimit-Remaining counts the account's calls in
+// the rolling 10 seconds, whoever made them, so each Provider sees the
+// others' calls in every answer and shares the window with them (it
+// reuses the room its own calls leave, spreads out the rest and keeps a
+// small margin for calls still on their way). Three replicas writing as
+// fast as they can to an account allowed 100 calls per 10 seconds get no
+// 429s and use about 95% of the limit (BENCHMARKS.md). The daily reserve
+// ([Config.Reserve]) is kept across replicas the same way, from
+// X-HubSpot-RateLimit-Daily-Remaining, but for the calls in flight when
+// it is reached.
+//
 // The rules the errors follow:
 //
 //   - StatusCode is the HTTP status of the call that carried the error:
@@ -88,7 +113,8 @@
 //     window past the caller's deadline, the 429 answer is returned as it
 //     is (rate limited, 429, the policy as Code, the correlation ID).
 //     RetryAfter is the wait the pacer will impose on the next call: the
-//     end of the window when it is full, at least the short wait or the
+//     end of the window when it is full, or the next call's turn when the
+//     window is shared with other replicas, at least the short wait or the
 //     Retry-After header.
 //   - A 429 DAILY is not resent; RetryAfter runs to the next midnight in
 //     [Config.Location], where HubSpot resets the daily limit (it sends no

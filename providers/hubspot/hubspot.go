@@ -121,7 +121,9 @@ func (p *Provider) Name() string { return Name }
 // records, deletes (archive), associations on create and reads for
 // ifEmpty; no pass-through headers. Batch updates are not atomic at
 // HubSpot: an all-or-nothing batch update is emulated by restoring the
-// changed records (see [Provider.Write]).
+// changed records (see [Provider.Write]). A create calls
+// [writeback.ProviderRequest.BeforeSend] once the pacer lets it go, right
+// before it is sent.
 func (p *Provider) Capabilities() writeback.Capabilities {
 	return writeback.Capabilities{
 		MaxBatchSize:      MaxBatchSize,
@@ -130,6 +132,7 @@ func (p *Provider) Capabilities() writeback.Capabilities {
 		Headers:           false,
 		IfEmpty:           true,
 		AtomicBatchUpdate: false,
+		BeforeSend:        true,
 	}
 }
 

@@ -1,6 +1,7 @@
 package hubspot
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -65,6 +66,9 @@ type plan struct {
 	props     []map[string]string
 	touched   []string // properties an update batch writes, sorted
 	traced    bool     // batch create inputs carry objectWriteTraceIds
+	// beforeSend is the request's BeforeSend until the first create call
+	// takes it.
+	beforeSend func(context.Context) error
 
 	calls []writeback.ProviderCall // the calls sent so far, for the response
 }
@@ -82,7 +86,7 @@ func (p *Provider) buildWrite(req *writeback.ProviderRequest) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	pl := &plan{objectURL: base, props: make([]map[string]string, len(req.Records))}
+	pl := &plan{objectURL: base, props: make([]map[string]string, len(req.Records)), beforeSend: req.BeforeSend}
 	for i, rec := range req.Records {
 		props, err := encodeProperties(i, rec.Fields)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -174,6 +175,25 @@ func TestUnknownOutcome(t *testing.T) {
 		require.Equal(t, writeback.ClassUnavailable, perr.Class, "status %d", status)
 		require.NotEmpty(t, perr.CorrelationID)
 	}
+}
+
+// TestUnknownOutcomeInProcess checks that the simulator's in-process
+// client looks like a connection to the adapter: a create whose answer is
+// lost after the simulator acted is an unknown outcome, never resent.
+func TestUnknownOutcomeInProcess(t *testing.T) {
+	t.Parallel()
+	srv := hubspottest.NewServer(hubspottest.Options{})
+	t.Cleanup(srv.Close)
+	synctest.Test(t, func(t *testing.T) {
+		p := hubspot.New(hubspot.Config{BaseURL: srv.URL, HTTPClient: srv.InProcessClient()})
+		srv.InjectFault(hubspottest.Fault{DropAfterProcessing: true})
+		_, err := p.Write(t.Context(), simRequest(writeback.WriteTypeCreate, false, false, contact(0)))
+		var perr *writeback.ProviderError
+		require.ErrorAs(t, err, &perr)
+		require.Equal(t, writeback.ClassUnknownOutcome, perr.Class)
+		require.Len(t, srv.Calls(), 1, "not resent")
+		require.Equal(t, 1, srv.Count("contacts"))
+	})
 }
 
 func TestExpiredToken(t *testing.T) {

@@ -77,7 +77,9 @@ func (p *Provider) Write(ctx context.Context, req *writeback.ProviderRequest) (*
 
 // send makes one call through the transport and classifies a failure to
 // get an answer.
-// The calls made are added to pl's log when pl is not nil.
+// The calls made are added to pl's log when pl is not nil. The first
+// create call of a write calls the request's BeforeSend right before it
+// is sent.
 func (p *Provider) send(ctx context.Context, pl *plan, key string, ts oauth2.TokenSource, c call) (*transport.Response, *writeback.ProviderError) {
 	if ts == nil {
 		return nil, &writeback.ProviderError{
@@ -85,8 +87,12 @@ func (p *Provider) send(ctx context.Context, pl *plan, key string, ts oauth2.Tok
 			RecordIndex: writeback.NoRecord,
 		}
 	}
+	var before func(context.Context) error
+	if pl != nil && c.create {
+		before, pl.beforeSend = pl.beforeSend, nil
+	}
 	resp, err := p.client.Do(ctx, &transport.Request{
-		Method: c.method, URL: c.url, Body: c.body, Key: key, TokenSource: ts, Idempotent: !c.create,
+		Method: c.method, URL: c.url, Body: c.body, Key: key, TokenSource: ts, Idempotent: !c.create, BeforeSend: before,
 	})
 	if err != nil {
 		perr := p.client.CallError(err, c.create)

@@ -130,10 +130,17 @@ func (f *Fake) Seed(object string, fields map[string]any) string {
 	return id
 }
 
-// Write implements [writeback.Provider].
+// Write implements [writeback.Provider]. It calls req.BeforeSend first,
+// when set (the engine sets it if the Fake's capabilities include
+// BeforeSend), and fails without recording the call if that fails.
 func (f *Fake) Write(ctx context.Context, req *writeback.ProviderRequest) (*writeback.ProviderResponse, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if req.BeforeSend != nil {
+		if err := req.BeforeSend(ctx); err != nil {
+			return nil, err
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

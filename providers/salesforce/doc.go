@@ -9,6 +9,17 @@
 // URL of every call is the installation's Connection.InstanceURL, such as
 // https://mydomain.my.salesforce.com.
 //
+// Field values reach the adapter normalised by the engine (see
+// [writeback.Writer.Create]) and are sent as JSON: strings, booleans,
+// numbers (exactly, int64 beyond 2^53 included), times as UTC datetimes
+// with milliseconds ("2026-01-02T03:04:05.000Z"), nil as null (which
+// clears the field), maps as objects (a relationship field by external
+// ID). A date field takes "2026-01-02"; a multi-select picklist takes its
+// values joined with ";", not a list. A record ID that is not a 15- or
+// 18-character Salesforce ID, and fields named Id (on update) or
+// attributes, are refused when the write is accepted
+// ([Provider.CheckRecord]).
+//
 // Errors are classified into [writeback.ProviderError]: 403
 // REQUEST_LIMIT_EXCEEDED is a quota to wait out (never an auth failure),
 // UNABLE_TO_LOCK_ROW and 5xx are temporary, DUPLICATE_VALUE and
@@ -46,7 +57,10 @@
 // shared pacer, which refuses to spend the last part of the org's daily API
 // budget (10% by default, [Config.Reserve]): that reserve belongs to the
 // customer's other integrations. [Provider.APIUsage] reports the latest
-// figures.
+// figures. The header counts the whole org's calls, so replicas of an
+// application (each with its own Provider) see each other's use and keep
+// the reserve together with no shared state, but for the calls in flight
+// when it is reached (at most the replicas' combined concurrency).
 //
 // Credentials come from the installation's oauth2.TokenSource. [NewTokenSource]
 // implements Salesforce's OAuth 2.0 refresh-token flow: the application owns

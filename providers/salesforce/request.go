@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,6 +22,9 @@ type call struct {
 	// create is true for creates: once sent, their outcome is unknown
 	// unless an answer comes back, and they are never resent blindly.
 	create bool
+	// beforeSend is the request's BeforeSend, for a create, until its
+	// first call takes it.
+	beforeSend func(context.Context) error
 }
 
 // httpRequest returns c as the engine shows it in a dry run.

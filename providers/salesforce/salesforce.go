@@ -132,7 +132,9 @@ func (p *Provider) Name() string { return Name }
 
 // Capabilities implements [writeback.Provider]: batches of up to 100
 // records, deletes, pass-through headers, reads for ifEmpty and atomic
-// all-or-nothing batch updates; no associations.
+// all-or-nothing batch updates; no associations. A create calls
+// [writeback.ProviderRequest.BeforeSend] once the pacer lets it go, right
+// before it is sent.
 func (p *Provider) Capabilities() writeback.Capabilities {
 	return writeback.Capabilities{
 		MaxBatchSize:      MaxBatchSize,
@@ -141,6 +143,7 @@ func (p *Provider) Capabilities() writeback.Capabilities {
 		Headers:           true,
 		IfEmpty:           true,
 		AtomicBatchUpdate: true,
+		BeforeSend:        true,
 	}
 }
 

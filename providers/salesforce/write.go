@@ -37,6 +37,9 @@ func (p *Provider) Write(ctx context.Context, req *writeback.ProviderRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	if c.create {
+		c.beforeSend = req.BeforeSend
+	}
 	resp, err := p.do(ctx, req.InstallationID, req.TokenSource, c)
 	if err != nil {
 		return nil, err
@@ -67,7 +70,9 @@ func (p *Provider) answer(ctx context.Context, req *writeback.ProviderRequest, c
 	return p.singleResponse(ctx, req, c, resp)
 }
 
-// do sends c through the transport and classifies a failure to get an answer.
+// do sends c through the transport and classifies a failure to get an
+// answer. A create's first call calls the request's BeforeSend right
+// before it is sent.
 func (p *Provider) do(ctx context.Context, key string, ts oauth2.TokenSource, c *call) (*transport.Response, error) {
 	if ts == nil {
 		return nil, &writeback.ProviderError{
@@ -75,6 +80,8 @@ func (p *Provider) do(ctx context.Context, key string, ts oauth2.TokenSource, c 
 			RecordIndex: writeback.NoRecord,
 		}
 	}
+	before := c.beforeSend
+	c.beforeSend = nil // once per write
 	resp, err := p.client.Do(ctx, &transport.Request{
 		Method:      c.method,
 		URL:         c.url,
@@ -83,6 +90,7 @@ func (p *Provider) do(ctx context.Context, key string, ts oauth2.TokenSource, c 
 		Key:         key,
 		TokenSource: ts,
 		Idempotent:  !c.create,
+		BeforeSend:  before,
 	})
 	if err != nil {
 		return nil, p.client.CallError(err, c.create)

@@ -227,6 +227,34 @@ func (s *Store) Complete(ctx context.Context, op store.Operation, lease store.Le
 	})
 }
 
+// Renew implements [store.Queue]. It fails with [store.ErrNotFound],
+// storing nothing, if the operation does not exist.
+func (s *Store) Renew(ctx context.Context, op store.Operation, lease store.Lease, until time.Time) error {
+	w := newOpWrite(op)
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		oldOp, err := getOperation(tx, w.id)
+		if err != nil {
+			return err
+		}
+		job, err := leasedJob(tx, lease)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !job.Leased:
+			return fmt.Errorf("boltstore: job %s was rescheduled: %w", lease.JobID, store.ErrLeaseLost)
+		case job.CancelRequested:
+			return fmt.Errorf("boltstore: job %s: %w", job.ID, store.ErrCancelRequested)
+		}
+		if err := putOperation(tx, w, &oldOp); err != nil {
+			return err
+		}
+		old := job
+		job.RunAt = until
+		return putJob(tx, job, &old)
+	})
+}
+
 // Extend implements [store.Queue].
 func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) error {
 	return s.write(ctx, func(tx *bolt.Tx) error {

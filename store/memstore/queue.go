@@ -161,6 +161,32 @@ func (s *Store) Complete(ctx context.Context, op store.Operation, lease store.Le
 	return nil
 }
 
+// Renew implements [store.Queue]. It fails with [store.ErrNotFound],
+// storing nothing, if the operation does not exist.
+func (s *Store) Renew(ctx context.Context, op store.Operation, lease store.Lease, until time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.operations[op.ID]; !ok {
+		return fmt.Errorf("memstore: operation %s: %w", op.ID, store.ErrNotFound)
+	}
+	e, err := s.leased(lease)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !e.job.Leased:
+		return fmt.Errorf("memstore: job %s was rescheduled: %w", lease.JobID, store.ErrLeaseLost)
+	case e.job.CancelRequested:
+		return fmt.Errorf("memstore: job %s: %w", e.job.ID, store.ErrCancelRequested)
+	}
+	s.putOperation(op)
+	e.job.RunAt = normTime(until)
+	s.due.fix(e)
+	return nil
+}
+
 // Extend implements [store.Queue].
 func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) error {
 	if err := s.lock(ctx); err != nil {

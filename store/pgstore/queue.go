@@ -128,6 +128,33 @@ func (s *Store) Reschedule(ctx context.Context, op store.Operation, lease store.
 	})
 }
 
+// Renew implements [store.Queue]. It fails with [store.ErrNotFound],
+// storing nothing, if the operation does not exist.
+func (s *Store) Renew(ctx context.Context, op store.Operation, lease store.Lease, until time.Time) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.lockOperation(ctx, tx, op.ID); err != nil {
+			return err
+		}
+		var leased, canceled bool
+		err := tx.QueryRow(ctx, s.sql(`SELECT leased, cancel_requested FROM {schema}.jobs WHERE id = $1 AND attempts = $2 FOR UPDATE`), lease.JobID, lease.Attempt).Scan(&leased, &canceled)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) || err == nil && !leased:
+			return leaseLost(lease)
+		case err != nil:
+			return wrap(err, "renew %s", lease.JobID)
+		case canceled:
+			return fmt.Errorf("pgstore: job %s: %w", lease.JobID, store.ErrCancelRequested)
+		}
+		if _, err := tx.Exec(ctx, s.sql(`UPDATE {schema}.jobs SET run_at = $2 WHERE id = $1`), lease.JobID, until); err != nil {
+			return wrap(err, "renew %s", lease.JobID)
+		}
+		return s.replaceOperation(ctx, tx, op)
+	})
+}
+
 // Complete implements [store.Queue]. It fails with [store.ErrNotFound]
 // if the operation does not exist. Subscribers get an
 // [store.EventCompleted] for the operation once it committed.

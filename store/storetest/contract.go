@@ -195,6 +195,7 @@ var contractTests = []test{
 				return s.Requeue(ctx, store.RequeueRequest{Op: op, Job: newJob(opID(1), t0)})
 			},
 			"Stats":             func() error { _, err := s.Stats(ctx, t0); return err },
+			"Renew":             func() error { return s.Renew(ctx, op, lease(opID(1), 1), t0) },
 			"DeleteOperations":  func() error { _, err := s.DeleteOperations(ctx, []string{opID(1)}); return err },
 			"DeleteExpiredKeys": func() error { _, _, err := s.DeleteExpiredKeys(ctx, t0, "", 10); return err },
 		} {

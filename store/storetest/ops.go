@@ -92,6 +92,36 @@ var opsTests = []test{
 		require.NoError(t, err)
 		requireJob(t, s, req.NewJob)
 	}},
+	{"Renew", func(t *testing.T, s store.Interface) {
+		ctx := t.Context()
+		job := enqueue(t, s, opID(1), t0)
+		require.Len(t, claimIDs(t, s, t0, at(30), 10), 1)
+		job.RunAt, job.Attempts, job.Leased = at(30), 1, true
+		sending := newOp(opID(1), "inst-1")
+		sending.Data = []byte("about to send")
+		require.NoError(t, s.Renew(ctx, sending, job.Lease(), at(90)))
+		requireOp(t, s, sending)
+		job.RunAt = at(90)
+		requireJob(t, s, job)
+		require.Empty(t, claimIDs(t, s, at(89), at(200), 10), "still leased")
+		require.NoError(t, s.Extend(ctx, job.Lease(), at(100)), "the lease goes on")
+
+		stale := newOp(opID(1), "inst-1")
+		stale.Data = []byte("not stored")
+		require.ErrorIs(t, s.Renew(ctx, stale, lease(opID(1), 0), at(500)), store.ErrLeaseLost)
+		require.ErrorIs(t, s.Renew(ctx, newOp(opID(9), "inst-1"), lease(opID(9), 1), at(500)), store.ErrNotFound)
+
+		removed, err := s.Cancel(ctx, cancelReq(opID(1), "canceled", sending.Data, 0, at(50)))
+		require.NoError(t, err)
+		require.False(t, removed)
+		require.ErrorIs(t, s.Renew(ctx, stale, job.Lease(), at(500)), store.ErrCancelRequested)
+		requireOp(t, s, sending)
+
+		enqueue(t, s, opID(2), t0)
+		require.Len(t, claimIDs(t, s, t0, at(30), 10), 1)
+		require.NoError(t, s.Reschedule(ctx, newOp(opID(2), "inst-1"), lease(opID(2), 1), at(60)))
+		require.ErrorIs(t, s.Renew(ctx, stale, lease(opID(2), 1), at(500)), store.ErrLeaseLost, "the lease ended with the reschedule")
+	}},
 	{"NewJobsAreNotLeased", func(t *testing.T, s store.Interface) {
 		ctx := t.Context()
 		job := newJob(opID(1), t0)

@@ -9,6 +9,10 @@
 //	// ... write with p, token hubspottest.DefaultToken ...
 //	props, ok := srv.Record("contacts", id)
 //
+// [Server.InProcessClient] serves the same API without a socket, for tests
+// that run in a testing/synctest bubble on its fake clock (such as several
+// Writers sharing one account's rate limit for minutes of fake time).
+//
 // # What it models from HubSpot's documentation and observed responses
 //
 //   - Paths: POST /crm/v3/objects/{objectType}, PATCH and DELETE (archive,

@@ -168,6 +168,19 @@ func (s *Server) Close() {
 // Client returns an HTTP client for the server.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
 
+// InProcessClient returns an HTTP client that serves each request with the
+// server's handler on the calling goroutine, with no socket, for tests in
+// a testing/synctest bubble: a goroutine waiting on a loopback connection
+// keeps the bubble's fake clock from advancing. Create the Server outside
+// the bubble (its listener would hold the clock too) and use the client
+// inside with URL as the base URL; the server's clock (time.Now unless
+// Options.NowFunc is set) is then read on the bubble's goroutines, so it is
+// the fake clock. Faults act as on a socket; a dropped connection is an
+// error after the server has acted.
+func (s *Server) InProcessClient() *http.Client {
+	return &http.Client{Transport: simhttp.InProcess{Handler: http.HandlerFunc(s.serve)}}
+}
+
 // AddToken makes the server accept a bearer token.
 func (s *Server) AddToken(token string) {
 	s.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -413,4 +414,54 @@ func TestObjectsSchema(t *testing.T) {
 	require.Equal(t, "P_car already exists. Existing ID: 1001", r.body["message"])
 	require.Equal(t, 400, call(t, srv, "POST", "/crm/v3/objects/contacts", `{"properties":{}}`).status, "only the configured objects exist")
 	require.Panics(t, func() { hubspottest.NewServer(hubspottest.Options{Objects: []hubspottest.Object{{Name: "Bad Name"}}}) })
+}
+
+// TestInProcessClient runs the simulator in a testing/synctest bubble
+// through its in-process client: the rate-limit window and injected delays
+// follow the bubble's fake clock, and dropped connections are errors.
+func TestInProcessClient(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, hubspottest.Options{TenSecondLimit: 2, DailyLimit: -1})
+	synctest.Test(t, func(t *testing.T) {
+		hc := srv.InProcessClient()
+		create := func() (int, error) {
+			req, err := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/crm/v3/objects/companies", strings.NewReader(`{"properties":{}}`))
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+hubspottest.DefaultToken)
+			resp, err := hc.Do(req)
+			if err != nil {
+				return 0, err
+			}
+			defer resp.Body.Close()
+			_, err = io.Copy(io.Discard, resp.Body)
+			return resp.StatusCode, err
+		}
+		status := func() int {
+			s, err := create()
+			require.NoError(t, err)
+			return s
+		}
+		require.Equal(t, 201, status())
+		require.Equal(t, 201, status())
+		require.Equal(t, 429, status(), "the window is full")
+		time.Sleep(hubspottest.RateWindow)
+		require.Equal(t, 201, status(), "the window rolled on the fake clock")
+
+		time.Sleep(hubspottest.RateWindow)
+		srv.InjectFault(hubspottest.Fault{Delay: 5 * time.Second})
+		start := time.Now()
+		require.Equal(t, 201, status())
+		require.Equal(t, 5*time.Second, time.Since(start), "held back on the fake clock")
+
+		time.Sleep(hubspottest.RateWindow)
+		before := srv.Count("companies")
+		srv.InjectFault(hubspottest.Fault{Drop: true})
+		_, err := create()
+		require.Error(t, err)
+		require.Equal(t, before, srv.Count("companies"))
+		srv.InjectFault(hubspottest.Fault{DropAfterProcessing: true})
+		_, err = create()
+		require.Error(t, err, "no answer")
+		require.Equal(t, before+1, srv.Count("companies"), "the create happened")
+	})
 }

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -183,6 +184,11 @@ type Request struct {
 	// nothing was sent (a dial error such as connection refused, or a
 	// status Resend approves).
 	Idempotent bool
+	// BeforeSend, if set, is called once, after the pacer admitted the
+	// call and the token was set, right before the first send. If it
+	// fails, nothing is sent and Do returns a [*SendError] (not sent)
+	// wrapping its error.
+	BeforeSend func(ctx context.Context) error
 }
 
 // Response is a completed HTTP exchange with any status; Body is fully read.

@@ -44,8 +44,9 @@ type call struct {
 }
 
 // Do sends req: it waits on the pacer for req.Key, attaches the token,
-// sends, records limits, and resends only what surely did not take effect,
-// bounded by ctx and MaxAttempts. On a 401 it refreshes the token once
+// calls req.BeforeSend, sends, records limits, and resends only what
+// surely did not take effect, bounded by ctx and MaxAttempts. On a 401 it
+// refreshes the token once
 // ([writeback.TokenRefresher] if the source implements it, else it asks
 // Token again) and resends once; a second 401 is returned.
 //
@@ -97,6 +98,12 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		PrepareRetry: st.prepareRetry,
 	}
+	if req.BeforeSend != nil {
+		if err := req.BeforeSend(ctx); err != nil {
+			st.drop()
+			return nil, st.fail(ctx, err)
+		}
+	}
 	resp, err := rc.Do(rreq)
 	if err != nil {
 		if resp != nil {
@@ -145,15 +152,16 @@ func (st *call) admit(ctx context.Context) error {
 	return err
 }
 
-// settle tells the pacer the send in progress has an outcome.
-func (st *call) settle() {
-	st.p.done(st.mark, time.Now())
+// settle tells the pacer the send in progress has an outcome; refused
+// means the provider refused it for its rate limit (429).
+func (st *call) settle(refused bool) {
+	st.p.done(st.mark, time.Now(), refused)
 	st.mark = nil
 }
 
 // drop tells the pacer the admitted send was not made after all.
 func (st *call) drop() {
-	st.p.done(st.mark, time.Time{})
+	st.p.done(st.mark, time.Time{}, false)
 	st.mark = nil
 }
 
@@ -191,7 +199,11 @@ func (st *call) refresh(ctx context.Context) (*oauth2.Token, error) {
 // whether the send surely did not take effect and may be resent.
 func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st.sends++
-	st.settle()
+	var sent time.Time
+	if st.mark != nil {
+		sent = st.mark.at // admitted, until settle
+	}
+	st.settle(resp != nil && resp.StatusCode == http.StatusTooManyRequests)
 	a := st.cur
 	st.cur = nil
 	if err != nil {
@@ -217,7 +229,7 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	now := time.Now()
 	if st.c.limits != nil {
 		if l, ok := st.c.limits(resp.Header, now); ok {
-			st.p.observe(l, now)
+			st.p.observe(l, now, sent)
 		}
 	}
 	if rerr != nil {
@@ -234,7 +246,7 @@ func (st *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		}
 		if err != nil {
 			st.c.log.LogAttrs(ctx, slog.LevelWarn, "provider token refresh failed",
-				slog.String("provider", st.c.provider), slog.String("path", st.path), slog.String("error", err.Error()))
+				slog.String("provider", st.c.provider), slog.String("path", st.path), slog.String("error", TokenErrorSummary(err)))
 			return false, nil
 		}
 		st.token = tok

@@ -9,6 +9,20 @@
 // did not process the request (429, 503). Everything else is returned to the
 // adapter, which classifies it; the long retries are the engine's.
 //
+// Pacing is per installation and per process, with no state shared between
+// processes, and it needs none: the provider's rate-limit headers count
+// the account's calls, whoever made them (HubSpot's
+// X-HubSpot-RateLimit-Remaining and -Daily-Remaining, Salesforce's
+// Sforce-Limit-Info), so each replica of an application sees the others'
+// use in every answer. When the short window shows calls that are not its
+// own, a client shares it: it reuses at once the room its own calls leave
+// as they leave the window, takes other room one call at a time spread
+// over the window, and keeps unused the calls the account makes while an
+// answer is on its way. N replicas then stay within the account's limit
+// together instead of each pacing to all of it. The daily reserve is kept
+// across replicas the same way, but for the calls in flight when it is
+// reached (at most the replicas' combined concurrency).
+//
 // Logs carry the method, the URL path, the status, the attempt and the
 // duration; never the query, headers, bodies or tokens.
 package transport

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -62,6 +63,9 @@ const (
 type mark struct {
 	at       time.Time
 	inflight bool
+	// refused is true when the provider refused the send for its rate
+	// limit: it may not count in the window, so it frees no room.
+	refused bool
 }
 
 // pacer spreads the calls of one key (installation) so they stay under the
@@ -74,6 +78,25 @@ type mark struct {
 // WindowRemaining corrects that log for calls it does not know about (other
 // processes of the same app), so the client does not burst into an
 // almost-empty window but waits until it has likely refreshed.
+//
+// WindowRemaining counts the account's calls, whoever made them. When it
+// shows calls that are not the key's own (other replicas of the
+// application writing to the same account, each with its own pacer), the
+// window is shared, and every pacer sees the same free room at about the
+// same time: if each took it at once, they would all take it. A pacer that
+// shares the window therefore
+//   - reuses at once the room its own sends leave as they leave the window,
+//     so that in a full window each sender keeps its share;
+//   - takes any other room one call at a time, spread over the window (one
+//     call per Window/k while k calls are free), so that N pacers fill an
+//     empty window in about Window/N and take its last calls rarely, each
+//     after seeing the others' latest;
+//   - keeps unused the calls the account makes while its information is in
+//     transit (the window's calls per second times the time a send takes
+//     plus the slack), which WindowRemaining could not count yet;
+//   - when the others' calls are no longer known (no answer for a whole
+//     window), takes new room one send at a time until an answer shows
+//     them again.
 type pacer struct {
 	reserve float64
 
@@ -89,6 +112,21 @@ type pacer struct {
 	// the last observation; it holds until externUntil.
 	extern      int
 	externUntil time.Time
+	// shared is true while observations show calls not in sends (other
+	// senders): from one that shows some until one a Window later that
+	// shows none. It changes only with observations, so a key that has
+	// been waiting keeps it.
+	shared     bool
+	othersSeen time.Time
+	// lag is how long the latest observed send took, from admission to
+	// its answer: how old that answer's figures may be.
+	lag time.Duration
+	// freed holds when the key's own sends left the window, while the room
+	// each left is reserved for the key's next send.
+	freed []time.Time
+	// nextClaim is the earliest time a send may take room its own sends
+	// did not free, while the window is shared.
+	nextClaim time.Time
 	// dailySent counts sends the daily figures may not include: those
 	// admitted since they were observed, and those in flight then.
 	dailySent int
@@ -113,8 +151,9 @@ func (p *pacer) latest() (Limits, bool) {
 	return p.limits, p.known
 }
 
-// observe records limits read from a response at now.
-func (p *pacer) observe(l Limits, now time.Time) {
+// observe records limits read from a response at now, to a send admitted
+// at sent (zero if unknown).
+func (p *pacer) observe(l Limits, now, sent time.Time) {
 	if l.Observed.IsZero() {
 		l.Observed = now
 	}
@@ -125,6 +164,10 @@ func (p *pacer) observe(l Limits, now time.Time) {
 	}
 	p.limits = l
 	p.known = true
+	p.lag = 0
+	if !sent.IsZero() && now.After(sent) {
+		p.lag = now.Sub(sent)
+	}
 	// The provider may not have counted the sends still in flight.
 	p.dailySent = p.inflight
 	if l.Window <= 0 || l.WindowMax <= 0 {
@@ -138,8 +181,25 @@ func (p *pacer) observe(l Limits, now time.Time) {
 	// Count our sends exactly only when the window is filling up; below
 	// that a low estimate of the others' calls does no harm.
 	p.prune(l.Observed, 2*used >= l.WindowMax)
-	p.extern = max(0, used-len(p.sends))
+	// The provider counted neither the sends it refused nor, as likely as
+	// not, those sent after the one answered and still in flight.
+	counted, late := 0, 0
+	for _, m := range p.sends {
+		switch {
+		case m.refused:
+		case m.inflight && !sent.IsZero() && m.at.After(sent):
+			late++
+		default:
+			counted++
+		}
+	}
+	p.extern = max(0, used-counted)
 	p.externUntil = l.Observed.Add(l.Window)
+	if p.extern > late {
+		// More than the late sends could explain: others send too.
+		p.othersSeen = l.Observed
+	}
+	p.shared = !p.othersSeen.IsZero() && l.Observed.Sub(p.othersSeen) < l.Window
 }
 
 // slack is added to the window when deciding that a send has left it, for
@@ -161,6 +221,7 @@ func (p *pacer) prune(now time.Time, full bool) {
 	cut := now.Add(-p.window - p.slack())
 	i := 0
 	for i < len(p.sends) && !p.sends[i].inflight && !p.sends[i].at.After(cut) {
+		p.free(p.sends[i])
 		i++
 	}
 	p.sends = p.sends[i:]
@@ -171,10 +232,38 @@ func (p *pacer) prune(now time.Time, full bool) {
 	for _, m := range p.sends {
 		if m.inflight || m.at.After(cut) {
 			kept = append(kept, m)
+		} else {
+			p.free(m)
 		}
 	}
 	clear(p.sends[len(kept):])
 	p.sends = kept
+}
+
+// free records that the send of m has left the window, while the window
+// is shared: its room is the key's to reuse for a short while.
+func (p *pacer) free(m *mark) {
+	if p.shared && !m.refused {
+		p.freed = append(p.freed, m.at.Add(p.window+p.slack()))
+	}
+}
+
+// reusable drops the freed room that has waited too long for a send and
+// reports whether any is left. Room a key does not reuse within the slack
+// is left to whoever sees it first.
+func (p *pacer) reusable(now time.Time) bool {
+	cut := now.Add(-p.slack())
+	p.freed = slices.DeleteFunc(p.freed, func(at time.Time) bool { return at.Before(cut) })
+	return len(p.freed) > 0
+}
+
+// margin returns the calls a shared window keeps unused for the calls the
+// others sent that the last observation could not count: the window's
+// calls per second (used per Window) over the time the observed send took
+// plus the slack.
+func (p *pacer) margin(used int) int {
+	lag := (p.lag + p.slack()).Seconds()
+	return int(math.Ceil(float64(used) * lag / p.window.Seconds()))
 }
 
 // admit waits until a send for the key may go, and records it; the caller
@@ -204,8 +293,9 @@ func (p *pacer) admit(ctx context.Context) (*mark, error) {
 			p.mu.Unlock()
 			return nil, err
 		}
-		d := p.windowDelay(now)
+		d, room := p.windowDelay(now)
 		if d <= 0 {
+			p.take(now, room)
 			m := &mark{at: now, inflight: true}
 			p.sends = append(p.sends, m)
 			p.dailySent++
@@ -229,8 +319,8 @@ func (p *pacer) admit(ctx context.Context) (*mark, error) {
 
 // done records that the send of m has an outcome (a response or an error)
 // at now; a zero now means it was not sent and leaves the window at once.
-// m may be nil.
-func (p *pacer) done(m *mark, now time.Time) {
+// refused means the provider refused it for its rate limit. m may be nil.
+func (p *pacer) done(m *mark, now time.Time, refused bool) {
 	if m == nil {
 		return
 	}
@@ -239,6 +329,7 @@ func (p *pacer) done(m *mark, now time.Time) {
 	if m.inflight {
 		m.inflight = false
 		m.at = now
+		m.refused = refused
 		p.inflight = max(p.inflight-1, 0)
 	}
 }
@@ -252,27 +343,81 @@ func (p *pacer) nextWait(now time.Time) time.Duration {
 	if re := p.checkReserve(now); re != nil {
 		return re.RetryAfter
 	}
-	return p.windowDelay(now)
+	d, _ := p.windowDelay(now)
+	return d
 }
 
-// windowDelay returns how long a send must wait for room in the window.
-func (p *pacer) windowDelay(now time.Time) time.Duration {
-	p.prune(now, false)
+// Kinds of room a send takes in the window.
+const (
+	roomAny   = iota // the window is not shared (the zero room)
+	roomFreed        // shared: room one of the key's own sends left
+	roomNew          // shared: other room, taken one call per Window/free
+)
+
+// room is the room a send may take: its kind, and for roomNew the calls
+// free in the window.
+type room struct {
+	kind int
+	free int
+}
+
+// take records that a send takes r at now.
+func (p *pacer) take(now time.Time, r room) {
+	switch r.kind {
+	case roomFreed:
+		p.freed = p.freed[1:]
+	case roomNew:
+		p.nextClaim = now.Add(p.window / time.Duration(max(r.free, 1)))
+	}
+}
+
+// windowDelay returns how long a send must wait for room in the window,
+// and the room it may take when that is zero (see [pacer] for a shared
+// window).
+func (p *pacer) windowDelay(now time.Time) (time.Duration, room) {
+	// A shared window needs to know at once which sends left it.
+	p.prune(now, p.shared)
 	if p.window <= 0 {
-		return 0
+		return 0, room{}
 	}
 	extern := 0
 	if now.Before(p.externUntil) {
 		extern = p.extern
 	}
+	shared := p.shared
 	allow := max(1, p.windowMax-p.windowMax/windowMarginDiv)
+	if shared {
+		allow = max(1, allow-p.margin(len(p.sends)+extern))
+	}
 	over := len(p.sends) + extern - allow + 1 // sends that must leave the window first
 	if over > 0 {
 		p.prune(now, true)
 		over = len(p.sends) + extern - allow + 1
 	}
 	if over <= 0 {
-		return 0
+		if !shared {
+			return 0, room{}
+		}
+		if p.reusable(now) {
+			return 0, room{kind: roomFreed}
+		}
+		if !now.Before(p.nextClaim) {
+			if !now.Before(p.externUntil) && p.inflight > 0 {
+				// The others' calls are no longer known: one send at a
+				// time finds out how many there are.
+				return max(p.window/time.Duration(p.windowMax), time.Millisecond), room{}
+			}
+			return 0, room{kind: roomNew, free: 1 - over}
+		}
+		// Wait for the next claim, or until one of the key's own sends
+		// leaves the window.
+		d := p.nextClaim.Sub(now)
+		for _, m := range p.sends {
+			if !m.inflight {
+				d = min(d, m.at.Add(p.window+p.slack()).Sub(now))
+			}
+		}
+		return max(d, time.Millisecond), room{}
 	}
 	leave := make([]time.Time, 0, len(p.sends))
 	for _, m := range p.sends {
@@ -284,14 +429,14 @@ func (p *pacer) windowDelay(now time.Time) time.Duration {
 		if extern > 0 && len(p.sends) < over {
 			// Room depends on calls known only by count: wait for the
 			// observed window to pass.
-			return max(p.externUntil.Sub(now), time.Millisecond)
+			return max(p.externUntil.Sub(now), time.Millisecond), room{}
 		}
 		// Room depends on sends still in flight: look again after one
 		// send's share of the window.
-		return max(p.window/time.Duration(p.windowMax), time.Millisecond)
+		return max(p.window/time.Duration(p.windowMax), time.Millisecond), room{}
 	}
 	slices.SortFunc(leave, func(a, b time.Time) int { return a.Compare(b) })
-	return max(leave[over-1].Sub(now), time.Millisecond)
+	return max(leave[over-1].Sub(now), time.Millisecond), room{}
 }
 
 // checkReserve returns a *ReserveError when the daily budget, less the

@@ -43,17 +43,29 @@ func (r burstResult) utilisation(max int) float64 {
 // lands; a *ReserveError ends it. daily < 0 means no daily budget headers.
 func simulateBurst(t *testing.T, pace bool, latency time.Duration, max, writes, writers, daily, dailyMax int) burstResult {
 	t.Helper()
+	return simulateReplicas(t, pace, latency, max, writes, 1, writers, daily, dailyMax)
+}
+
+// simulateReplicas is simulateBurst for clients processes (each with its
+// own Client, so its own pacer) of writers goroutines each, sharing one
+// account.
+func simulateReplicas(t *testing.T, pace bool, latency time.Duration, max, writes, clients, writers, daily, dailyMax int) burstResult {
+	t.Helper()
 	ctx := t.Context()
 	srv := &windowServer{window: 10 * time.Second, max: max, latency: latency, daily: daily, dailyMax: dailyMax}
 	cfg := Config{Provider: "hubspot", HTTPClient: &http.Client{Transport: roundTripFunc(srv.roundTrip)}}
 	if pace {
 		cfg.Limits = hubspotLimits
 	}
-	c := New(cfg)
+	cs := make([]*Client, clients)
+	for i := range cs {
+		cs[i] = New(cfg)
+	}
 	var next, landed, refused atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range writers {
+	for i := range clients * writers {
+		c := cs[i/writers]
 		wg.Go(func() {
 			for next.Add(1) <= int64(writes) {
 				for {
@@ -139,5 +151,41 @@ func TestPacingKeepsDailyReserve(t *testing.T) {
 		require.Equal(t, r.writes, r.landed+r.refused)
 		require.GreaterOrEqual(t, r.dailyLeft, dailyMax/10, "the reserve is never spent")
 		require.LessOrEqual(t, r.dailyLeft, dailyMax/10+writers, "the budget above the reserve is used")
+	})
+}
+
+// TestPacingAcrossClients runs 3 clients, each with its own pacer as in
+// three replicas of an application, of 8 goroutines each, writing 10×N
+// single creates between them to one account allowed N per rolling 10 s,
+// with 0–100 ms of latency each way: WindowRemaining shows each client the
+// others' calls, and together they stay at or below 1 % 429s.
+func TestPacingAcrossClients(t *testing.T) {
+	t.Parallel()
+	for _, max := range []int{100, 190} {
+		synctest.Test(t, func(t *testing.T) {
+			r := simulateReplicas(t, true, 100*time.Millisecond, max, 10*max, 3, 8, -1, 0)
+			t.Logf("N=%d/10s, 3 clients: writes=%d landed=%d sends=%d 429s=%d (%.2f%%) worst-window=%d took=%s rate=%.0f%% of N/10s",
+				max, r.writes, r.landed, r.sends, r.rejected, 100*r.share429(), r.worst, r.took, 100*r.utilisation(max))
+			require.Equal(t, r.writes, r.landed, "every write lands")
+			require.LessOrEqual(t, r.share429(), 0.01)
+			require.GreaterOrEqual(t, r.utilisation(max), 0.85, "most of the allowed rate is used")
+		})
+	}
+}
+
+// TestDailyReserveAcrossClients spends a nearly exhausted daily budget from
+// 3 clients (replicas) of 4 goroutines each: each sees the account's
+// remaining budget in the headers, so together they keep the reserve, but
+// for the sends in flight when it is reached (at most their concurrency).
+func TestDailyReserveAcrossClients(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const dailyMax, left, clients, writers = 1000, 150, 3, 4
+		r := simulateReplicas(t, true, 50*time.Millisecond, 100, 200, clients, writers, left, dailyMax)
+		t.Logf("daily %d/%d left, 200 writes from %d clients of %d goroutines: landed=%d refused=%d (ReserveError) left after=%d (reserve %d)",
+			left, dailyMax, clients, writers, r.landed, r.refused, r.dailyLeft, dailyMax/10)
+		require.Equal(t, r.writes, r.landed+r.refused)
+		require.GreaterOrEqual(t, r.dailyLeft, dailyMax/10-clients*writers, "the reserve is kept, but for the sends in flight")
+		require.LessOrEqual(t, r.dailyLeft, dailyMax/10+clients*writers, "the budget above the reserve is used")
 	})
 }

@@ -36,5 +36,7 @@
 // connections dropped before or after the write took effect, and
 // UNABLE_TO_LOCK_ROW. The server records every call with its headers and
 // exposes the records, API usage and token requests for assertions. The
-// clock is injectable ([Options.NowFunc]).
+// clock is injectable ([Options.NowFunc]), and [Server.InProcessClient]
+// serves the API without a socket, for tests in a testing/synctest bubble
+// on its fake clock.
 package salesforcetest
