@@ -75,6 +75,7 @@ type writerSpec struct {
 	lease         time.Duration
 	concurrency   int
 	onComplete    func(*writeback.Operation)
+	configure     func(*writeback.Config)
 }
 
 // option changes what setup builds.
@@ -120,6 +121,11 @@ func withConcurrency(n int) option {
 // withOnComplete sets Config.OnComplete (setup still counts completions).
 func withOnComplete(f func(*writeback.Operation)) option {
 	return func(s *writerSpec) { s.onComplete = f }
+}
+
+// withConfig changes the Config last, for settings no other option covers.
+func withConfig(f func(*writeback.Config)) option {
+	return func(s *writerSpec) { s.configure = f }
 }
 
 // asyncContacts is the async tests' world: asyncManifest, the provider p
@@ -183,7 +189,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	}
 	m, err := writeback.ParseManifest([]byte(s.manifest))
 	require.NoError(t, err)
-	b.w, err = writeback.NewWriter(&writeback.Config{
+	cfg := &writeback.Config{
 		Manifest:        m,
 		Providers:       s.providers,
 		Store:           b.store,
@@ -199,7 +205,11 @@ func setup(t testing.TB, opts ...option) *bundle {
 			}
 		},
 		Test: writeback.TestConfig{NowFunc: s.now, LeaseDuration: s.lease},
-	})
+	}
+	if s.configure != nil {
+		s.configure(cfg)
+	}
+	b.w, err = writeback.NewWriter(cfg)
 	require.NoError(t, err)
 
 	ctx := t.Context()
