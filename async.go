@@ -155,12 +155,15 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		w.release(job)
 		return
 	}
+	actx, endAttempt := w.tel.attempt(ctx, p, op.ID, op.Attempts+1, false)
+	var attemptErr *ProviderError
+	defer func() { endAttempt(attemptErr) }()
 	// A partial batch retries only the records that failed retryably.
 	pending := pendingRecords(p, op, payload.Retry)
 	sub := p.subset(pending)
 	var subOut *outcome
 	var calls []ProviderCall
-	if s, perr := w.connect(ctx, p.scope(), nil, attemptTimeout); perr != nil {
+	if s, perr := w.connect(actx, p.scope(), nil, attemptTimeout); perr != nil {
 		if ctx.Err() != nil {
 			// Stopping before anything was sent: run it after the next Start.
 			w.release(job)
@@ -168,7 +171,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		}
 		subOut = sub.failSome(sub.toWrite(), perr)
 	} else {
-		records, send, err := s.current(ctx, sub)
+		records, send, err := s.current(actx, sub)
 		// A create records that it is about to be sent: in the adapter,
 		// after its waits (rate limits, token), when it can; otherwise
 		// before the call. If it cannot, or the Writer is stopping, it is
@@ -193,7 +196,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		case err != nil:
 			subOut = sub.failSome(sub.toWrite(), asProviderError(p.Provider, err))
 		case !unsent:
-			subOut = s.write(ctx, sub, records, send)
+			subOut = s.write(actx, sub, records, send)
 		}
 		if unsent {
 			switch {
@@ -217,6 +220,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	op.logCalls(op.Attempts, calls, end)
 
 	perr := retryError(p, out)
+	attemptErr = perr
 	if perr == nil {
 		op.finish(out, end)
 		w.finishJob(sctx, op, job)
@@ -224,6 +228,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	}
 	runAt, retry := nextAttempt(p.Type, perr, op.Attempts, end, payload.Deadline)
 	if retry {
+		w.tel.retry(ctx, p.Provider, perr)
 		if !p.AllOrNone && len(p.Records) > 1 {
 			op.Results = out.Results // progress: what succeeded is not sent again
 		}
@@ -310,6 +315,7 @@ func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
 		w.log.Error("writeback: complete operation", "operation", op.ID, "err", err)
 		return
 	}
+	w.tel.done(ctx, op, job.Provider)
 	w.completed(op)
 }
 

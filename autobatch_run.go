@@ -75,7 +75,14 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 		op.Logs = append(op.Logs, r.strippedLogs(now)...)
 	}
 	if len(pending) > 0 {
+		if op.Attempts == 0 {
+			flushAt := r.spec.OpenedAt.Add(r.spec.MaxDelay)
+			w.tel.flushed(ctx, r.spec.Provider, n, r.capacity(), now.Sub(flushAt))
+		}
 		op.Attempts++
+		actx, endAttempt := w.tel.attempt(ctx, r.plan(pending), op.ID, op.Attempts, true)
+		defer func() { endAttempt(r.retry) }()
+		ctx = actx
 		op.LastAttempt = now
 		op.Summary = fmt.Sprintf("writing %d records", n)
 		op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
@@ -97,6 +104,7 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 		return r.reschedule(sctx, end)
 	case r.retry != nil:
 		if at, ok := nextAttempt(r.spec.Type, r.retry, op.Attempts, end, op.Deadline); ok {
+			w.tel.retry(ctx, r.spec.Provider, r.retry)
 			op.Logs = append(op.Logs, LogEntry{Time: end, Severity: SeverityWarn, Error: r.retry,
 				Message: fmt.Sprintf("%d records will be retried at %s", len(pending), at.UTC().Format(time.RFC3339Nano))})
 			return r.reschedule(sctx, at)
@@ -122,6 +130,7 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 	if err := w.persist(sctx, func(ctx context.Context) error { return w.store.Complete(ctx, rec, w.async.lease(job)) }); err != nil {
 		return fmt.Errorf("writeback: complete auto-batch group %s: %w", job.ID, err)
 	}
+	w.tel.done(sctx, op, job.Provider)
 	w.completed(op)
 	return nil
 }
@@ -424,3 +433,12 @@ func (r *groupRun) fail(idx []int, perr *ProviderError) {
 
 // halted reports whether the run must not make another provider call.
 func (r *groupRun) halted() bool { return r.err != nil || r.stopped || r.retry != nil }
+
+// capacity returns the provider's batch limit: the size at which a group
+// is sealed.
+func (r *groupRun) capacity() int {
+	if p, ok := r.w.providers[r.spec.Provider]; ok {
+		return min(MaxBatchSize, p.Capabilities().MaxBatchSize)
+	}
+	return MaxBatchSize
+}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/writebackhq/writeback/store"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 )
 
@@ -65,6 +67,14 @@ type Config struct {
 	// by several processes (store/pgstore), it runs in the process that
 	// completed the operation, once; [Writer.Wait] works on any of them.
 	OnComplete func(op *Operation)
+	// TracerProvider creates the spans of writes, attempts and provider
+	// calls; nil means OpenTelemetry's global provider (a no-op until the
+	// application installs an SDK). Spans never hold secrets or field
+	// values.
+	TracerProvider trace.TracerProvider
+	// MeterProvider creates writeback's metrics (see README.md); nil means
+	// OpenTelemetry's global provider.
+	MeterProvider metric.MeterProvider
 	// PollInterval applies to a store shared by several processes (one
 	// that implements store.Notifier, such as store/pgstore): it is the
 	// longest a Writer goes without looking for work queued, and Wait for

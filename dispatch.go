@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/writebackhq/writeback/store"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // defaultLease is how long a claimed job stays leased without a
@@ -54,6 +55,8 @@ type dispatcher struct {
 	halt     context.CancelFunc      // ends the loop and waits for slots
 	abort    context.CancelCauseFunc // cancels in-flight provider calls
 	loopDone chan struct{}
+	// observing reports queue metrics while the Writer runs.
+	observing metric.Registration
 	// listenDone is closed when the shared store's listener ends (nil for
 	// a store of one process).
 	listenDone chan struct{}

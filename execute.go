@@ -47,6 +47,8 @@ type session struct {
 	// session's writes (and failed reads), in order, resends included:
 	// the attempt's calls, for the operation log.
 	calls []ProviderCall
+	// tel traces and counts the provider calls.
+	tel *telemetry
 	// beforeSend is passed to the adapter as ProviderRequest.BeforeSend
 	// (set by an async create's attempt; see Writer.runJob).
 	beforeSend func(ctx context.Context) error
@@ -123,7 +125,7 @@ func (w *Writer) connect(ctx context.Context, sc scope, inst *Installation, time
 	if err != nil {
 		return fail(ClassAuth, "", err, "the application's token source refused installation %s (%s); nothing was sent", sc.installationID, tokenErrorKind(err))
 	}
-	return &session{prov: prov, inst: inst, ts: ts, manifest: w.manifest, timeout: timeout}, nil
+	return &session{prov: prov, inst: inst, ts: ts, manifest: w.manifest, timeout: timeout, tel: w.tel}, nil
 }
 
 // tokenErrorKind describes an error of the application's token source
@@ -190,18 +192,19 @@ func (s *session) current(ctx context.Context, p *plan) ([]Record, []int, error)
 			}
 		}
 		rctx, cancel := s.bound(ctx)
+		rctx, endCall := s.tel.call(rctx, "read", p, len(ids))
 		current, err := s.prov.Read(rctx, &ReadRequest{
 			InstallationID: p.InstallationID, Connection: s.inst.Connection, TokenSource: s.ts,
 			Object: p.ProviderObject, IDs: ids, Fields: slices.Sorted(maps.Keys(fieldSet)),
 		})
 		cancel()
 		if err != nil {
-			var perr *ProviderError
-			if errors.As(err, &perr) {
-				s.calls = append(s.calls, perr.Calls...)
-			}
+			perr := asProviderError(p.Provider, err)
+			s.calls = append(s.calls, perr.Calls...)
+			endCall(perr, perr.Calls)
 			return nil, nil, err
 		}
+		endCall(nil, nil)
 		records = make([]Record, len(p.Records))
 		for i, r := range p.Records {
 			records[i] = r
@@ -237,34 +240,50 @@ func (s *session) write(ctx context.Context, p *plan, records []Record, send []i
 	req.TokenSource = s.ts
 	req.BeforeSend = s.beforeSend
 	wctx, cancel := s.bound(ctx)
+	wctx, endCall := s.tel.call(wctx, "write", p, len(sent))
 	resp, err := s.prov.Write(wctx, req)
 	cancel()
 	if err != nil {
 		perr := asProviderError(p.Provider, err)
+		endCall(perr, perr.Calls)
 		s.calls = append(s.calls, perr.Calls...)
 		return s.outcome(p, p.failSome(send, perr))
 	}
-	if resp != nil {
-		s.calls = append(s.calls, resp.Calls...)
-	}
 	if resp == nil || len(resp.Results) != len(sent) {
 		n := 0
+		var calls []ProviderCall
 		if resp != nil {
 			n = len(resp.Results)
+			calls = resp.Calls
+			s.calls = append(s.calls, calls...)
 		}
-		return p.failSome(send, &ProviderError{Provider: p.Provider, Class: ClassInternal, RecordIndex: NoRecord,
-			Message: fmt.Sprintf("provider returned %d results for %d records", n, len(sent))})
+		perr := &ProviderError{Provider: p.Provider, Class: ClassInternal, RecordIndex: NoRecord,
+			Message: fmt.Sprintf("provider returned %d results for %d records", n, len(sent))}
+		endCall(perr, calls)
+		return p.failSome(send, perr)
 	}
+	s.calls = append(s.calls, resp.Calls...)
 	out := p.failSome(nil, nil)
+	var cause *ProviderError // the call's error, if every record sent failed
+	allFailed := true
 	for j, i := range send {
 		r := resp.Results[j]
 		if r.Err != nil {
 			e := *r.Err
 			e.RecordIndex = i
 			r.Err = &e
+			if cause == nil || cause.Class == ClassRolledBack {
+				cause = r.Err
+			}
+		} else {
+			allFailed = false
 		}
 		out.Results[i] = r
 	}
+	if !allFailed {
+		cause = nil
+	}
+	endCall(cause, resp.Calls)
 	out.Compensation = resp.Compensation
 	return s.outcome(p, out)
 }

@@ -77,6 +77,7 @@ type writerSpec struct {
 	onComplete    func(*writeback.Operation)
 	retention     writeback.Retention
 	pruneInterval time.Duration
+	configure     func(*writeback.Config)
 }
 
 // option changes what setup builds.
@@ -132,6 +133,11 @@ func withRetention(r writeback.Retention) option {
 // withPruneInterval sets Config.Test.PruneInterval.
 func withPruneInterval(d time.Duration) option {
 	return func(s *writerSpec) { s.pruneInterval = d }
+}
+
+// withConfig changes the Config last, for settings no other option covers.
+func withConfig(f func(*writeback.Config)) option {
+	return func(s *writerSpec) { s.configure = f }
 }
 
 // asyncContacts is the async tests' world: asyncManifest, the provider p
@@ -195,7 +201,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	}
 	m, err := writeback.ParseManifest([]byte(s.manifest))
 	require.NoError(t, err)
-	b.w, err = writeback.NewWriter(&writeback.Config{
+	cfg := &writeback.Config{
 		Manifest:        m,
 		Providers:       s.providers,
 		Store:           b.store,
@@ -212,7 +218,11 @@ func setup(t testing.TB, opts ...option) *bundle {
 		},
 		Retention: s.retention,
 		Test:      writeback.TestConfig{NowFunc: s.now, LeaseDuration: s.lease, PruneInterval: s.pruneInterval},
-	})
+	}
+	if s.configure != nil {
+		s.configure(cfg)
+	}
+	b.w, err = writeback.NewWriter(cfg)
 	require.NoError(t, err)
 
 	ctx := t.Context()

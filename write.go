@@ -73,7 +73,7 @@ func (w *Writer) Batch(ctx context.Context, t Target, typ WriteType, records []R
 }
 
 // write is the common path of every write.
-func (w *Writer) write(ctx context.Context, t Target, typ WriteType, records []Record, batch bool, opts *WriteOpts) (*Result, error) {
+func (w *Writer) write(ctx context.Context, t Target, typ WriteType, records []Record, batch bool, opts *WriteOpts) (res *Result, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -84,6 +84,8 @@ func (w *Writer) write(ctx context.Context, t Target, typ WriteType, records []R
 	if opts == nil {
 		opts = &WriteOpts{}
 	}
+	ctx, end := w.tel.write(ctx, pr.plan, opts.Mode)
+	defer func() { end(res, err) }()
 	claim, err := w.reserveKey(ctx, pr, opts)
 	switch {
 	case err != nil && claim != nil:

@@ -2,6 +2,7 @@ package writeback
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -28,6 +29,8 @@ type Writer struct {
 	async dispatcher
 	// waits wakes callers of Wait when their operation completes.
 	waits waiters
+	// tel traces and measures (telemetry.go).
+	tel *telemetry
 	// installs caches decoded installations for the write path.
 	installs installations
 }
@@ -50,6 +53,9 @@ func NewWriter(cfg *Config) (*Writer, error) {
 	}
 	for _, p := range c.Providers {
 		w.providers[p.Name()] = p
+	}
+	if w.tel, err = newTelemetry(c.TracerProvider, c.MeterProvider); err != nil {
+		return nil, fmt.Errorf("%w: telemetry: %w", ErrInvalidConfig, err)
 	}
 	if ignored := c.Manifest.Ignored(); len(ignored) > 0 {
 		attrs := make([]any, 0, len(ignored))
@@ -100,6 +106,11 @@ func (w *Writer) Start(ctx context.Context) error {
 	d.loopDone = make(chan struct{})
 	d.pruneDone = make(chan struct{})
 	d.listenDone = nil
+	if reg, err := w.tel.observeQueue(w.store.NextDue, w.now); err != nil {
+		w.log.Warn("writeback: queue metrics", "err", err)
+	} else {
+		d.observing = reg
+	}
 	if n, ok := w.shared(); ok {
 		d.listenDone = make(chan struct{})
 		go w.listen(loopCtx, n, d.listenDone)
@@ -142,6 +153,12 @@ func (w *Writer) Stop(ctx context.Context) error {
 	halt()
 	<-loopDone
 	<-pruneDone
+	d.mu.Lock()
+	if d.observing != nil {
+		_ = d.observing.Unregister()
+		d.observing = nil
+	}
+	d.mu.Unlock()
 	if listenDone != nil {
 		<-listenDone
 	}
