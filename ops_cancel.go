@@ -27,13 +27,17 @@ import (
 // The records of an auto-batch group share its master operation, so
 // canceling cancels the whole group, every record that joined so far;
 // later writes open a new group. One record of a group cannot be canceled
-// on its own.
+// on its own: the handle of one ([Result.MemberID]) fails with
+// [ErrCannotCancel].
 //
 // Cancel of a finished operation, or of a sync write (which finishes with
 // its call), fails with a [*ValidationError] wrapping [ErrCannotCancel];
 // an unknown ID with [ErrNotFound]. A canceled operation can be sent again
 // with [Writer.Retry].
 func (w *Writer) Cancel(ctx context.Context, id string) (*Operation, error) {
+	if master, _, ok := splitMemberID(id); ok {
+		return nil, invalid(ErrCannotCancel, "id", "%s is one record of the auto-batch group %s, which is canceled whole: cancel %s", id, master, master)
+	}
 	for range maxStateTries {
 		op, done, err := w.tryCancel(ctx, id)
 		if done || err != nil {

@@ -228,6 +228,9 @@ func TestCancelGroup(t *testing.T) {
 			Records: 3, MaxRecords: 100, OpenedAt: time.Now().UTC(), FlushAt: time.Now().Add(time.Minute).UTC(),
 		}, stats.Groups[0])
 
+		_, err = e.w.Cancel(ctx, id+":1")
+		requireCannot(t, err, writeback.ErrCannotCancel)
+		require.ErrorContains(t, err, "canceled whole: cancel "+id)
 		op, err := e.w.Cancel(ctx, id)
 		require.NoError(t, err)
 		require.Equal(t, writeback.OperationCanceled, op.Status)
@@ -240,6 +243,8 @@ func TestCancelGroup(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEqual(t, id, next.OperationID, "a new group")
 
+		_, err = e.w.Retry(ctx, id+":0")
+		requireCannot(t, err, writeback.ErrCannotRetry)
 		op, err = e.w.Retry(ctx, id)
 		require.NoError(t, err)
 		require.Equal(t, writeback.OperationInProgress, op.Status)

@@ -22,7 +22,9 @@ import (
 // outcome is unknown ([ClassUnknownOutcome]) are never sent again: they
 // may exist at the provider, so look there first and write them anew if
 // they do not. An auto-batch group is sent as one partial batch of its
-// unwritten records.
+// unwritten records; it is retried by its master operation's ID, not by
+// one record's handle ([Result.MemberID], which fails with
+// [ErrCannotRetry]).
 //
 // Retry fails with a [*ValidationError] wrapping [ErrCannotRetry] when
 // there is nothing it may send: the operation is unfinished or fully
@@ -30,6 +32,9 @@ import (
 // stored without its records ([Retention.OmitValues], or by a writeback
 // before the records were kept), and with [ErrNotFound] for an unknown ID.
 func (w *Writer) Retry(ctx context.Context, id string) (*Operation, error) {
+	if master, _, ok := splitMemberID(id); ok {
+		return nil, invalid(ErrCannotRetry, "id", "%s is one record of the auto-batch group %s, which is retried whole: retry %s", id, master, master)
+	}
 	for range maxStateTries {
 		op, err := w.tryRetry(ctx, id)
 		if !errors.Is(err, errChanged) {
