@@ -23,7 +23,7 @@ func TestQueueEntry(t *testing.T) {
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		calls := &callLog{errs: []error{rateLimited(time.Minute)}}
 		fake.FailCalls(calls.rule)
-		e := newAsyncEnv(t, st, fake, nil)
+		e := setup(t, asyncContacts(fake), withStore(st))
 		start := time.Now()
 
 		id := fake.Seed("contacts", map[string]any{"email": "ada@example.com"})
