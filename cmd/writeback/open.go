@@ -24,10 +24,9 @@ func (e *openError) Unwrap() error { return e.err }
 // lockWait is how long open waits for a locked bbolt file.
 const lockWait = 500 * time.Millisecond
 
-// session is an open store and an operations-only Writer on it.
+// session is an operations-only Writer on an open store.
 type session struct {
 	w     *writeback.Writer
-	st    store.Interface
 	close func()
 }
 
@@ -64,7 +63,7 @@ func (c *cli) open() (*session, error) {
 		close()
 		return nil, err
 	}
-	return &session{w: w, st: st, close: close}, nil
+	return &session{w: w, close: close}, nil
 }
 
 // openBolt opens an existing bbolt store file.
@@ -78,10 +77,10 @@ func openBolt(path string) (*boltstore.Store, error) {
 	s, err := boltstore.Open(path, &boltstore.Options{LockTimeout: lockWait})
 	if errors.Is(err, boltstore.ErrLocked) {
 		return nil, fmt.Errorf(`%s is locked: a running app has it open, and bbolt lets one process open a file at a time.
-Stop the app and run this again, or look at the running app through its own
-ops page if it mounts one, or move the app to the PostgreSQL store
-(store/pgstore), which the app's replicas and this command share
-(writeback --pg URL)`, path)
+Stop the app and run this again, or look at the running app through its
+ops page if it mounts one (package opspage), or move the app to the
+PostgreSQL store (store/pgstore), which the app's replicas and this command
+share (writeback --pg URL)`, path)
 	}
 	return s, err
 }

@@ -9,31 +9,20 @@ import (
 	"time"
 
 	"github.com/writebackhq/writeback"
-	"github.com/writebackhq/writeback/store"
 )
 
-// queueState is where an unfinished operation is in the queue.
-type queueState struct {
-	// State is queued, retrying, in_flight or interrupted.
-	State string `json:"state"`
-	// At is when it is due, or when its lease ends while in flight.
-	At time.Time `json:"at"`
-	// Claims counts the times it was taken from the queue.
-	Claims int `json:"claims"`
-	// CancelRequested reports a cancel waiting for the attempt in flight.
-	CancelRequested bool `json:"cancelRequested,omitempty"`
-}
-
-// describe says what a queue state means, for people.
-func (q *queueState) describe(now time.Time) string {
+// describe says where an operation stands in the queue, for people.
+func describe(q *writeback.QueueEntry, now time.Time) string {
 	var s string
 	switch q.State {
-	case "in_flight":
+	case writeback.QueueInFlight:
 		s = "an attempt is in flight; its lease ends " + when(q.At, now)
-	case "interrupted":
+	case writeback.QueueInterrupted:
 		s = "an attempt was cut off (its writer stopped or crashed); it runs again, due since " + when(q.At, now)
-	case "retrying":
+	case writeback.QueueRetrying:
 		s = "waiting for its next attempt, due " + when(q.At, now)
+	case writeback.QueueOpen:
+		s = fmt.Sprintf("an auto-batch group taking records (%d so far), written %s", q.Records, when(q.At, now))
 	default:
 		s = "queued, due " + when(q.At, now)
 	}
@@ -41,20 +30,6 @@ func (q *queueState) describe(now time.Time) string {
 		s += "; a cancel is requested"
 	}
 	return s
-}
-
-// stateOf reads the queue state of a job at now.
-func stateOf(job store.Job, now time.Time) *queueState {
-	q := &queueState{State: "queued", At: job.RunAt, Claims: job.Attempts, CancelRequested: job.CancelRequested}
-	switch {
-	case job.Leased && job.RunAt.After(now):
-		q.State = "in_flight"
-	case job.Leased:
-		q.State = "interrupted"
-	case job.Attempts > 0:
-		q.State = "retrying"
-	}
-	return q
 }
 
 // show is "ops show ID".
@@ -73,20 +48,17 @@ func (c *cli) show(args []string) error {
 		return err
 	}
 	now := time.Now()
-	var q *queueState
-	if !op.Status.Terminal() {
-		job, err := s.st.Job(c.ctx, id)
-		switch {
-		case err == nil:
-			q = stateOf(job, now)
-		case !errors.Is(err, store.ErrNotFound):
+	var q *writeback.QueueEntry
+	if !op.Status.Terminal() && op.Group == "" {
+		q, err = s.w.QueueEntry(c.ctx, op.ID)
+		if err != nil && !errors.Is(err, writeback.ErrNotFound) {
 			return err
 		}
 	}
 	if c.json {
 		return c.printJSON(struct {
 			*writeback.Operation
-			Queue *queueState `json:"queue,omitempty"`
+			Queue *writeback.QueueEntry `json:"queue,omitempty"`
 		}{op, q})
 	}
 	printOperation(c.stdout, op, q, now)
@@ -94,7 +66,7 @@ func (c *cli) show(args []string) error {
 }
 
 // printOperation prints an operation for people.
-func printOperation(w io.Writer, op *writeback.Operation, q *queueState, now time.Time) {
+func printOperation(w io.Writer, op *writeback.Operation, q *writeback.QueueEntry, now time.Time) {
 	kind := fmt.Sprintf("%s, %s", op.Type, op.Mode)
 	if op.AutoBatch {
 		kind += ", auto-batch group"
@@ -119,7 +91,7 @@ func printOperation(w io.Writer, op *writeback.Operation, q *queueState, now tim
 		t.row("Retries until", when(op.Deadline, now))
 	}
 	if q != nil {
-		t.row("Queue", q.describe(now))
+		t.row("Queue", describe(q, now))
 	}
 	if len(op.Results) > 0 {
 		t.row("Records", fmt.Sprintf("%d written, %d not written", op.SuccessCount(), op.FailureCount()))
