@@ -159,6 +159,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	sub := p.subset(pending)
 	var subOut *outcome
 	var calls []ProviderCall
+	var notes []string
 	if s, perr := w.connect(actx, p.scope(), nil, attemptTimeout); perr != nil {
 		if ctx.Err() != nil {
 			// Stopping before anything was sent: run it after the next Start.
@@ -201,7 +202,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			}
 			return
 		}
-		calls = s.calls
+		calls, notes = s.calls, s.notes
 	}
 	out := mergeOutcome(p, op, pending, subOut)
 	end := w.now()
@@ -210,6 +211,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	op.LastAttempt = start
 	op.UpdatedAt = end
 	op.logCalls(op.Attempts, calls, end)
+	op.logNotes(notes, end)
 
 	perr := retryError(p, out)
 	attemptErr = perr

@@ -97,8 +97,8 @@ func appendAcceptedOperation(b []byte, o *Operation) ([]byte, bool) {
 // associations, or values not in their normal form).
 func appendJobPayload(b []byte, p jobPayload) ([]byte, bool) {
 	pl := p.Plan
-	if pl == nil {
-		return b, false
+	if pl == nil || pl.Key != "" {
+		return b, false // an upsert's plan is left to encoding/json
 	}
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, formatVersion, 10)

@@ -1,0 +1,236 @@
+package writeback_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/writebackhq/writeback"
+	"github.com/writebackhq/writeback/providers/providertest"
+)
+
+// upsertManifest is testManifest with email as the contacts' upsert key.
+var upsertManifest = strings.Replace(testManifest, "        - objectName: contacts\n          inheritMapping: true\n",
+	"        - objectName: contacts\n          inheritMapping: true\n          upsertKey: email\n", 1)
+
+// upsertSetup is setup with upsertManifest and HubSpot-like and
+// Salesforce-like fakes that can upsert. In the installation, contacts'
+// customSource (written to myCustomSource) defaults to "myApp" and is
+// written on create only, and phone (mobilephone) on update only if
+// empty.
+func upsertSetup(t *testing.T, opts ...option) (*bundle, *providertest.Fake) {
+	hub := providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, Delete: true, Associations: true, IfEmpty: true, AtomicBatchUpdate: true, Upsert: true})
+	sf := providertest.NewFake("salesforce", writeback.Capabilities{MaxBatchSize: 100, Headers: true, IfEmpty: true, AtomicBatchUpdate: true, Upsert: true})
+	b := setup(t, append([]option{withManifest(upsertManifest), withProviders(hub, sf)}, opts...)...)
+	return b, hub
+}
+
+func TestUpsertAppliesTheRulesOfWhatItWillDo(t *testing.T) {
+	t.Parallel()
+	b, hub := upsertSetup(t)
+	ctx := t.Context()
+	existing := hub.Seed("contacts", map[string]any{"email": "old@x.com", "mobilephone": "111", "myCustomSource": "crm"})
+
+	res, err := b.w.Upsert(ctx, crmTarget("contacts"), writeback.Record{Fields: map[string]any{"email": "new@x.com", "phone": "222"}}, nil)
+	require.NoError(t, err)
+	created := res.Records[0]
+	require.True(t, created.Created, "no record had the key: created")
+	require.NotEmpty(t, created.ID)
+	rec, _ := hub.Record("contacts", created.ID)
+	require.Equal(t, map[string]any{"email": "new@x.com", "mobilephone": "222", "myCustomSource": "myApp"}, rec,
+		"a create: the default is written on create")
+
+	res, err = b.w.Upsert(ctx, crmTarget("contacts"), writeback.Record{Fields: map[string]any{
+		"email": "old@x.com", "phone": "333", "customSource": "app", "region": "EU"}}, nil)
+	require.NoError(t, err)
+	require.False(t, res.Records[0].Created, "a record had the key: updated")
+	require.Equal(t, existing, res.Records[0].ID)
+	rec, _ = hub.Record("contacts", existing)
+	require.Equal(t, map[string]any{"email": "old@x.com", "mobilephone": "111", "myCustomSource": "crm"}, rec,
+		"an update: customSource is never written on update, phone only if empty")
+	require.Equal(t, 1, hub.Count("contacts")-1, "no duplicate")
+
+	var methods []string
+	for _, c := range hub.Calls() {
+		methods = append(methods, c.Method)
+	}
+	require.Equal(t, []string{"ReadByKey", "Write", "ReadByKey"}, methods, "the second upsert had nothing but its key to write: unchanged, not sent")
+	require.True(t, res.Records[0].Unchanged)
+	write := hub.Writes()[0]
+	require.Equal(t, writeback.WriteTypeUpsert, write.Type)
+	require.Equal(t, "email", write.Key)
+	require.Empty(t, write.Records[0].ID)
+}
+
+func TestUpsertBatchReadsOnceAndSaysWhatItDid(t *testing.T) {
+	t.Parallel()
+	for _, policy := range []writeback.BatchPolicy{writeback.BatchAllOrNothing, writeback.BatchPartial} {
+		b, hub := upsertSetup(t)
+		ctx := t.Context()
+		a := hub.Seed("contacts", map[string]any{"email": "a@x.com"})
+		c := hub.Seed("contacts", map[string]any{"email": "c@x.com", "mobilephone": "9"})
+		res, err := b.w.Batch(ctx, crmTarget("contacts"), writeback.WriteTypeUpsert, []writeback.Record{
+			{Fields: map[string]any{"email": "a@x.com", "phone": "1"}},
+			{Fields: map[string]any{"email": "b@x.com", "phone": "2"}},
+			{Fields: map[string]any{"email": "c@x.com", "phone": "3", "customSource": "s"}},
+		}, &writeback.WriteOpts{BatchPolicy: policy})
+		require.NoError(t, err)
+		require.Equal(t, writeback.OperationSuccess, res.Status)
+		require.Equal(t, a, res.Records[0].ID)
+		require.False(t, res.Records[0].Created)
+		require.True(t, res.Records[1].Created)
+		require.Equal(t, c, res.Records[2].ID)
+		require.True(t, res.Records[2].Unchanged, "phone is set and customSource is create-only: nothing to write")
+		calls := hub.Calls()
+		require.Len(t, calls, 2, "one read by key, one write")
+		require.Equal(t, []string{"a@x.com", "b@x.com", "c@x.com"}, calls[0].Read.IDs)
+		require.Equal(t, []string{"mobilephone"}, calls[0].Read.Fields)
+		require.Len(t, calls[1].Write.Records, 2)
+		require.Equal(t, map[string]any{"email": "a@x.com", "mobilephone": "1"}, calls[1].Write.Records[0].Fields)
+		require.Equal(t, map[string]any{"email": "b@x.com", "mobilephone": "2", "myCustomSource": "myApp"}, calls[1].Write.Records[1].Fields)
+	}
+}
+
+func TestUpsertBadInputSendsAndStoresNothing(t *testing.T) {
+	t.Parallel()
+	b, hub := upsertSetup(t)
+	ctx := t.Context()
+	rec := func(f map[string]any) writeback.Record { return writeback.Record{Fields: f} }
+	cases := []struct {
+		name  string
+		do    func() error
+		want  error
+		field string
+	}{
+		{"no key for the object", func() error {
+			_, err := b.w.Upsert(ctx, crmTarget("companies"), rec(map[string]any{"name": "A"}), nil)
+			return err
+		}, writeback.ErrUpsertKey, "upsertKey"},
+		{"no key value", func() error {
+			_, err := b.w.Upsert(ctx, crmTarget("contacts"), rec(map[string]any{"phone": "1"}), nil)
+			return err
+		}, writeback.ErrUpsertKey, "record.fields.email"},
+		{"empty key value", func() error {
+			_, err := b.w.Upsert(ctx, crmTarget("contacts"), rec(map[string]any{"email": " "}), async)
+			return err
+		}, writeback.ErrUpsertKey, "record.fields.email"},
+		{"key field unmapped", func() error {
+			_, err := b.w.Upsert(ctx, crmTarget("contacts"), rec(map[string]any{"region": "EU"}), &writeback.WriteOpts{UpsertKey: "region"})
+			return err
+		}, writeback.ErrUpsertKey, "upsertKey"},
+		{"key on a create", func() error {
+			_, err := b.w.Create(ctx, crmTarget("contacts"), rec(map[string]any{"email": "a@x.com"}), &writeback.WriteOpts{UpsertKey: "email"})
+			return err
+		}, writeback.ErrInvalidOptions, "upsertKey"},
+		{"an id", func() error {
+			_, err := b.w.Upsert(ctx, crmTarget("contacts"), writeback.Record{ID: "1", Fields: map[string]any{"email": "a@x.com"}}, nil)
+			return err
+		}, writeback.ErrInvalidRecord, "record.id"},
+		{"a key value twice in a batch", func() error {
+			_, err := b.w.Batch(ctx, crmTarget("contacts"), writeback.WriteTypeUpsert, []writeback.Record{
+				rec(map[string]any{"email": "a@x.com"}), rec(map[string]any{"email": "a@x.com"})}, async)
+			return err
+		}, writeback.ErrInvalidRecord, "batch[1].fields.email"},
+	}
+	for _, tc := range cases {
+		err := tc.do()
+		var ve *writeback.ValidationError
+		require.ErrorAs(t, err, &ve, tc.name)
+		require.ErrorIs(t, err, tc.want, tc.name)
+		require.Equal(t, tc.field, ve.Field, tc.name)
+	}
+	require.Empty(t, hub.Calls(), "nothing sent")
+	require.Empty(t, b.operations(t, b.crm), "nothing stored")
+
+	plain := setup(t, withManifest(upsertManifest))
+	_, err := plain.w.Upsert(ctx, crmTarget("contacts"), rec(map[string]any{"email": "a@x.com"}), nil)
+	require.ErrorIs(t, err, writeback.ErrUnsupported, "a provider that cannot upsert")
+
+	partial := providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, IfEmpty: true, Upsert: true})
+	nonAtomic := setup(t, withManifest(upsertManifest), withProviders(partial, providertest.NewFake("salesforce", writeback.Capabilities{})))
+	_, err = nonAtomic.w.Batch(ctx, crmTarget("contacts"), writeback.WriteTypeUpsert, []writeback.Record{rec(map[string]any{"email": "a@x.com"})}, nil)
+	require.ErrorIs(t, err, writeback.ErrUnsupported, "an all-or-nothing batch upsert where it cannot be atomic")
+	_, err = nonAtomic.w.Batch(ctx, crmTarget("contacts"), writeback.WriteTypeUpsert, []writeback.Record{rec(map[string]any{"email": "a@x.com"})},
+		&writeback.WriteOpts{BatchPolicy: writeback.BatchPartial})
+	require.NoError(t, err)
+}
+
+func TestUpsertOfAKeySeveralRecordsShareWritesNothing(t *testing.T) {
+	t.Parallel()
+	b, hub := upsertSetup(t)
+	hub.Seed("contacts", map[string]any{"email": "twin@x.com"})
+	hub.Seed("contacts", map[string]any{"email": "twin@x.com"})
+	res, err := b.w.Upsert(t.Context(), crmTarget("contacts"), writeback.Record{Fields: map[string]any{"email": "twin@x.com", "phone": "1"}}, nil)
+	var perr *writeback.ProviderError
+	require.ErrorAs(t, err, &perr)
+	require.Equal(t, writeback.ClassConflict, perr.Class)
+	require.Equal(t, writeback.OperationFailure, res.Status)
+	require.Empty(t, hub.Writes())
+}
+
+// racer is a Fake on which a record with the key appears right after each
+// read by key, as if another process created it in between.
+type racer struct {
+	*providertest.Fake
+	appear map[string]any
+}
+
+func (r *racer) ReadByKey(ctx context.Context, req *writeback.ReadRequest) (map[string]writeback.KeyedRecord, error) {
+	out, err := r.Fake.ReadByKey(ctx, req)
+	r.Seed(req.Object, r.appear)
+	return out, err
+}
+
+func TestUpsertRacedByACreateUpdatesAndSaysSo(t *testing.T) {
+	t.Parallel()
+	hub := &racer{Fake: providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, IfEmpty: true, Upsert: true}),
+		appear: map[string]any{"email": "race@x.com", "myCustomSource": "crm"}}
+	b := setup(t, withManifest(upsertManifest), withProviders(hub, providertest.NewFake("salesforce", writeback.Capabilities{})))
+	res, err := b.w.Upsert(t.Context(), crmTarget("contacts"), writeback.Record{Fields: map[string]any{"email": "race@x.com"}}, nil)
+	require.NoError(t, err)
+	require.False(t, res.Records[0].Created, "the provider found the record by key: no duplicate")
+	require.Equal(t, 1, hub.Count("contacts"))
+	rec, _ := hub.Record("contacts", res.Records[0].ID)
+	require.Equal(t, "myApp", rec["myCustomSource"], "the create's rules were applied, as the read saw no record")
+	op, err := b.w.Operation(t.Context(), res.OperationID)
+	require.NoError(t, err)
+	var logs []string
+	for _, l := range op.Logs {
+		logs = append(logs, l.Message)
+	}
+	require.Contains(t, strings.Join(logs, "\n"), "not found by key before the write, then updated by it")
+}
+
+func TestUpsertAsyncAndDryRun(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b, hub := upsertSetup(t)
+		startWriter(t, b.w)
+		ctx := t.Context()
+		existing := hub.Seed("contacts", map[string]any{"email": "a@x.com"})
+		recs := []writeback.Record{
+			{Fields: map[string]any{"email": "a@x.com", "phone": "1"}},
+			{Fields: map[string]any{"email": "b@x.com"}},
+		}
+		dr, err := b.w.DryRun(ctx, crmTarget("contacts"), writeback.WriteTypeUpsert, recs, nil)
+		require.NoError(t, err)
+		require.Equal(t, "email", dr.Request.Key)
+		require.Equal(t, []writeback.Record{
+			{Fields: map[string]any{"email": "a@x.com", "mobilephone": "1"}},
+			{Fields: map[string]any{"email": "b@x.com", "myCustomSource": "myApp"}},
+		}, dr.Request.Records)
+		require.Empty(t, hub.Writes())
+
+		res, err := b.w.Batch(ctx, crmTarget("contacts"), writeback.WriteTypeUpsert, recs, async)
+		require.NoError(t, err)
+		op := waitOp(t, b.w, res.OperationID)
+		require.Equal(t, writeback.OperationSuccess, op.Status, op.Summary)
+		require.Equal(t, existing, op.Results[0].ID)
+		require.False(t, op.Results[0].Created)
+		require.True(t, op.Results[1].Created)
+		require.Equal(t, dr.Request.Records, hub.Writes()[0].Records, "the request is the dry run's")
+	})
+}
