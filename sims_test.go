@@ -25,6 +25,7 @@ integrations:
     write:
       objects:
         - objectName: contacts
+          upsertKey: email
         - objectName: companies
         - objectName: deals
   - name: sfc

@@ -234,3 +234,40 @@ func TestUpsertAsyncAndDryRun(t *testing.T) {
 		require.Equal(t, dr.Request.Records, hub.Writes()[0].Records, "the request is the dry run's")
 	})
 }
+
+func TestUpsertOnTheHubSpotSimulator(t *testing.T) {
+	t.Parallel()
+	b := simSetup(t)
+	ctx := t.Context()
+	existing := b.hub.Seed("contacts", map[string]string{"email": "old@example.com", "phone": "111"})
+
+	res, err := b.w.Batch(ctx, hsTarget("contacts"), writeback.WriteTypeUpsert, []writeback.Record{
+		{Fields: map[string]any{"email": "old@example.com", "phone": "222", "lifecyclestage": "lead", "firstname": "Old"}},
+		{Fields: map[string]any{"email": "new@example.com", "phone": "333", "lifecyclestage": "lead"}},
+	}, &writeback.WriteOpts{BatchPolicy: writeback.BatchPartial})
+	require.NoError(t, err)
+	require.Equal(t, existing, res.Records[0].ID)
+	require.False(t, res.Records[0].Created)
+	require.True(t, res.Records[1].Created)
+	old, _ := b.hub.Record("contacts", existing)
+	require.Equal(t, "111", old["phone"], "ifEmpty on update: phone was set")
+	require.Empty(t, old["lifecyclestage"], "never on update")
+	require.Equal(t, "Old", old["firstname"])
+	fresh, _ := b.hub.Record("contacts", res.Records[1].ID)
+	require.Equal(t, "333", fresh["phone"])
+	require.Equal(t, "lead", fresh["lifecyclestage"], "written on create")
+	require.Len(t, b.hub.CallsTo("POST", "/batch/read"), 1)
+	require.Len(t, b.hub.CallsTo("POST", "/batch/upsert"), 1)
+	require.Equal(t, 2, b.hub.CallCount(), "one read, one write")
+
+	_, err = b.w.Batch(ctx, hsTarget("contacts"), writeback.WriteTypeUpsert, []writeback.Record{{Fields: map[string]any{"email": "x@example.com"}}}, nil)
+	require.ErrorIs(t, err, writeback.ErrUnsupported, "HubSpot upserts partially: an all-or-nothing batch is refused")
+
+	res, err = b.w.Upsert(ctx, hsTarget("contacts"), writeback.Record{Fields: map[string]any{"firstname": "Ann"}},
+		&writeback.WriteOpts{UpsertKey: "firstname"})
+	var perr *writeback.ProviderError
+	require.ErrorAs(t, err, &perr, "firstname has no unique values")
+	require.Equal(t, writeback.ClassInvalid, perr.Class)
+	require.Equal(t, writeback.OperationFailure, res.Status)
+	require.Len(t, b.hub.CallsTo("POST", "/batch/upsert"), 1, "nothing written")
+}
