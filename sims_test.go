@@ -34,6 +34,7 @@ integrations:
       objects:
         - objectName: Account
         - objectName: Contact
+          upsertKey: Ext_Id__c
 `
 
 // simBundle is a Writer whose integrations write through the real

@@ -271,3 +271,35 @@ func TestUpsertOnTheHubSpotSimulator(t *testing.T) {
 	require.Equal(t, writeback.OperationFailure, res.Status)
 	require.Len(t, b.hub.CallsTo("POST", "/batch/upsert"), 1, "nothing written")
 }
+
+func TestUpsertOnTheSalesforceSimulator(t *testing.T) {
+	t.Parallel()
+	b := simSetup(t)
+	ctx := t.Context()
+	existing := b.sf.Seed("Contact", map[string]any{"LastName": "Old", "Ext_Id__c": "E-1", "MobilePhone": "111"})
+
+	res, err := b.w.Batch(ctx, sfcTarget("Contact"), writeback.WriteTypeUpsert, []writeback.Record{
+		{Fields: map[string]any{"Ext_Id__c": "E-1", "MobilePhone": "222", "LeadSource": "Web", "Title": "CTO"}},
+		{Fields: map[string]any{"Ext_Id__c": "E-2", "LastName": "New", "MobilePhone": "333", "LeadSource": "Web"}},
+	}, nil)
+	require.NoError(t, err)
+	require.Equal(t, existing, res.Records[0].ID)
+	require.False(t, res.Records[0].Created)
+	require.True(t, res.Records[1].Created)
+	old, _ := b.sf.Record("Contact", existing)
+	require.Equal(t, "111", old["MobilePhone"], "ifEmpty on update")
+	require.Nil(t, old["LeadSource"], "never on update")
+	require.Equal(t, "CTO", old["Title"])
+	fresh, _ := b.sf.Record("Contact", res.Records[1].ID)
+	require.Equal(t, "Web", fresh["LeadSource"], "written on create")
+	require.Len(t, b.sf.CallsTo("GET", "/query"), 1)
+	require.Len(t, b.sf.CallsTo("PATCH", "/composite/sobjects/Contact/Ext_Id__c"), 1)
+
+	res, err = b.w.Upsert(ctx, sfcTarget("Contact"), writeback.Record{Fields: map[string]any{"Ext_Id__c": "E-2", "Title": "VP"}}, nil)
+	require.NoError(t, err)
+	require.False(t, res.Records[0].Created)
+	require.Len(t, b.sf.CallsTo("PATCH", "/sobjects/Contact/Ext_Id__c/E-2"), 1)
+
+	_, err = b.w.Upsert(ctx, sfcTarget("Contact"), writeback.Record{Fields: map[string]any{"LastName": "X"}}, nil)
+	require.ErrorIs(t, err, writeback.ErrUpsertKey, "no key value")
+}
