@@ -87,6 +87,7 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 		r.writePending(ctx, pending)
 		if r.sess != nil {
 			op.logCalls(op.Attempts, r.sess.calls, w.now())
+			op.logNotes(r.sess.notes, w.now())
 		}
 	}
 	if r.err != nil {
@@ -177,9 +178,16 @@ func (r *groupRun) writePending(ctx context.Context, pending []int) {
 	r.sess = s
 	pending = r.settleRefused(pending)
 	send := r.current(ctx, pending)
-	for _, round := range rounds(send, r.records) {
+	for k, round := range rounds(send, r.records, r.spec.Key) {
 		if r.halted() {
 			return
+		}
+		if k > 0 && r.spec.Key != "" {
+			// An earlier round may have created the record: read again,
+			// so that the rules of what the upsert will do apply.
+			if round = r.current(ctx, round); len(round) == 0 {
+				continue
+			}
 		}
 		r.write(ctx, round)
 	}
@@ -248,6 +256,14 @@ func (r *groupRun) unsent(idx []int, perr *ProviderError) {
 // left with nothing to write, and returns the others.
 func (r *groupRun) current(ctx context.Context, idx []int) []int {
 	p := r.plan(idx)
+	if p.Key != "" {
+		// An upsert decides again, from the members as planned.
+		p.Updates = make([]map[string]any, len(idx))
+		for j, i := range idx {
+			p.Records[j] = r.members[i].Record
+			p.Updates[j] = r.members[i].Update
+		}
+	}
 	for j, i := range idx {
 		if len(r.members[i].IfEmpty) > 0 {
 			if p.IfEmpty == nil {
@@ -280,14 +296,18 @@ func (r *groupRun) current(ctx context.Context, idx []int) []int {
 	return out
 }
 
-// rounds splits members into batches in which no record ID repeats,
-// keeping join order.
-func rounds(idx []int, records []Record) [][]int {
+// rounds splits members into batches in which no record ID (for an
+// upsert, no value of its key field) repeats, keeping join order.
+func rounds(idx []int, records []Record, key string) [][]int {
 	var out [][]int
 	seen := map[string]int{}
 	for _, i := range idx {
 		k := 0
-		if id := records[i].ID; id != "" {
+		id := records[i].ID
+		if key != "" {
+			id, _ = keyValue(records[i].Fields[key])
+		}
+		if id != "" {
 			k = seen[id]
 			seen[id]++
 		}
@@ -312,6 +332,7 @@ func (r *groupRun) plan(idx []int) *plan {
 		Batch:          true,
 		Records:        make([]Record, len(idx)),
 		Headers:        r.spec.Headers,
+		Key:            r.spec.Key,
 	}
 	for j, i := range idx {
 		p.Records[j] = r.records[i]
@@ -338,7 +359,13 @@ func (r *groupRun) call(ctx context.Context, idx []int) *outcome {
 		}
 	}
 	p := r.plan(idx)
-	out := r.sess.run(ctx, p)
+	var out *outcome
+	if p.Key != "" {
+		// The group's read by key already chose each record's fields.
+		out = r.sess.write(ctx, p, p.Records, allIndexes(len(idx)))
+	} else {
+		out = r.sess.run(ctx, p)
+	}
 	r.state.InFlight = nil
 	if out.Err == nil && len(idx) > 1 {
 		out.Err = sharedRejection(out.Results)
@@ -426,6 +453,15 @@ func (r *groupRun) fail(idx []int, perr *ProviderError) {
 	for _, i := range idx {
 		r.final(i, RecordResult{Err: perr})
 	}
+}
+
+// allIndexes returns 0 to n-1.
+func allIndexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // halted reports whether the run must not make another provider call.

@@ -274,25 +274,30 @@ func decodeJob(id string, data []byte) (jobPayload, error) {
 // policy.
 type groupSpec struct {
 	versioned
-	InstallationID string        `json:"installationId"`
-	Integration    string        `json:"integration"`
-	GroupRef       string        `json:"groupRef"`
-	Object         string        `json:"object"`
-	ProviderObject string        `json:"providerObject"`
-	Provider       string        `json:"provider"`
-	Type           WriteType     `json:"type"`
-	Headers        []Header      `json:"headers,omitempty"`
-	OpenedAt       time.Time     `json:"openedAt"`
-	MaxDelay       time.Duration `json:"maxDelay"`
-	RetryDeadline  time.Duration `json:"retryDeadline"`
+	InstallationID string    `json:"installationId"`
+	Integration    string    `json:"integration"`
+	GroupRef       string    `json:"groupRef"`
+	Object         string    `json:"object"`
+	ProviderObject string    `json:"providerObject"`
+	Provider       string    `json:"provider"`
+	Type           WriteType `json:"type"`
+	Headers        []Header  `json:"headers,omitempty"`
+	// Key is an upsert group's key field (provider name).
+	Key           string        `json:"key,omitempty"`
+	OpenedAt      time.Time     `json:"openedAt"`
+	MaxDelay      time.Duration `json:"maxDelay"`
+	RetryDeadline time.Duration `json:"retryDeadline"`
 }
 
 // groupMember is one record of a group, stored when it joins.
 type groupMember struct {
 	versioned
-	Record   Record    `json:"record"`
-	IfEmpty  []string  `json:"ifEmpty,omitempty"`
-	JoinedAt time.Time `json:"joinedAt"`
+	Record  Record   `json:"record"`
+	IfEmpty []string `json:"ifEmpty,omitempty"`
+	// Update is, for an upsert, the record's fields as an update writes
+	// them (Record holds them as a create does).
+	Update   map[string]any `json:"update,omitempty"`
+	JoinedAt time.Time      `json:"joinedAt"`
 	// Stripped lists the record's fields not written because the
 	// installation leaves them unmapped (application names), for the
 	// group's log.

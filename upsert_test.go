@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -302,4 +303,49 @@ func TestUpsertOnTheSalesforceSimulator(t *testing.T) {
 
 	_, err = b.w.Upsert(ctx, sfcTarget("Contact"), writeback.Record{Fields: map[string]any{"LastName": "X"}}, nil)
 	require.ErrorIs(t, err, writeback.ErrUpsertKey, "no key value")
+}
+
+func TestAutoBatchedUpsertsReadOnceAndWriteOnce(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b, hub := upsertSetup(t)
+		startWriter(t, b.w)
+		ctx := t.Context()
+		existing := hub.Seed("contacts", map[string]any{"email": "a@x.com", "mobilephone": "1"})
+		var ops, members []string
+		for _, r := range []writeback.Record{
+			{Fields: map[string]any{"email": "a@x.com", "phone": "2", "customSource": "s"}}, // found: nothing left to write
+			{Fields: map[string]any{"email": "b@x.com", "phone": "3"}},
+			{Fields: map[string]any{"email": "c@x.com"}},
+			{Fields: map[string]any{"email": "b@x.com", "phone": "4"}}, // the same new key again: after the first
+		} {
+			res, err := b.w.Upsert(ctx, crmTarget("contacts"), r, autoBatch(time.Second))
+			require.NoError(t, err)
+			ops, members = append(ops, res.OperationID), append(members, res.MemberID)
+		}
+		_, err := b.w.Create(ctx, crmTarget("contacts"), writeback.Record{Fields: map[string]any{"email": "d@x.com"}}, autoBatch(time.Second))
+		require.NoError(t, err)
+		op := waitOp(t, b.w, requireSame(t, ops))
+		require.Equal(t, writeback.OperationSuccess, op.Status, op.Summary)
+		require.True(t, op.Results[0].Unchanged)
+		require.Equal(t, existing, op.Results[0].ID)
+		require.True(t, op.Results[1].Created)
+		require.True(t, op.Results[2].Created)
+		require.False(t, op.Results[3].Created, "the second upsert of b@x.com updates the record the first created")
+		require.Equal(t, op.Results[1].ID, op.Results[3].ID)
+		rec, _ := hub.Record("contacts", op.Results[1].ID)
+		require.Equal(t, "3", rec["mobilephone"], "ifEmpty: the second upsert found phone set")
+
+		var methods []string
+		for _, c := range hub.Calls() {
+			if c.Write != nil && c.Write.Type != writeback.WriteTypeUpsert {
+				continue // the create's group
+			}
+			methods = append(methods, c.Method)
+		}
+		require.Equal(t, []string{"ReadByKey", "Write", "ReadByKey"}, methods,
+			"one read and one write for the group; the repeated key is read again and left unchanged")
+		m := waitOp(t, b.w, members[3])
+		require.True(t, m.Results[0].Unchanged)
+	})
 }
