@@ -46,13 +46,17 @@ import (
 //	   result was unchanged, no field stripped, and a key stored as
 //	   "<installation>\x00<key>" with its earlier hash (of the planned
 //	   request) is still found and matched.
+//	4  upserts: write type "upsert"; a plan's "key" and "updates" (each
+//	   record's fields as an update writes them); a group's "key" and a
+//	   member's "update"; record results may say "created". Earlier
+//	   records hold no upsert and read as they are.
 //
 // A format change raises formatVersion, migrates older records as they are
 // read (decoding accepts every earlier version) and adds a store written by
 // the new version under testdata/, which TestStoredFormats resumes to
 // completion. A record written by a newer writeback is refused with
 // [ErrStoreFormat], never misread.
-const formatVersion = 3
+const formatVersion = 4
 
 // damagedError reports a stored record that does not decode: the work it
 // belongs to can never run as it was accepted.

@@ -20,19 +20,21 @@ import (
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
-// formatStore is a store written by this version of writeback (format 3):
+// formatStore is a store written by this version of writeback (format 4):
 // finished operations, an idempotency key, queued async writes, an async
-// write waiting for its retry and an open auto-batch group, and a sync
-// update the rules left unchanged. Regenerate it (only with a format
+// write waiting for its retry and an open auto-batch group, a sync
+// update the rules left unchanged, and a queued upsert and an open
+// auto-batch group of upserts. Regenerate it (only with a format
 // change, under a new name, keeping the older files) with
 // WRITEBACK_WRITE_FORMAT=1 go test -run TestStoredFormats .
-var formatStore = storedFormat{path: "testdata/format-v3.db", key: "format-v3-key", unchanged: true}
+var formatStore = storedFormat{path: "testdata/format-v4.db", key: "format-v4-key", unchanged: true, upserts: true}
 
 // formatStores are the stores every format version wrote, the same way
-// (format 3 adds an unchanged update).
+// (format 3 adds an unchanged update, format 4 upserts).
 var formatStores = []storedFormat{
 	{path: "testdata/format-v1.db", key: "format-v1-key"},
 	{path: "testdata/format-v2.db", key: "format-v1-key"},
+	{path: "testdata/format-v3.db", key: "format-v3-key", unchanged: true},
 	formatStore,
 }
 
@@ -43,6 +45,9 @@ type storedFormat struct {
 	key string
 	// unchanged reports that the store holds a sync update left unchanged.
 	unchanged bool
+	// upserts reports that the store holds a queued upsert and a group
+	// of two upserts.
+	upserts bool
 }
 
 // formatTime is the clock of the Writer that wrote formatStore.
@@ -74,7 +79,7 @@ func formatWorld(fake *providertest.Fake, start time.Time) option {
 }
 
 func formatFake() *providertest.Fake {
-	return providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, Delete: true, Associations: true, IfEmpty: true})
+	return providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, Delete: true, Associations: true, IfEmpty: true, Upsert: true})
 }
 
 // TestStoredFormats opens the store of every format version with the
@@ -130,7 +135,11 @@ func resumeFormatStore(t *testing.T, fs storedFormat) {
 		require.Len(t, byStatus[writeback.OperationSuccess], 2, "a sync create and a keyed sync create")
 	}
 	require.Len(t, byStatus[writeback.OperationFailure], 1, "a refused sync update")
-	require.Len(t, byStatus[writeback.OperationInProgress], 5, "a retrying write, three queued writes and an auto-batch group")
+	queued, upserts := 5, 0
+	if fs.upserts {
+		queued, upserts = 7, 3
+	}
+	require.Len(t, byStatus[writeback.OperationInProgress], queued, "a retrying write, three queued writes and an auto-batch group (and a queued upsert and a group of upserts)")
 	for _, op := range byStatus[writeback.OperationInProgress] {
 		require.Equal(t, writeback.ModeAsync, op.Mode)
 	}
@@ -153,8 +162,8 @@ func resumeFormatStore(t *testing.T, fs storedFormat) {
 		require.Zero(t, done.FailureCount(), done.Summary)
 		written += done.SuccessCount()
 	}
-	require.Equal(t, 1+3+3, written, "the retried write, the queued writes and the group's three members")
-	require.Equal(t, 1+6, fake.Count("contacts"), "the seeded record, the retried create, two queued creates and the group's three")
+	require.Equal(t, 1+3+3+upserts, written, "the retried write, the queued writes and the group's three members (and the upserts)")
+	require.Equal(t, 1+6+upserts, fake.Count("contacts"), "the seeded record, the retried create, two queued creates and the group's three (and the three upserted records)")
 }
 
 // TestStoredFormatVersions reads a record of the first, unversioned format
@@ -242,6 +251,14 @@ func writeFormatStore(t *testing.T) {
 	for _, email := range []string{"group-1@example.com", "group-2@example.com", "group-3@example.com"} {
 		_, err := idle.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": email}},
 			&writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Hour}})
+		require.NoError(t, err)
+	}
+	upsert := &writeback.WriteOpts{Mode: writeback.ModeAsync, UpsertKey: "email"}
+	_, err = idle.Upsert(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "upsert@example.com", "lifecycle": "customer"}}, upsert)
+	require.NoError(t, err)
+	upsert.AutoBatch = &writeback.AutoBatchPolicy{MaxDelay: time.Hour}
+	for _, email := range []string{"upsert-group-1@example.com", "upsert-group-2@example.com"} {
+		_, err := idle.Upsert(ctx, contacts, writeback.Record{Fields: map[string]any{"email": email, "lifecycle": "customer"}}, upsert)
 		require.NoError(t, err)
 	}
 	require.NoError(t, st.Close())
