@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,8 +52,14 @@ func TestCrashSafetyCatchesDroppedJob(t *testing.T) {
 	require.NotEmpty(t, r.lost, "the harness reports the dropped writes")
 }
 
-// asyncAck is a create a child acknowledged.
-type asyncAck struct{ op, email string }
+// asyncAck is a create a child acknowledged: its operation, its email
+// and, for an auto-batched create (grouped), the position it joined its
+// group at.
+type asyncAck struct {
+	op, email string
+	grouped   bool
+	index     int
+}
 
 // runAsyncCrash runs TestCrashSafety's harness with kills kills on the
 // broken store named broken ("" for none) and returns what it found.
@@ -151,13 +158,17 @@ func checkAsyncCrash(t *testing.T, st store.Interface, sim hubspotSim, acks []as
 	held, received, created := sim.contacts()
 
 	r := &crashReport{acked: len(acks)}
-	seen := map[string]string{}
+	type slot struct {
+		op    string
+		index int
+	}
+	seen := map[slot]string{}
 	for _, a := range acks {
-		if other, ok := seen[a.op]; ok {
-			r.mismatch("%s and %s were both acknowledged as operation %s", other, a.email, a.op)
+		if other, ok := seen[slot{a.op, a.index}]; ok {
+			r.mismatch("%s and %s were both acknowledged as result %d of operation %s", other, a.email, a.index, a.op)
 			continue
 		}
-		seen[a.op] = a.email
+		seen[slot{a.op, a.index}] = a.email
 		op, ok := ops[a.op]
 		switch {
 		case !ok:
@@ -166,11 +177,14 @@ func checkAsyncCrash(t *testing.T, st store.Interface, sim hubspotSim, acks []as
 		case !op.Status.Terminal():
 			r.lose("%s (operation %s): still %s after the drain", a.email, a.op, op.Status)
 			continue
-		case len(op.Results) != 1:
+		case !a.grouped && len(op.Results) != 1:
 			r.mismatch("%s (operation %s): %d results", a.email, a.op, len(op.Results))
 			continue
+		case a.index < 0 || a.index >= len(op.Results):
+			r.lose("%s (operation %s): no result at its position %d of %d", a.email, a.op, a.index, len(op.Results))
+			continue
 		}
-		res := op.Results[0]
+		res := op.Results[a.index]
 		switch {
 		case res.Err == nil && created[a.email] == 0:
 			r.lose("%s (operation %s): reported written as %s, but the provider does not hold it", a.email, a.op, res.ID)
@@ -216,27 +230,49 @@ func (s hubspotSim) faults() {
 }
 
 // contacts returns, per email, the ID of the contact the simulator holds,
-// how many creates of it the simulator received, and how many took
-// effect: the contact, plus every create refused with 409 CONFLICT
-// because it already existed (HubSpot's unique email shows a second
-// delivery that way).
+// how many creates of it the simulator received (alone or in a batch),
+// and how many took effect: the contact, plus every create refused with
+// 409 CONFLICT because it already existed (HubSpot's unique email shows a
+// second delivery that way). A batch create refused with 409 names no
+// input: it counts for each of its contacts the simulator created before
+// the batch arrived.
 func (s hubspotSim) contacts() (held map[string]string, received, created map[string]int) {
 	held, received, created = map[string]string{}, map[string]int{}, map[string]int{}
+	createdAt := map[string]time.Time{}
 	for _, r := range s.Records("contacts") {
-		held[r.Properties["email"]] = r.ID
-		created[r.Properties["email"]]++
+		email := r.Properties["email"]
+		held[email] = r.ID
+		created[email]++
+		at, err := time.Parse("2006-01-02T15:04:05.000Z", r.Properties["createdate"])
+		if err == nil {
+			createdAt[email] = at.Add(time.Millisecond) // createdate is truncated to the millisecond
+		}
 	}
 	for _, c := range s.CallsTo(http.MethodPost, "/crm/v3/objects/contacts") {
-		var body struct {
+		type input struct {
 			Properties map[string]string `json:"properties"`
+		}
+		var body struct {
+			input
+			Inputs []input `json:"inputs"`
 		}
 		if json.Unmarshal(c.Body, &body) != nil {
 			continue
 		}
-		email := body.Properties["email"]
-		received[email]++
-		if c.Status == http.StatusConflict {
-			created[email]++
+		if !strings.HasSuffix(c.Path, "/batch/create") {
+			email := body.Properties["email"]
+			received[email]++
+			if c.Status == http.StatusConflict {
+				created[email]++
+			}
+			continue
+		}
+		for _, in := range body.Inputs {
+			email := in.Properties["email"]
+			received[email]++
+			if at, ok := createdAt[email]; ok && c.Status == http.StatusConflict && !at.After(c.Time) {
+				created[email]++
+			}
 		}
 	}
 	return held, received, created

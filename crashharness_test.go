@@ -55,10 +55,10 @@ const (
 const drainClockAhead = 10 * time.Minute
 
 // TestCrashChild is the child process of the crash tests; it is skipped
-// unless one of them started it. Modes: "async" and "autobatch" write
-// until they are killed (asyncChild, autoBatchChild); "drain" resumes the
-// queue and exits once it is empty (drainChild); "list" auto-batches the
-// records named on stdin (listChild).
+// unless one of them started it. Modes: "async", "autobatch" and "pg"
+// write until they are killed (asyncChild, autoBatchChild, pgChild); the
+// "-drain" modes resume the queue and exit once it is empty (drainChild);
+// "list" auto-batches the records named on stdin (listChild).
 func TestCrashChild(t *testing.T) {
 	switch mode := os.Getenv(childEnvMode); mode {
 	case "":
@@ -68,9 +68,16 @@ func TestCrashChild(t *testing.T) {
 	case "autobatch":
 		autoBatchChild(t)
 	case "async-drain":
-		drainChild(t, asyncWorld(os.Getenv(childEnvURL)))
+		st, bolt := childStore(t)
+		drainChild(t, st, bolt.Close, asyncWorld(os.Getenv(childEnvURL)))
 	case "autobatch-drain":
-		drainChild(t, autoBatchWorld(os.Getenv(childEnvURL), childSize(t)))
+		st, bolt := childStore(t)
+		drainChild(t, st, bolt.Close, autoBatchWorld(os.Getenv(childEnvURL), childSize(t)))
+	case "pg":
+		pgChild(t)
+	case "pg-drain":
+		st, pg := pgChildStore(t)
+		drainChild(t, st, pg.Close, asyncWorld(os.Getenv(childEnvURL)))
 	case "list":
 		listChild(t)
 	default:
@@ -100,25 +107,31 @@ func openBolt(t *testing.T, dir string) *boltstore.Store {
 // asks, and returns it with the bbolt store under it.
 func childStore(t *testing.T) (store.Interface, *boltstore.Store) {
 	st := openBolt(t, os.Getenv(childEnvDir))
+	return breakStore(t, st), st
+}
+
+// breakStore returns st, broken as WRITEBACK_CRASH_BREAK asks.
+func breakStore(t *testing.T, st store.Interface) store.Interface {
 	switch b := os.Getenv(childEnvBreak); b {
 	case "":
-		return st, st
+		return st
 	case "drop-job":
-		return &droppingStore{Interface: st}, st
+		return &droppingStore{Interface: st}
 	case "skip-member":
-		return &skippingStore{Interface: st, last: map[string]store.JoinResult{}}, st
+		return &skippingStore{Interface: st, last: map[string]store.JoinResult{}}
 	default:
 		t.Fatalf("unknown broken store %q", b)
-		return nil, nil
+		return nil
 	}
 }
 
-// drainChild runs a Writer of the given world, its clock drainClockAhead
-// ahead, until the store's queue is empty: every acknowledged write has
-// its outcome. The parent kills it if that takes longer than its budget.
-func drainChild(t *testing.T, world option) {
+// drainChild runs a Writer of the given world on st, its clock
+// drainClockAhead ahead, until the store's queue is empty: every
+// acknowledged write has its outcome. Then it closes the store under st
+// with closeStore and exits. The parent kills it if that takes longer
+// than its budget.
+func drainChild(t *testing.T, st store.Interface, closeStore func() error, world option) {
 	ctx := context.Background()
-	st, bolt := childStore(t)
 	w := setup(t, withStore(st), world, withClock(func() time.Time { return time.Now().Add(drainClockAhead) })).w
 	require.NoError(t, w.Start(ctx))
 	for {
@@ -130,7 +143,7 @@ func drainChild(t *testing.T, world option) {
 		time.Sleep(20 * time.Millisecond) // polling; the parent's budget is the deadline
 	}
 	require.NoError(t, w.Stop(ctx))
-	require.NoError(t, bolt.Close())
+	require.NoError(t, closeStore())
 	os.Exit(0)
 }
 
@@ -169,40 +182,52 @@ type crashChildRun struct {
 // output, if it ended any other way.
 func (c crashChildRun) killed(t *testing.T, kill time.Duration) {
 	t.Helper()
+	require.NoError(t, c.kill(kill))
+}
+
+// kill is killed for a goroutine other than the test's: it returns what
+// went wrong instead of failing the test.
+func (c crashChildRun) kill(kill time.Duration) error {
 	first := make(chan struct{})
 	var once sync.Once
-	cmd, output, exited := c.start(t, func(f []string) {
+	cmd, output, exited, err := c.start(func(f []string) {
 		c.ack(f)
 		once.Do(func() { close(first) })
 	})
+	if err != nil {
+		return err
+	}
 	select {
 	case <-first:
 	case err := <-exited:
-		t.Fatalf("run %d (%s) ended by %v before it was killed; its output:\n%s", c.run, c.mode, err, output)
+		return fmt.Errorf("run %d (%s) ended by %v before it was killed; its output:\n%s", c.run, c.mode, err, output)
 	case <-time.After(20 * time.Second):
 	}
 	time.Sleep(kill) // the random point of the kill
 	_ = cmd.Process.Signal(syscall.SIGKILL)
-	err := c.wait(t, cmd, output, exited, time.Minute)
+	err = c.wait(cmd, output, exited, time.Minute)
 	var exit *exec.ExitError
-	require.True(t, errors.As(err, &exit), "run %d (%s) ended by %v, not the kill; its output:\n%s", c.run, c.mode, err, output)
-	ws, ok := exit.Sys().(syscall.WaitStatus)
-	require.True(t, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL,
-		"run %d (%s) ended by %v, not the kill; its output:\n%s", c.run, c.mode, err, output)
+	if !errors.As(err, &exit) {
+		return fmt.Errorf("run %d (%s) ended by %v, not the kill; its output:\n%s", c.run, c.mode, err, output)
+	}
+	if ws, ok := exit.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		return fmt.Errorf("run %d (%s) ended by %v, not the kill; its output:\n%s", c.run, c.mode, err, output)
+	}
+	return nil
 }
 
 // drained runs the child to its end, which must be a clean exit within
 // budget, and fails the test, showing the child's output, otherwise.
 func (c crashChildRun) drained(t *testing.T, budget time.Duration) {
 	t.Helper()
-	cmd, output, exited := c.start(t, c.ack)
-	err := c.wait(t, cmd, output, exited, budget)
+	cmd, output, exited, err := c.start(c.ack)
+	require.NoError(t, err)
+	err = c.wait(cmd, output, exited, budget)
 	require.NoError(t, err, "%s did not end cleanly; its output:\n%s", c.mode, output)
 }
 
 // start starts the child, passing its ack lines to ack.
-func (c crashChildRun) start(t *testing.T, ack func([]string)) (*exec.Cmd, *syncBuffer, chan error) {
-	t.Helper()
+func (c crashChildRun) start(ack func([]string)) (*exec.Cmd, *syncBuffer, chan error, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1", "-test.v=false")
 	cmd.Env = append(os.Environ(), childEnvMode+"="+c.mode, childEnvRun+"="+strconv.Itoa(c.run))
 	cmd.Env = append(cmd.Env, c.env...)
@@ -216,24 +241,24 @@ func (c crashChildRun) start(t *testing.T, ack func([]string)) (*exec.Cmd, *sync
 	}}
 	cmd.Stderr = output
 	cmd.WaitDelay = 5 * time.Second
-	require.NoError(t, cmd.Start())
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, fmt.Errorf("run %d (%s): %w", c.run, c.mode, err)
+	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	return cmd, output, exited
+	return cmd, output, exited, nil
 }
 
-// wait waits for the child to exit, killing it and failing the test if
-// it takes longer than budget.
-func (c crashChildRun) wait(t *testing.T, cmd *exec.Cmd, output *syncBuffer, exited chan error, budget time.Duration) error {
-	t.Helper()
+// wait waits for the child to exit and returns how it ended, killing it
+// and returning an error if it takes longer than budget.
+func (c crashChildRun) wait(cmd *exec.Cmd, output *syncBuffer, exited chan error, budget time.Duration) error {
 	select {
 	case err := <-exited:
 		return err
 	case <-time.After(budget):
 		_ = cmd.Process.Kill()
 		<-exited
-		t.Fatalf("run %d (%s) did not end within %s; its output:\n%s", c.run, c.mode, budget, output)
-		return nil
+		return fmt.Errorf("run %d (%s) did not end within %s; its output:\n%s", c.run, c.mode, budget, output)
 	}
 }
 
