@@ -139,10 +139,26 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 func (r *groupRun) recoverInFlight(now time.Time) {
 	st := r.state
 	maybeSent := st.InFlight
-	st.InFlight = nil
-	if r.spec.Type != WriteTypeCreate {
+	if r.spec.Type != WriteTypeCreate || len(maybeSent) == 0 {
+		st.InFlight = nil
 		return
 	}
+	if in, ok := r.w.manifest.Integration(r.spec.Integration); ok {
+		if spec, ok := findWriteObject(in, r.spec.Object); ok && spec.UpsertKey != "" {
+			// Looked up by key once the run has a session (resolveInFlight);
+			// they stay in flight until then, so that they are never sent
+			// unresolved.
+			return
+		}
+	}
+	r.unknownInFlight(now, maybeSent)
+}
+
+// unknownInFlight reports the members of an interrupted create batch,
+// maybeSent, as unknown outcomes, and clears the batch.
+func (r *groupRun) unknownInFlight(now time.Time, maybeSent []int) {
+	st := r.state
+	st.InFlight = nil
 	n := 0
 	perr := &ProviderError{Provider: r.spec.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
 		Message: "the writer stopped while the batch may have been sent; the record may or may not have been created, so it is not sent again"}
@@ -176,6 +192,12 @@ func (r *groupRun) writePending(ctx context.Context, pending []int) {
 		return
 	}
 	r.sess = s
+	if len(r.state.InFlight) > 0 {
+		if !r.resolveInFlight(ctx) {
+			return
+		}
+		pending = slices.DeleteFunc(pending, func(i int) bool { return r.state.Results[i] != nil })
+	}
 	pending = r.settleRefused(pending)
 	send := r.current(ctx, pending)
 	for k, round := range rounds(send, r.records, r.spec.Key) {
@@ -453,6 +475,51 @@ func (r *groupRun) fail(idx []int, perr *ProviderError) {
 	for _, i := range idx {
 		r.final(i, RecordResult{Err: perr})
 	}
+}
+
+// resolveInFlight looks up by key the members of a create batch a crash
+// interrupted after it may have been sent: a member found was written
+// (success, with the ID found), one not found stays pending and is sent
+// again in this run. Without a key, or for members without a key value,
+// the outcome stays unknown. A retryable failure of the lookup keeps them
+// in flight for the next attempt; it reports false then.
+func (r *groupRun) resolveInFlight(ctx context.Context) bool {
+	st := r.state
+	inFlight := slices.DeleteFunc(slices.Clone(st.InFlight), func(i int) bool { return st.Results[i] != nil })
+	p := r.plan(allIndexes(len(r.members)))
+	key := r.sess.createKey(p)
+	now := r.w.now()
+	if key == "" || len(inFlight) == 0 {
+		r.unknownInFlight(now, inFlight)
+		return true
+	}
+	found, without, err := r.sess.lookUp(ctx, p, key, inFlight)
+	if err != nil {
+		perr := asProviderError(p.Provider, err)
+		if perr.Retryable() {
+			r.retry = perr
+			return false
+		}
+		r.unknownInFlight(now, inFlight)
+		return true
+	}
+	again := 0
+	for _, i := range inFlight {
+		if id, ok := found[i]; ok {
+			r.final(i, RecordResult{ID: id})
+			v, _ := keyValue(p.Records[i].Fields[key])
+			r.op.Logs = append(r.op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
+				Message: fmt.Sprintf("record %d: an interrupted attempt may have created it; found by %s %q as record %s: written", i, key, v, id)})
+		} else if !slices.Contains(without, i) {
+			again++
+		}
+	}
+	if again > 0 {
+		r.op.Logs = append(r.op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
+			Message: fmt.Sprintf("%d records an interrupted attempt may have created were not found by %s: sent again", again, key)})
+	}
+	r.unknownInFlight(now, without)
+	return true
 }
 
 // allIndexes returns 0 to n-1.

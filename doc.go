@@ -39,7 +39,8 @@
 // batch/upsert by idProperty, Salesforce upsert by external ID. One read
 // by key per write tells which records exist, so the writeOnCreate or the
 // writeOnUpdate rules apply exactly; [RecordResult.Created] says what the
-// provider did.
+// provider did. On an object with such a key, a create whose outcome is
+// unknown is looked up by key before anything is resent.
 //
 // Field values are normalised when a write is accepted: what
 // encoding/json encodes is accepted (named types, pointers, json.Number,

@@ -240,6 +240,9 @@ func (s *session) write(ctx context.Context, p *plan, records []Record, send []i
 	if p.Key != "" {
 		s.upsertNotes(p, records, out)
 	}
+	if p.Type == WriteTypeCreate {
+		out = s.resolveUnknown(ctx, p, records, out)
+	}
 	return out
 }
 

@@ -2,7 +2,9 @@ package writeback_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/writebackhq/writeback"
 	"github.com/writebackhq/writeback/providers/providertest"
+	"github.com/writebackhq/writeback/store/memstore"
 )
 
 // upsertManifest is testManifest with email as the contacts' upsert key.
@@ -347,5 +350,133 @@ func TestAutoBatchedUpsertsReadOnceAndWriteOnce(t *testing.T) {
 			"one read and one write for the group; the repeated key is read again and left unchanged")
 		m := waitOp(t, b.w, members[3])
 		require.True(t, m.Results[0].Unchanged)
+	})
+}
+
+// dropper is a Fake whose next create answer is lost: after writing it
+// (written true) or before (false), the call fails with an unknown
+// outcome, as a connection dropped after sending does.
+type dropper struct {
+	*providertest.Fake
+	drops   atomic.Int32
+	written bool
+}
+
+func (d *dropper) Write(ctx context.Context, req *writeback.ProviderRequest) (*writeback.ProviderResponse, error) {
+	if req.Type != writeback.WriteTypeCreate || d.drops.Add(-1) < 0 {
+		return d.Fake.Write(ctx, req)
+	}
+	if d.written {
+		if _, err := d.Fake.Write(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	return nil, &writeback.ProviderError{Provider: "hubspot", Class: writeback.ClassUnknownOutcome, RecordIndex: writeback.NoRecord,
+		Message: "the connection dropped after the request was sent"}
+}
+
+func TestCreateWithUnknownOutcomeIsResolvedByKey(t *testing.T) {
+	t.Parallel()
+	for _, written := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			hub := &dropper{Fake: providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, IfEmpty: true, Upsert: true}), written: written}
+			b := setup(t, withManifest(upsertManifest), withProviders(hub, providertest.NewFake("salesforce", writeback.Capabilities{})))
+			startWriter(t, b.w)
+			ctx := t.Context()
+			logs := func(id string) string {
+				op, err := b.w.Operation(ctx, id)
+				require.NoError(t, err)
+				var out []string
+				for _, l := range op.Logs {
+					out = append(out, l.Message)
+				}
+				return strings.Join(out, "\n")
+			}
+
+			hub.drops.Store(1)
+			res, err := b.w.Create(ctx, crmTarget("contacts"), writeback.Record{Fields: map[string]any{"email": "sync@x.com"}}, nil)
+			require.NoError(t, err, "written %v", written)
+			require.NotEmpty(t, res.Records[0].ID)
+			rec, ok := hub.Record("contacts", res.Records[0].ID)
+			require.True(t, ok)
+			require.Equal(t, "sync@x.com", rec["email"])
+			require.Equal(t, 1, hub.Count("contacts"), "no duplicate")
+			want := "sent again"
+			if written {
+				want = "found by email"
+			}
+			require.Contains(t, logs(res.OperationID), want)
+
+			hub.drops.Store(1)
+			res, err = b.w.Batch(ctx, crmTarget("contacts"), writeback.WriteTypeCreate, []writeback.Record{
+				{Fields: map[string]any{"email": "a@x.com"}}, {Fields: map[string]any{"email": "b@x.com"}},
+			}, async)
+			require.NoError(t, err)
+			op := waitOp(t, b.w, res.OperationID)
+			require.Equal(t, writeback.OperationSuccess, op.Status, op.Summary)
+			require.Equal(t, 3, hub.Count("contacts"), "no duplicate")
+			require.Contains(t, logs(res.OperationID), want)
+
+			hub.drops.Store(1)
+			var ops []string
+			for _, e := range []string{"g1@x.com", "g2@x.com"} {
+				res, err := b.w.Create(ctx, crmTarget("contacts"), writeback.Record{Fields: map[string]any{"email": e}}, autoBatch(time.Second))
+				require.NoError(t, err)
+				ops = append(ops, res.OperationID)
+			}
+			op = waitOp(t, b.w, requireSame(t, ops))
+			require.Equal(t, writeback.OperationSuccess, op.Status, op.Summary)
+			require.Zero(t, op.FailureCount())
+			require.Equal(t, 5, hub.Count("contacts"), "no duplicate")
+
+			plain := setup(t, withProviders(hub, providertest.NewFake("salesforce", writeback.Capabilities{})))
+			hub.drops.Store(1)
+			_, err = plain.w.Create(ctx, crmTarget("contacts"), writeback.Record{Fields: map[string]any{"email": "nokey@x.com"}}, nil)
+			var perr *writeback.ProviderError
+			require.ErrorAs(t, err, &perr, "without a key the outcome stays unknown")
+			require.Equal(t, writeback.ClassUnknownOutcome, perr.Class)
+		})
+	}
+}
+
+func TestInterruptedAutoBatchCreateIsResolvedByKey(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		st := memstore.New()
+		hub := providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, IfEmpty: true, Upsert: true})
+		b := setup(t, withStore(st), withManifest(upsertManifest), withProviders(hub, providertest.NewFake("salesforce", writeback.Capabilities{})))
+		var ops []string
+		for _, e := range []string{"g1@x.com", "g2@x.com", "g3@x.com"} {
+			res, err := b.w.Create(ctx, crmTarget("contacts"), writeback.Record{Fields: map[string]any{"email": e}}, autoBatch(time.Second))
+			require.NoError(t, err)
+			ops = append(ops, res.OperationID)
+		}
+		id := requireSame(t, ops)
+		// A process died while the group's first two records were sent:
+		// the first was created, the second never arrived.
+		written := hub.Seed("contacts", map[string]any{"email": "g1@x.com"})
+		rec, err := st.Operation(ctx, id)
+		require.NoError(t, err)
+		var stored map[string]any
+		require.NoError(t, json.Unmarshal(rec.Data, &stored))
+		stored["autoBatchGroup"] = map[string]any{"inFlight": []int{0, 1}}
+		rec.Data, err = json.Marshal(stored)
+		require.NoError(t, err)
+		require.NoError(t, st.UpdateOperation(ctx, rec))
+
+		startWriter(t, b.w)
+		op := waitOp(t, b.w, id)
+		require.Equal(t, writeback.OperationSuccess, op.Status, op.Summary)
+		require.Zero(t, op.FailureCount(), "no unknown outcome")
+		require.Equal(t, written, op.Results[0].ID, "found by key")
+		require.NotEmpty(t, op.Results[1].ID)
+		require.Equal(t, 3, hub.Count("contacts"), "no duplicate")
+		var logs []string
+		for _, l := range op.Logs {
+			logs = append(logs, l.Message)
+		}
+		require.Contains(t, strings.Join(logs, "\n"), `found by email "g1@x.com"`)
+		require.Contains(t, strings.Join(logs, "\n"), "1 records an interrupted attempt may have created were not found by email: sent again")
 	})
 }
