@@ -143,13 +143,11 @@ func (r *groupRun) recoverInFlight(now time.Time) {
 		st.InFlight = nil
 		return
 	}
-	if in, ok := r.w.manifest.Integration(r.spec.Integration); ok {
-		if spec, ok := findWriteObject(in, r.spec.Object); ok && spec.UpsertKey != "" {
-			// Looked up by key once the run has a session (resolveInFlight);
-			// they stay in flight until then, so that they are never sent
-			// unresolved.
-			return
-		}
+	if r.w.hasUpsertKey(r.plan(nil)) {
+		// Looked up by key once the run has a session (resolveInFlight);
+		// they stay in flight until then, so that they are never sent
+		// unresolved.
+		return
 	}
 	r.unknownInFlight(now, maybeSent)
 }

@@ -37,6 +37,17 @@ func (s *session) createKey(p *plan) string {
 	return to
 }
 
+// hasUpsertKey reports whether the manifest names an upsert key for the
+// plan's object: its creates with an unknown outcome can be looked up.
+func (w *Writer) hasUpsertKey(p *plan) bool {
+	in, ok := w.manifest.Integration(p.Integration)
+	if !ok {
+		return false
+	}
+	spec, ok := findWriteObject(in, p.Object)
+	return ok && spec.UpsertKey != ""
+}
+
 // lookUp reads by key the records of a create plan at idx and returns
 // the ID of each one found, by index. Records without a key value are
 // left out: they cannot be looked up.

@@ -480,3 +480,56 @@ func TestInterruptedAutoBatchCreateIsResolvedByKey(t *testing.T) {
 		require.Contains(t, strings.Join(logs, "\n"), "1 records an interrupted attempt may have created were not found by email: sent again")
 	})
 }
+
+// keyedContacts is asyncContacts with email as the contacts' upsert key.
+func keyedContacts(p writeback.Provider) option {
+	return func(s *writerSpec) {
+		asyncContacts(p)(s)
+		s.manifest = strings.Replace(asyncManifest, "        - objectName: contacts\n", "        - objectName: contacts\n          upsertKey: email\n", 1)
+	}
+}
+
+// TestInterruptedCreateIsLookedUpByKey: a process died while an async
+// create may have been sent (sent and written, or recorded as about to be
+// sent and never sent). The next Writer looks the record up by its key:
+// found, the create succeeded; not found, it is sent again, once.
+func TestInterruptedCreateIsLookedUpByKey(t *testing.T) {
+	t.Parallel()
+	for _, sent := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			ctx := t.Context()
+			st := &dyingStore{Interface: memstore.New(), dieOnReschedule: !sent}
+			fake := providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, IfEmpty: true, Upsert: true})
+			fake.FailCalls(func(*writeback.ProviderRequest) error {
+				if !sent && st.dead.Load() {
+					return errDead // the call never left the dead process
+				}
+				if sent {
+					st.die() // while the call is in flight
+				}
+				return nil
+			})
+			e1 := setup(t, keyedContacts(fake), withStore(st), withLease(time.Minute))
+			res, err := e1.w.Create(ctx, contacts, contact("ada@example.com"), async)
+			require.NoError(t, err)
+			require.NoError(t, e1.w.Start(ctx))
+			synctest.Wait()
+			e1.stop(t)
+			fake.FailCalls(nil)
+
+			e2 := setup(t, keyedContacts(fake), withStore(st.Interface))
+			require.NoError(t, e2.w.Start(ctx))
+			defer e2.stop(t)
+			op, err := e2.w.Wait(ctx, res.OperationID)
+			require.NoError(t, err)
+			require.Equal(t, writeback.OperationSuccess, op.Status, "sent %v: %s", sent, op.Summary)
+			require.Equal(t, 1, fake.Count("contacts"), "no duplicate")
+			require.NotEmpty(t, op.Results[0].ID)
+			if sent {
+				require.True(t, logged(op, `found by email "ada@example.com"`))
+			} else {
+				require.True(t, logged(op, "sent again"))
+			}
+		})
+	}
+}
