@@ -491,7 +491,11 @@ func (r *groupRun) resolveInFlight(ctx context.Context) bool {
 		r.unknownInFlight(now, inFlight)
 		return true
 	}
-	found, without, err := r.sess.lookUp(ctx, p, key, inFlight)
+	without := slices.DeleteFunc(slices.Clone(inFlight), func(i int) bool {
+		_, ok := keyValue(p.Records[i].Fields[key])
+		return ok // those with a key value are looked up
+	})
+	found, err := r.sess.lookUpRetrying(ctx, p, key, inFlight)
 	if err != nil {
 		perr := asProviderError(p.Provider, err)
 		if perr.Retryable() {

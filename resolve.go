@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 )
 
 // This file resolves creates whose outcome is unknown (the request was
@@ -91,6 +92,31 @@ func (s *session) lookUp(ctx context.Context, p *plan, key string, idx []int) (m
 	return out, without, nil
 }
 
+// lookUpRetrying is lookUp, tried again up to three times after a
+// retryable failure (a rate limit, a dropped connection), waiting as the
+// provider asks or 200 ms, 400 ms, 800 ms, within ctx: the records stay
+// unknown only if the provider cannot be asked.
+func (s *session) lookUpRetrying(ctx context.Context, p *plan, key string, idx []int) (map[int]string, error) {
+	for try := 0; ; try++ {
+		found, _, err := s.lookUp(ctx, p, key, idx)
+		if err == nil {
+			return found, nil
+		}
+		perr := asProviderError(p.Provider, err)
+		if try == 3 || !perr.Retryable() {
+			return nil, err
+		}
+		wait := max(perr.RetryAfter, 200*time.Millisecond<<try)
+		t := time.NewTimer(min(wait, 10*time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
 // resolveUnknown settles the records of a create's outcome whose outcome
 // is unknown, when the object has a key and ctx still allows calls: each
 // one found by key succeeded (with the ID found), each one not found is
@@ -110,7 +136,7 @@ func (s *session) resolveUnknown(ctx context.Context, p *plan, records []Record,
 	if key == "" {
 		return out
 	}
-	found, _, err := s.lookUp(ctx, p, key, unknown)
+	found, err := s.lookUpRetrying(ctx, p, key, unknown)
 	if err != nil {
 		s.notes = append(s.notes, fmt.Sprintf("%d creates with an unknown outcome could not be looked up by %s: %v", len(unknown), key, err))
 		return out
@@ -130,10 +156,25 @@ func (s *session) resolveUnknown(ctx context.Context, p *plan, records []Record,
 		return s.settled(out)
 	}
 	again := s.send(ctx, p, records, resend)
+	var still []int // the resend's answer was lost too
 	for _, i := range resend {
 		v, _ := keyValue(p.Records[i].Fields[key])
 		out.Results[i] = again.Results[i]
 		s.notes = append(s.notes, fmt.Sprintf("%s: the create's outcome was unknown and no record has %s %q: sent again", recordName(p, i), key, v))
+		if r := again.Results[i]; r.Err != nil && r.Err.Class == ClassUnknownOutcome {
+			still = append(still, i)
+		}
+	}
+	if len(still) > 0 && ctx.Err() == nil {
+		// Not sent a third time: looked up once more.
+		if found, err := s.lookUpRetrying(ctx, p, key, still); err == nil {
+			for _, i := range still {
+				if id, ok := found[i]; ok {
+					out.Results[i] = RecordResult{ID: id}
+					s.notes = append(s.notes, fmt.Sprintf("%s: the answer to the create sent again was lost too; found by %s as record %s: written", recordName(p, i), key, id))
+				}
+			}
+		}
 	}
 	return s.settled(out)
 }
