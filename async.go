@@ -140,7 +140,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 				Provider: p.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
 				Message: msg + "; the create may or may not have been written, so it is not resent",
 			}
-			pending := pendingRecords(p, op)
+			pending := pendingRecords(p, op, payload.Retry)
 			op.Attempts = first - 1
 			op.LastAttempt = start
 			op.finish(mergeOutcome(p, op, pending, p.subset(pending).failAll(perr)), start)
@@ -157,6 +157,10 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg})
 		}
 	}
+	if job.CancelRequested {
+		w.cancelClaimed(sctx, op, payload, nil, job)
+		return
+	}
 
 	if ctx.Err() != nil {
 		// Stopping: the attempt has not started, so it runs after the next Start.
@@ -167,7 +171,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	var attemptErr *ProviderError
 	defer func() { endAttempt(attemptErr) }()
 	// A partial batch retries only the records that failed retryably.
-	pending := pendingRecords(p, op)
+	pending := pendingRecords(p, op, payload.Retry)
 	sub := p.subset(pending)
 	var subOut *outcome
 	var calls []ProviderCall
@@ -185,10 +189,10 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		// after its waits (rate limits, token), when it can; otherwise
 		// before the call. If it cannot, or the Writer is stopping, it is
 		// not sent and the attempt ends here.
-		var marked, unsent bool
+		var marked, unsent, canceled bool
 		if err == nil && p.Type == WriteTypeCreate && len(send) > 0 {
 			mark := func(context.Context) error {
-				marked = w.markSending(sctx, op, job)
+				marked, canceled = w.markSending(sctx, op, job)
 				if !marked || ctx.Err() != nil {
 					unsent = true
 					return errNotSent
@@ -210,7 +214,11 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			subOut = s.write(actx, sub, records, send)
 		}
 		if unsent {
-			if marked {
+			switch {
+			case canceled:
+				// A cancel came before the send: nothing was sent.
+				w.cancelClaimed(sctx, op, payload, nil, job)
+			case marked:
 				// Stopping: nothing was sent; run it after the next Start.
 				w.release(job)
 			}
@@ -248,6 +256,11 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		if err == nil {
 			err = w.persist(sctx, func(ctx context.Context) error { return w.store.Reschedule(ctx, rec, w.async.lease(job), runAt) })
 		}
+		if errors.Is(err, store.ErrCancelRequested) {
+			op.Logs[len(op.Logs)-1].Message = fmt.Sprintf("attempt %d failed; it is not retried: a cancel was requested", op.Attempts)
+			w.cancelClaimed(sctx, op, payload, out, job)
+			return
+		}
 		if err != nil {
 			w.log.Error("writeback: reschedule operation", "operation", op.ID, "err", err)
 		}
@@ -271,36 +284,46 @@ var errNotSent = errors.New("writeback: the create was not sent: the writer is s
 
 // markSending records durably, before a create's request leaves, that the
 // job's latest claim is about to send, so that a restart after a crash
-// knows the create may have been written. The record goes with a
-// reschedule to a fresh lease (a heartbeat, through the store's group
-// commit), which also fences it: a claim whose lease was lost records
-// nothing and must not send. A store that fails for a while is asked
-// again (persist). It reports whether the create may be sent; when not,
-// the job is left to whoever holds it, or to its lease's end.
-func (w *Writer) markSending(ctx context.Context, op *Operation, job store.Job) bool {
+// knows the create may have been written. The record goes with a renewal
+// of the lease (a heartbeat, through the store's group commit), which also
+// fences it: a claim whose lease was lost records nothing and must not
+// send. A store that fails for a while is asked again (persist). It
+// reports whether the create may be sent; when not, the job is left to
+// whoever holds it, or to its lease's end, unless a cancel was requested
+// (canceled): the caller then ends the job as canceled.
+func (w *Writer) markSending(ctx context.Context, op *Operation, job store.Job) (ok, canceled bool) {
 	lease := w.async.lease(job)
 	op.sendClaim = lease.Attempt
 	rec, err := encodeOperation(op, nil)
 	if err == nil {
 		err = w.persist(ctx, func(ctx context.Context) error {
-			return w.store.Reschedule(ctx, rec, lease, w.now().Add(w.async.leaseTime))
+			return w.store.Renew(ctx, rec, lease, w.now().Add(w.async.leaseTime))
 		})
 	}
 	switch {
+	case errors.Is(err, store.ErrCancelRequested):
+		return false, true
 	case errors.Is(err, store.ErrLeaseLost):
 		w.log.Warn("writeback: create not sent: its lease was lost", "operation", op.ID, "err", err)
-		return false
+		return false, false
 	case err != nil:
 		w.log.Error("writeback: record a create about to be sent", "operation", op.ID, "err", err)
-		return false
+		return false, false
 	}
-	return true
+	return true, false
 }
 
 // finishJob stores a terminal operation, removes its job and reports the
-// completion.
+// completion. An operation with records not written keeps the job's plan,
+// for [Writer.Retry].
 func (w *Writer) finishJob(ctx context.Context, op *Operation, job store.Job) {
-	rec, err := encodeOperation(op, nil)
+	f := finished{op: op}
+	if op.Status != OperationSuccess || op.FailureCount() > 0 {
+		if payload, err := decodeJob(job.ID, job.Payload); err == nil {
+			f.plan, f.window = payload.Plan, payload.window(op)
+		}
+	}
+	rec, err := f.record()
 	if err == nil {
 		err = w.persist(ctx, func(ctx context.Context) error { return w.store.Complete(ctx, rec, w.async.lease(job)) })
 	}
@@ -328,8 +351,12 @@ func (w *Writer) settleDamaged(ctx context.Context, job store.Job, cause error) 
 
 // pendingRecords returns the indexes of the plan's records the next attempt
 // sends: all of them, unless an earlier attempt of a partial batch stored
-// its results, in which case only those that failed retryably.
-func pendingRecords(p *plan, op *Operation) []int {
+// its results, in which case only those that failed retryably. Until a
+// retried operation records an attempt, they are those its retry names.
+func pendingRecords(p *plan, op *Operation, retry *retryStart) []int {
+	if retry != nil && op.Attempts == retry.Attempts {
+		return retry.Records
+	}
 	all := make([]int, 0, len(p.Records))
 	progress := !p.AllOrNone && len(p.Records) > 1 && len(op.Results) == len(p.Records)
 	for i := range p.Records {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -97,6 +98,7 @@ func (w *Writer) submitAutoBatch(ctx context.Context, pr *prepared, opts *WriteO
 		OpenedAt:       now,
 		MaxDelay:       pol.MaxDelay,
 		RetryDeadline:  cmp.Or(pol.RetryDeadline, DefaultRetryDeadline),
+		MaxSize:        size,
 	})
 	if err != nil {
 		return nil, err
@@ -206,7 +208,11 @@ func (r *groupRun) reschedule(ctx context.Context, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := r.w.persist(ctx, func(ctx context.Context) error { return r.w.store.Reschedule(ctx, rec, r.w.async.lease(r.job), at) }); err != nil {
+	err = r.w.persist(ctx, func(ctx context.Context) error { return r.w.store.Reschedule(ctx, rec, r.w.async.lease(r.job), at) })
+	if errors.Is(err, store.ErrCancelRequested) {
+		return r.cancelRun(ctx, "canceled by request during this run: the records left are not retried")
+	}
+	if err != nil {
 		return fmt.Errorf("writeback: reschedule auto-batch group %s: %w", r.op.ID, err)
 	}
 	return nil

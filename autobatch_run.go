@@ -62,6 +62,9 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 	if len(st.Results) != n {
 		st.Results = make([]*RecordResult, n)
 	}
+	if job.CancelRequested {
+		return r.cancelRun(sctx, "canceled by request before this run")
+	}
 	if op.Deadline.IsZero() {
 		// The retry window starts with the first flush.
 		op.Deadline = now.Add(r.spec.RetryDeadline)
@@ -121,7 +124,7 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 		results[i] = *res
 	}
 	op.finish(&outcome{Results: results}, end) // a partial batch
-	rec, err := encodeOperation(op, nil)
+	rec, err := encodeFinished(op, r.retryPlan(), r.spec.RetryDeadline)
 	if err != nil {
 		return err
 	}

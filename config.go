@@ -14,11 +14,19 @@ import (
 
 // Config configures a [Writer]. [NewWriter] copies it: changing it afterwards
 // has no effect.
+//
+// A Config with a Store and none of Manifest, Providers and
+// TokenSourceFunc makes an operations-only Writer, for tools that look
+// after a store without writing (such as cmd/writeback): it lists, shows,
+// cancels, retries and prunes operations and reports queue stats; writes
+// fail with [ErrUnknownIntegration] and Start with [ErrInvalidConfig].
 type Config struct {
-	// Manifest defines the integrations. Required.
+	// Manifest defines the integrations. Required, except for an
+	// operations-only Writer.
 	Manifest *Manifest
 	// Providers are the provider adapters, keyed by their Name; every
-	// provider the manifest names must be here. Required.
+	// provider the manifest names must be here. Required, except for an
+	// operations-only Writer.
 	Providers []Provider
 	// Store keeps installations, operations and the async queue. Required.
 	// The Writer never closes it.
@@ -26,7 +34,8 @@ type Config struct {
 	// TokenSourceFunc resolves an installation's credentials. It is asked
 	// once per attempt (so the source it returns should cache, e.g. with
 	// oauth2.ReuseTokenSource) and again after a restart, so async work
-	// can resume. Tokens are never stored or logged. Required.
+	// can resume. Tokens are never stored or logged. Required, except for
+	// an operations-only Writer.
 	TokenSourceFunc func(ctx context.Context, inst *Installation) (oauth2.TokenSource, error)
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger
@@ -34,8 +43,12 @@ type Config struct {
 	// provider. Zero means 4.
 	MaxConcurrency int
 	// IdempotencyRetention is how long an idempotency key is remembered,
-	// from the key's first use. Zero means 24 h.
+	// from the key's first use. Zero means 24 h. Expired keys are pruned
+	// with the operations (see [Retention]).
 	IdempotencyRetention time.Duration
+	// Retention says how long finished operations are kept (30 days by
+	// default) and whether they keep field values.
+	Retention Retention
 	// MaxRecordSize bounds one record of a write: its fields as the
 	// caller sent them, encoded as JSON, in bytes. A larger record is
 	// refused with a [*ValidationError] wrapping [ErrTooLarge]. Zero
@@ -80,6 +93,9 @@ type TestConfig struct {
 	// (zero: 1 min, extended by a heartbeat while the job runs), which is
 	// how long after a crash its work resumes.
 	LeaseDuration time.Duration
+	// PruneInterval replaces the pause between background prune passes
+	// (zero: [DefaultPruneInterval]).
+	PruneInterval time.Duration
 }
 
 // Defaults applied by [NewWriter].
@@ -101,17 +117,23 @@ func (c *Config) withDefaults() (*Config, error) {
 	}
 	cp := *c
 	cp.Providers = append([]Provider(nil), c.Providers...)
-	if cp.Manifest == nil {
-		return nil, invalid(ErrInvalidConfig, "Manifest", "required")
-	}
-	if err := cp.Manifest.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-	}
 	if cp.Store == nil {
 		return nil, invalid(ErrInvalidConfig, "Store", "required (use store/memstore or store/boltstore)")
 	}
-	if cp.TokenSourceFunc == nil {
-		return nil, invalid(ErrInvalidConfig, "TokenSourceFunc", "required")
+	opsOnly := cp.Manifest == nil && len(cp.Providers) == 0 && cp.TokenSourceFunc == nil
+	if opsOnly {
+		cp.Manifest = &Manifest{}
+	}
+	if cp.Manifest == nil {
+		return nil, invalid(ErrInvalidConfig, "Manifest", "required (only an operations-only Writer, with none of Manifest, Providers and TokenSourceFunc, has none)")
+	}
+	if !opsOnly {
+		if err := cp.Manifest.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		if cp.TokenSourceFunc == nil {
+			return nil, invalid(ErrInvalidConfig, "TokenSourceFunc", "required")
+		}
 	}
 	if cp.MaxConcurrency < 0 {
 		return nil, invalid(ErrInvalidConfig, "MaxConcurrency", "must not be negative")
@@ -124,6 +146,12 @@ func (c *Config) withDefaults() (*Config, error) {
 	}
 	if cp.IdempotencyRetention == 0 {
 		cp.IdempotencyRetention = DefaultIdempotencyRetention
+	}
+	if err := cp.Retention.check(cp.IdempotencyRetention); err != nil {
+		return nil, err
+	}
+	if cp.Retention.Operations == 0 {
+		cp.Retention.Operations = DefaultRetention
 	}
 	if cp.MaxRecordSize < 0 {
 		return nil, invalid(ErrInvalidConfig, "MaxRecordSize", "must not be negative")

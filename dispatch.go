@@ -60,9 +60,11 @@ type dispatcher struct {
 	// listenDone is closed when the shared store's listener ends (nil for
 	// a store of one process).
 	listenDone chan struct{}
-	workers    sync.WaitGroup
-	active     map[string]*claim // claimed job ID -> claim counts
-	load       map[string]int    // provider -> jobs held, running or waiting for a slot
+	// pruneDone is closed when the background pruning has stopped.
+	pruneDone chan struct{}
+	workers   sync.WaitGroup
+	active    map[string]*claim // claimed job ID -> claim counts
+	load      map[string]int    // provider -> jobs held, running or waiting for a slot
 }
 
 // claim is the queue's claim counts of a job held by this Writer.
@@ -124,6 +126,15 @@ func (d *dispatcher) claims(jobID string, fallback int) (first, latest int) {
 		return c.first, c.latest
 	}
 	return fallback, fallback
+}
+
+// forget drops the claim counts of a job this Writer completed, before its
+// worker ends: the operation may be queued again at once (see
+// [Writer.Retry]), and a claim of the new job is not the old one's.
+func (d *dispatcher) forget(jobID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.active, jobID)
 }
 
 // lease returns the latest lease this Writer holds on a job it claimed:
@@ -250,14 +261,17 @@ func (w *Writer) dispatch(ctx, work context.Context, job store.Job) {
 		d.mu.Unlock()
 		return
 	}
-	d.active[job.ID] = &claim{first: job.Attempts, latest: job.Attempts}
+	held := &claim{first: job.Attempts, latest: job.Attempts}
+	d.active[job.ID] = held
 	d.load[job.Provider]++
 	d.workers.Add(1)
 	d.mu.Unlock()
 	go func() {
 		defer func() {
 			d.mu.Lock()
-			delete(d.active, job.ID)
+			if d.active[job.ID] == held {
+				delete(d.active, job.ID)
+			}
 			if d.load[job.Provider]--; d.load[job.Provider] <= 0 {
 				delete(d.load, job.Provider)
 			}
@@ -277,6 +291,10 @@ func (w *Writer) dispatch(ctx, work context.Context, job store.Job) {
 		if ctx.Err() != nil {
 			w.release(job)
 			return
+		}
+		// A cancel may have been requested while the job waited for a slot.
+		if cur, err := w.store.Job(work, job.ID); err == nil && cur.Attempts == job.Attempts {
+			job.CancelRequested = cur.CancelRequested
 		}
 		jobCtx, cancel := context.WithCancelCause(work)
 		defer cancel(nil)
@@ -322,6 +340,9 @@ func (w *Writer) release(job store.Job) {
 	op.Logs = append(op.Logs, LogEntry{Time: now, Severity: SeverityInfo, Message: msg})
 	if rec, err = encodeOperation(op, group); err == nil {
 		err = w.store.Reschedule(ctx, rec, d.lease(job), now)
+	}
+	if errors.Is(err, store.ErrCancelRequested) {
+		err = w.cancelReleased(ctx, job)
 	}
 	if err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		w.log.Error("writeback: release operation", "operation", job.ID, "err", err)

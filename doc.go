@@ -85,6 +85,22 @@
 // A create whose outcome is unknown (cut off after it may have been sent)
 // is never resent blindly: its operation reports [ClassUnknownOutcome].
 //
+// # Operating
+//
+// [Writer.Operations] lists every installation's operations (or one's),
+// filtered by status, integration, groupRef, object, write type and
+// creation time, in stable pages. [Writer.QueueStats] reports the queue
+// in one call: work queued, retrying, in flight (with lease expiry) and
+// interrupted per provider, what is due and since when, and the open
+// auto-batch groups. [Writer.Cancel] stops an unfinished async write
+// (status [OperationCanceled]; an attempt in flight finishes first, and an
+// auto-batch group is canceled whole); [Writer.Retry] sends a finished
+// operation's unwritten records again on the same operation, with a fresh
+// deadline. [Retention] prunes finished operations (30 days by default)
+// and expired idempotency keys in the background, and can keep results
+// without field values. A [Config] with only a Store makes an
+// operations-only Writer, as the writeback command (cmd/writeback) uses.
+//
 // # Stored formats
 //
 // Everything writeback stores carries a format version. A newer writeback
@@ -94,6 +110,6 @@
 // migration and a new such store. A store written by a newer writeback is
 // refused with [ErrStoreFormat], never misread.
 //
-// README.md describes auto-batching, retries and the provider rules in
-// detail.
+// README.md describes auto-batching, retries, the provider rules and
+// operating writeback in detail.
 package writeback

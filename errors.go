@@ -69,6 +69,15 @@ var (
 	// ErrIdempotencyMismatch reports an idempotency key reused for a different request.
 	ErrIdempotencyMismatch = errors.New("writeback: idempotency key reused with a different request")
 
+	// ErrCannotCancel reports a [Writer.Cancel] of an operation that is not
+	// queued or waiting for a retry: it is finished, or it is a sync write.
+	ErrCannotCancel = errors.New("writeback: operation cannot be canceled")
+	// ErrCannotRetry reports a [Writer.Retry] of an operation that has
+	// nothing to send again: it is unfinished or fully written, its only
+	// unwritten records are creates whose outcome is unknown, or it was
+	// stored without the records a retry needs (see [Retention]).
+	ErrCannotRetry = errors.New("writeback: operation cannot be retried")
+
 	// ErrStopped reports async work offered to a Writer that is stopped.
 	ErrStopped = errors.New("writeback: writer stopped")
 	// ErrNotStarted reports a [Writer.Wait] that ended on a Writer never

@@ -19,9 +19,11 @@ import (
 //   - an installation (store.Installation.Data): [Installation];
 //   - an operation (store.Operation.Data): [Operation], and for an
 //     auto-batch group's master operation the group's progress
-//     (groupState);
+//     (groupState); for a finished operation with records not written,
+//     what a retry sends (retryPlan);
 //   - a plain async job's payload (store.Job.Payload): jobPayload, which
-//     holds the plan;
+//     holds the plan (and for a retried operation, which records its
+//     first attempt sends: retryStart);
 //   - an auto-batch group job's payload: groupSpec; each member:
 //     groupMember.
 //
@@ -46,7 +48,13 @@ import (
 //	   result was unchanged, no field stripped, and a key stored as
 //	   "<installation>\x00<key>" with its earlier hash (of the planned
 //	   request) is still found and matched.
-//	4  upserts: write type "upsert"; a plan's "key" and "updates" (each
+//	4  status "canceled" (its records: class "canceled"); a finished operation
+//	   with records not written keeps what a retry sends ("retry"), unless
+//	   it was stored without field values ("omitValues"); a retried job
+//	   says which records its first attempt sends ("retry"); a group
+//	   stores its capacity ("maxSize"). Earlier records read as they are:
+//	   they keep no retry data, so they cannot be retried.
+//	5  upserts: write type "upsert"; a plan's "key" and "updates" (each
 //	   record's fields as an update writes them); a group's "key" and a
 //	   member's "update"; record results may say "created". Earlier
 //	   records hold no upsert and read as they are.
@@ -56,7 +64,7 @@ import (
 // the new version under testdata/, which TestStoredFormats resumes to
 // completion. A record written by a newer writeback is refused with
 // [ErrStoreFormat], never misread.
-const formatVersion = 4
+const formatVersion = 5
 
 // damagedError reports a stored record that does not decode: the work it
 // belongs to can never run as it was accepted.
@@ -140,14 +148,28 @@ func decodeInstallation(rec store.Installation) (*Installation, error) {
 	return s.Installation, nil
 }
 
-// storedOperation is how an operation is stored: the operation, and for an
-// auto-batch group's master operation the group's progress.
+// storedOperation is how an operation is stored: the operation, for an
+// auto-batch group's master operation the group's progress, and for a
+// finished operation with records not written what a retry sends.
 type storedOperation struct {
 	versioned
 	*Operation
 	Group *groupState `json:"autoBatchGroup,omitempty"`
 	// SendClaim is Operation.sendClaim.
 	SendClaim int `json:"sendClaim,omitempty"`
+	// OmitValues records that the operation is stored without field
+	// values ([Retention.OmitValues] when it was accepted): results keep
+	// no provider data and no retry plan is kept.
+	OmitValues bool       `json:"omitValues,omitempty"`
+	Retry      *retryPlan `json:"retry,omitempty"`
+}
+
+// retryPlan is what [Writer.Retry] sends again: the operation's plan (for
+// an auto-batch group, a partial batch of its members in join order) and
+// the length of its retry window.
+type retryPlan struct {
+	Plan   *plan         `json:"plan"`
+	Window time.Duration `json:"window"`
 }
 
 // sendUnrecorded is the sendClaim of an async operation read from a format
@@ -174,12 +196,36 @@ type groupState struct {
 // encodeOperation encodes an operation, with its group's progress if it
 // has one, for the store.
 func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
-	if group == nil {
+	if group == nil && !o.omitValues {
 		if data, ok := appendAcceptedOperation(make([]byte, 0, 512), o); ok {
 			return store.Operation{ID: o.ID, InstallationID: o.InstallationID, Data: data}, nil
 		}
 	}
-	data, err := json.Marshal(storedOperation{current(), o, group, o.sendClaim})
+	return encodeStored(storedOperation{Operation: o, Group: group})
+}
+
+// encodeFinished encodes a finished operation for the store, keeping what
+// a retry would send (p, the whole plan, and the length of its retry
+// window) if some record was not written and the operation keeps field
+// values.
+func encodeFinished(o *Operation, p *plan, window time.Duration) (store.Operation, error) {
+	s := storedOperation{Operation: o}
+	if p != nil && !o.omitValues && (o.Status != OperationSuccess || o.FailureCount() > 0) {
+		s.Retry = &retryPlan{Plan: p, Window: window}
+	}
+	return encodeStored(s)
+}
+
+// encodeStored encodes s, without field values if the operation omits them.
+func encodeStored(s storedOperation) (store.Operation, error) {
+	o := s.Operation
+	s.versioned = current()
+	s.SendClaim = o.sendClaim
+	if o.omitValues {
+		s.OmitValues, s.Retry = true, nil
+		s.Operation = o.withoutValues()
+	}
+	data, err := json.Marshal(s)
 	if err != nil {
 		return store.Operation{}, fmt.Errorf("writeback: encode operation %s: %w", o.ID, err)
 	}
@@ -189,18 +235,25 @@ func encodeOperation(o *Operation, group *groupState) (store.Operation, error) {
 // decodeOperation decodes a stored operation and its group's progress
 // (nil for an operation that is not an auto-batch group's).
 func decodeOperation(rec store.Operation) (*Operation, *groupState, error) {
+	s, err := decodeStored(rec)
+	return s.Operation, s.Group, err
+}
+
+// decodeStored decodes a stored operation with everything stored with it.
+func decodeStored(rec store.Operation) (storedOperation, error) {
 	s := storedOperation{Operation: &Operation{}}
 	if err := json.Unmarshal(rec.Data, &s); err != nil {
-		return nil, nil, damaged("operation", rec.ID, rec.Data, err)
+		return storedOperation{}, damaged("operation", rec.ID, rec.Data, err)
 	}
 	if err := s.check("operation", rec.ID); err != nil {
-		return nil, nil, err
+		return storedOperation{}, err
 	}
 	s.Operation.sendClaim = s.SendClaim
 	if s.V < 2 && s.Mode == ModeAsync && s.Type == WriteTypeCreate && !s.AutoBatch && !s.Status.Terminal() {
 		s.Operation.sendClaim = sendUnrecorded
 	}
-	return s.Operation, s.Group, nil
+	s.Operation.omitValues = s.OmitValues
+	return s, nil
 }
 
 // jobPayload is what a plain async job stores: the validated, transformed
@@ -209,6 +262,20 @@ type jobPayload struct {
 	versioned
 	Plan     *plan     `json:"plan"`
 	Deadline time.Time `json:"deadline"`
+	// Retry is set for an operation queued again by [Writer.Retry].
+	Retry *retryStart `json:"retry,omitempty"`
+}
+
+// retryStart is what a job queued by [Writer.Retry] knows of the retry.
+type retryStart struct {
+	// Attempts is the operation's attempt count when the retry was
+	// requested; the job's claims count on from it. Until the operation
+	// records another attempt, the next attempt sends Records.
+	Attempts int `json:"attempts"`
+	// Records are the indexes of the plan's records the retry sends.
+	Records []int `json:"records"`
+	// Window is the length of the retry window.
+	Window time.Duration `json:"window"`
 }
 
 // encodeJob encodes a job payload for the store.
@@ -278,19 +345,21 @@ func decodeJob(id string, data []byte) (jobPayload, error) {
 // policy.
 type groupSpec struct {
 	versioned
-	InstallationID string    `json:"installationId"`
-	Integration    string    `json:"integration"`
-	GroupRef       string    `json:"groupRef"`
-	Object         string    `json:"object"`
-	ProviderObject string    `json:"providerObject"`
-	Provider       string    `json:"provider"`
-	Type           WriteType `json:"type"`
-	Headers        []Header  `json:"headers,omitempty"`
-	// Key is an upsert group's key field (provider name).
-	Key           string        `json:"key,omitempty"`
-	OpenedAt      time.Time     `json:"openedAt"`
-	MaxDelay      time.Duration `json:"maxDelay"`
-	RetryDeadline time.Duration `json:"retryDeadline"`
+	InstallationID string        `json:"installationId"`
+	Integration    string        `json:"integration"`
+	GroupRef       string        `json:"groupRef"`
+	Object         string        `json:"object"`
+	ProviderObject string        `json:"providerObject"`
+	Provider       string        `json:"provider"`
+	Type           WriteType     `json:"type"`
+	Headers        []Header      `json:"headers,omitempty"`
+	OpenedAt       time.Time     `json:"openedAt"`
+	MaxDelay       time.Duration `json:"maxDelay"`
+	RetryDeadline  time.Duration `json:"retryDeadline"`
+	// Key is an upsert group's key field (provider name; format 5).
+	Key string `json:"key,omitempty"`
+	// MaxSize is the group's capacity (format 4; zero before).
+	MaxSize int `json:"maxSize,omitempty"`
 }
 
 // groupMember is one record of a group, stored when it joins.

@@ -94,11 +94,12 @@ func appendAcceptedOperation(b []byte, o *Operation) ([]byte, bool) {
 
 // appendJobPayload appends the stored form of a plain async job's payload.
 // It reports false for a plan it does not know how to encode (one with
-// associations, or values not in their normal form).
+// associations, or values not in their normal form), and for the payload
+// of a retry.
 func appendJobPayload(b []byte, p jobPayload) ([]byte, bool) {
 	pl := p.Plan
-	if pl == nil || pl.Key != "" {
-		return b, false // an upsert's plan is left to encoding/json
+	if pl == nil || p.Retry != nil || pl.Key != "" {
+		return b, false // a retry's and an upsert's payloads are left to encoding/json
 	}
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, formatVersion, 10)

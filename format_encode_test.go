@@ -72,7 +72,7 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 			op.Logs = append(op.Logs, LogEntry{Time: someTime(), Severity: SeverityWarn, Message: str()})
 		}
 		op.sendClaim = rng.IntN(2) * rng.IntN(4)
-		want, err := json.Marshal(storedOperation{current(), op, nil, op.sendClaim})
+		want, err := json.Marshal(storedOperation{current(), op, nil, op.sendClaim, false, nil})
 		require.NoError(t, err)
 		got, ok := appendAcceptedOperation(nil, op)
 		require.True(t, ok)
@@ -120,8 +120,8 @@ func TestAppendersKnowEveryField(t *testing.T) {
 			"group", "status", "summary", "results", "successfulRecordIds", "compensation", "attempts", "providerCalls",
 			"lastAttempt", "deadline", "createTime", "updateTime", "logs"},
 		reflect.TypeFor[LogEntry]():        {"timestamp", "severity", "message", "error", "calls"},
-		reflect.TypeFor[storedOperation](): {"", "autoBatchGroup", "sendClaim"},
-		reflect.TypeFor[jobPayload]():      {"plan", "deadline"},
+		reflect.TypeFor[storedOperation](): {"", "autoBatchGroup", "sendClaim", "omitValues", "retry"},
+		reflect.TypeFor[jobPayload]():      {"plan", "deadline", "retry"},
 		reflect.TypeFor[plan](): {"installationId", "integration", "groupRef", "object", "providerObject", "provider", "type",
 			"batch", "allOrNone", "records", "ifEmpty", "headers", "key", "updates"}, // an upsert's plan goes to encoding/json
 		reflect.TypeFor[Record](): {"id", "fields", "associations"},
@@ -154,7 +154,7 @@ func TestAppendersGiveUp(t *testing.T) {
 	require.False(t, ok, "a log line with calls")
 	rec, err := encodeOperation(op, nil)
 	require.NoError(t, err)
-	want, _ := json.Marshal(storedOperation{current(), op, nil, 0})
+	want, _ := json.Marshal(storedOperation{current(), op, nil, 0, false, nil})
 	require.Equal(t, string(want), string(rec.Data))
 
 	p := &plan{Records: []Record{{Fields: map[string]any{"a": 1}}}} // not a normal form

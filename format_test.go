@@ -20,21 +20,27 @@ import (
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
-// formatStore is a store written by this version of writeback (format 4):
+// formatStore is a store written by this version of writeback (format 5):
 // finished operations, an idempotency key, queued async writes, an async
-// write waiting for its retry and an open auto-batch group, a sync
-// update the rules left unchanged, and a queued upsert and an open
-// auto-batch group of upserts. Regenerate it (only with a format
-// change, under a new name, keeping the older files) with
+// write waiting for its retry and an open auto-batch group, a sync update
+// the rules left unchanged, and what operating writeback leaves: a
+// refused create (which keeps its records for a retry), one stored
+// without field values, a canceled write, a refused create queued again
+// by Retry, and an update claimed by a Writer that died and canceled
+// since, and a queued upsert and an open auto-batch group of upserts.
+// Regenerate it (only with a format change, under a new name,
+// keeping the older files) with
 // WRITEBACK_WRITE_FORMAT=1 go test -run TestStoredFormats .
-var formatStore = storedFormat{path: "testdata/format-v4.db", key: "format-v4-key", unchanged: true, upserts: true}
+var formatStore = storedFormat{path: "testdata/format-v5.db", key: "format-v5-key", unchanged: true, ops: true, upserts: true}
 
 // formatStores are the stores every format version wrote, the same way
-// (format 3 adds an unchanged update, format 4 upserts).
+// (format 3 adds an unchanged update, format 4 what operating leaves,
+// format 5 upserts).
 var formatStores = []storedFormat{
 	{path: "testdata/format-v1.db", key: "format-v1-key"},
 	{path: "testdata/format-v2.db", key: "format-v1-key"},
 	{path: "testdata/format-v3.db", key: "format-v3-key", unchanged: true},
+	{path: "testdata/format-v4.db", key: "format-v4-key", unchanged: true, ops: true},
 	formatStore,
 }
 
@@ -45,6 +51,9 @@ type storedFormat struct {
 	key string
 	// unchanged reports that the store holds a sync update left unchanged.
 	unchanged bool
+	// ops reports that the store holds what operating writeback leaves
+	// (see formatStore).
+	ops bool
 	// upserts reports that the store holds a queued upsert and a group
 	// of two upserts.
 	upserts bool
@@ -117,12 +126,7 @@ func resumeFormatStore(t *testing.T, fs storedFormat) {
 	require.NoError(t, err)
 	require.Equal(t, writeback.WriteOnUpdateNever, inst.Config.Write.Objects["contacts"].SelectedFieldSettings["lifecycle"].WriteOnUpdate)
 
-	page, err := w.Operations(ctx, &writeback.OperationListParams{InstallationID: inst.ID})
-	require.NoError(t, err)
-	byStatus := map[writeback.OperationStatus][]*writeback.Operation{}
-	for _, op := range page.Operations {
-		byStatus[op.Status] = append(byStatus[op.Status], op)
-	}
+	byStatus := operationsByStatus(t, w, inst.ID)
 	if fs.unchanged {
 		require.Len(t, byStatus[writeback.OperationSuccess], 3, "a sync create, a keyed sync create and an unchanged update")
 		unchanged := 0
@@ -134,21 +138,23 @@ func resumeFormatStore(t *testing.T, fs storedFormat) {
 	} else {
 		require.Len(t, byStatus[writeback.OperationSuccess], 2, "a sync create and a keyed sync create")
 	}
-	require.Len(t, byStatus[writeback.OperationFailure], 1, "a refused sync update")
-	queued, upserts := 5, 0
-	if fs.upserts {
-		queued, upserts = 7, 3
-	}
-	require.Len(t, byStatus[writeback.OperationInProgress], queued, "a retrying write, three queued writes and an auto-batch group (and a queued upsert and a group of upserts)")
-	for _, op := range byStatus[writeback.OperationInProgress] {
-		require.Equal(t, writeback.ModeAsync, op.Mode)
+	if fs.ops {
+		require.Len(t, byStatus[writeback.OperationFailure], 3, "a refused sync update and create, and one stored without values")
+		require.Len(t, byStatus[writeback.OperationCanceled], 1)
+		require.Len(t, byStatus[writeback.OperationInProgress], 7+2*upserts(fs), "a retrying write, three queued writes, an auto-batch group, a write queued again by Retry, a claimed update whose cancel was requested (and a queued upsert and a group of upserts)")
+	} else {
+		require.Len(t, byStatus[writeback.OperationFailure], 1, "a refused sync update")
+		require.Len(t, byStatus[writeback.OperationInProgress], 5, "a retrying write, three queued writes and an auto-batch group")
+		for _, op := range byStatus[writeback.OperationInProgress] {
+			require.Equal(t, writeback.ModeAsync, op.Mode)
+		}
 	}
 
 	// The keyed create replays from the stored key: no provider call.
 	keyed, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "keyed@example.com"}}, &writeback.WriteOpts{IdempotencyKey: fs.key})
 	require.NoError(t, err)
 	require.Equal(t, writeback.OperationSuccess, keyed.Status)
-	require.Empty(t, fake.Calls())
+	require.Empty(t, fake.Writes())
 
 	require.NoError(t, w.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, w.Stop(context.Background())) })
@@ -158,12 +164,67 @@ func resumeFormatStore(t *testing.T, fs storedFormat) {
 	for _, op := range byStatus[writeback.OperationInProgress] {
 		done, err := w.Wait(wctx, op.ID)
 		require.NoError(t, err)
+		if done.Status == writeback.OperationCanceled {
+			require.True(t, fs.ops, "only the claimed update whose cancel was requested")
+			continue
+		}
 		require.Equal(t, writeback.OperationSuccess, done.Status, done.Summary)
 		require.Zero(t, done.FailureCount(), done.Summary)
 		written += done.SuccessCount()
 	}
-	require.Equal(t, 1+3+3+upserts, written, "the retried write, the queued writes and the group's three members (and the upserts)")
-	require.Equal(t, 1+6+upserts, fake.Count("contacts"), "the seeded record, the retried create, two queued creates and the group's three (and the three upserted records)")
+	if !fs.ops {
+		require.Equal(t, 1+3+3, written, "the retried write, the queued writes and the group's three members")
+		require.Equal(t, 1+6, fake.Count("contacts"), "the seeded record, the retried create, two queued creates and the group's three")
+		// A failure stored before format 4 kept no records to retry.
+		_, err := w.Retry(ctx, byStatus[writeback.OperationFailure][0].ID)
+		require.ErrorIs(t, err, writeback.ErrCannotRetry)
+		return
+	}
+	require.Equal(t, 1+3+3+1+3*upserts(fs), written, "the retried write, the queued writes, the group's three members and the write queued again (and three upserts)")
+	require.Equal(t, 1+7+3*upserts(fs), fake.Count("contacts"), "the seeded record, the retried create, two queued creates, the group's three and the create queued again (and three upserted contacts)")
+	after := operationsByStatus(t, w, inst.ID)
+	require.Len(t, after[writeback.OperationCanceled], 2)
+	require.Len(t, after[writeback.OperationFailure], 3)
+
+	// The refused create kept its records: it can be retried. The one
+	// stored without values cannot.
+	retried := 0
+	for _, op := range after[writeback.OperationFailure] {
+		if op.Type != writeback.WriteTypeCreate {
+			continue
+		}
+		if _, err := w.Retry(ctx, op.ID); err != nil {
+			require.ErrorIs(t, err, writeback.ErrCannotRetry)
+			require.ErrorContains(t, err, "without field values")
+			continue
+		}
+		done, err := w.Wait(wctx, op.ID)
+		require.NoError(t, err)
+		require.Equal(t, writeback.OperationSuccess, done.Status, done.Summary)
+		retried++
+	}
+	require.Equal(t, 1, retried)
+}
+
+// upserts returns 1 for a store holding upserts, else 0.
+func upserts(fs storedFormat) int {
+	if fs.upserts {
+		return 1
+	}
+	return 0
+}
+
+// operationsByStatus returns an installation's operations by status.
+func operationsByStatus(t *testing.T, w *writeback.Writer, inst string) map[writeback.OperationStatus][]*writeback.Operation {
+	t.Helper()
+	page, err := w.Operations(t.Context(), &writeback.OperationListParams{InstallationID: inst, PageSize: writeback.MaxPageSize})
+	require.NoError(t, err)
+	require.True(t, page.Done)
+	byStatus := map[writeback.OperationStatus][]*writeback.Operation{}
+	for _, op := range page.Operations {
+		byStatus[op.Status] = append(byStatus[op.Status], op)
+	}
+	return byStatus
 }
 
 // TestStoredFormatVersions reads a record of the first, unversioned format
@@ -197,10 +258,10 @@ func writeFormatStore(t *testing.T) {
 	// that fails retryably once and waits for its retry.
 	fake := formatFake()
 	fake.FailRecords(func(_ *writeback.ProviderRequest, _ int, rec writeback.Record) *writeback.ProviderError {
-		if rec.Fields["email"] == "retry@example.com" {
+		switch rec.Fields["email"] {
+		case "retry@example.com":
 			return &writeback.ProviderError{Provider: "hubspot", Class: writeback.ClassUnavailable, StatusCode: 503, Message: "down", RecordIndex: 0, RetryAfter: 30 * time.Minute}
-		}
-		if rec.Fields["email"] == "refused@example.com" {
+		case "refused@example.com", "refused-create@example.com", "retried@example.com", "no-values@example.com":
 			return &writeback.ProviderError{Provider: "hubspot", Class: writeback.ClassInvalid, StatusCode: 400, Code: "VALIDATION_ERROR", Message: "bad", RecordIndex: 0}
 		}
 		return nil
@@ -225,6 +286,10 @@ func writeFormatStore(t *testing.T) {
 	res, err := w.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"lifecycle": "customer"}}, nil)
 	require.NoError(t, err)
 	require.True(t, res.Records[0].Unchanged)
+	_, err = w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "refused-create@example.com"}}, nil)
+	require.Error(t, err)
+	retried, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "retried@example.com"}}, nil)
+	require.Error(t, err)
 
 	retrying, err := w.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "retry@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync, RetryDeadline: 48 * time.Hour})
 	require.NoError(t, err)
@@ -240,13 +305,39 @@ func writeFormatStore(t *testing.T) {
 	}
 	require.NoError(t, w.Stop(ctx))
 
-	// A Writer never started: its async writes stay queued.
+	// A Writer never started: its async writes stay queued. The first, an
+	// update, is claimed by a Writer that died (the only job due), then
+	// canceled: a cancel request.
 	idle := setup(t, withStore(st), formatWorld(formatFake(), formatTime.Add(time.Minute))).w
+	claimed, err := idle.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"email": "claimed@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
+	require.NoError(t, err)
+	now := formatTime.Add(2 * time.Minute)
+	jobs, err := st.Claim(ctx, now, now.Add(time.Minute), 100)
+	require.NoError(t, err)
+	require.Len(t, jobs, 1)
+	require.Equal(t, claimed.OperationID, jobs[0].ID)
+	op, err := idle.Cancel(ctx, claimed.OperationID)
+	require.NoError(t, err)
+	require.Equal(t, writeback.OperationInProgress, op.Status)
+
+	// Queued again while stopped: it runs at the next Start.
+	_, err = w.Retry(ctx, retried.OperationID)
+	require.NoError(t, err)
+
+	// A Writer that stores no values.
+	noValues := setup(t, withStore(st), formatWorld(fake, formatTime.Add(time.Minute)), withRetention(writeback.Retention{OmitValues: true})).w
+	_, err = noValues.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "no-values@example.com"}}, nil)
+	require.Error(t, err)
+
 	for _, email := range []string{"queued-1@example.com", "queued-2@example.com"} {
 		_, err := idle.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": email}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
 		require.NoError(t, err)
 	}
 	_, err = idle.Update(ctx, contacts, writeback.Record{ID: created.Records[0].ID, Fields: map[string]any{"email": "queued-update@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
+	require.NoError(t, err)
+	canceled, err := idle.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "canceled@example.com"}}, &writeback.WriteOpts{Mode: writeback.ModeAsync})
+	require.NoError(t, err)
+	_, err = idle.Cancel(ctx, canceled.OperationID)
 	require.NoError(t, err)
 	for _, email := range []string{"group-1@example.com", "group-2@example.com", "group-3@example.com"} {
 		_, err := idle.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": email}},

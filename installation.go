@@ -243,9 +243,10 @@ func (w *Writer) InstallationByGroup(ctx context.Context, integration, groupRef 
 // Installations lists the installations of an integration, or of all
 // integrations when integration is empty, ordered by ID (which is creation
 // order). An integration the manifest lacks is an error wrapping
-// [ErrUnknownIntegration].
+// [ErrUnknownIntegration], except for an operations-only Writer, which has
+// no manifest.
 func (w *Writer) Installations(ctx context.Context, integration string) ([]*Installation, error) {
-	if integration != "" {
+	if integration != "" && !w.opsOnly {
 		if _, ok := w.manifest.Integration(integration); !ok {
 			return nil, invalid(ErrUnknownIntegration, "integration", "no integration %q in the manifest", integration)
 		}

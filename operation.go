@@ -1,7 +1,6 @@
 package writeback
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -25,11 +24,16 @@ const (
 	// OperationFailure: the write failed, e.g. a non-retryable error or the
 	// retry deadline passed.
 	OperationFailure OperationStatus = "failure"
+	// OperationCanceled: [Writer.Cancel] stopped the write before it
+	// finished. Records written before keep their results; the others
+	// carry a [ClassCanceled] error. The hosted API has no such status.
+	OperationCanceled OperationStatus = "canceled"
 )
 
-// Terminal reports whether the status is final.
+// Terminal reports whether the status is final: success, failure or
+// canceled.
 func (s OperationStatus) Terminal() bool {
-	return s == OperationSuccess || s == OperationFailure
+	return s == OperationSuccess || s == OperationFailure || s == OperationCanceled
 }
 
 // Operation is the durable record of one write: a sync or async single
@@ -57,7 +61,7 @@ type Operation struct {
 	// with the record's [Result.MemberID]: it is the group's master
 	// operation ID, and ID is the member's handle.
 	Group string `json:"group,omitempty"`
-	// Status is in_progress, success or failure.
+	// Status is in_progress, success, failure or canceled.
 	Status OperationStatus `json:"status"`
 	// Summary is a one-line account for people, e.g. "batch write
 	// completed (3 succeeded, 1 failed)".
@@ -95,6 +99,8 @@ type Operation struct {
 	// call, that it was about to send (see Writer.runJob); zero if none.
 	// It is stored with the operation (format.go), never shown.
 	sendClaim int
+	// omitValues: stored without field values ([Retention.OmitValues]).
+	omitValues bool
 }
 
 // SuccessCount returns the number of records written.
@@ -430,87 +436,6 @@ func (w *Writer) memberView(ctx context.Context, op *Operation, group *groupStat
 	return &m, nil
 }
 
-// OperationListParams selects and pages the operations [Writer.Operations]
-// lists.
-type OperationListParams struct {
-	// InstallationID is the installation whose operations are listed.
-	// Required.
-	InstallationID string
-	// Status keeps only operations with this status; empty keeps all.
-	Status OperationStatus
-	// PageToken continues after the previous page's NextPageToken; empty
-	// starts from the oldest operation.
-	PageToken string
-	// PageSize is the most operations a page holds: zero means
-	// [DefaultPageSize], at most [MaxPageSize].
-	PageSize int
-}
-
-// OperationPage is one page of operations.
-type OperationPage struct {
-	// Operations are in creation order.
-	Operations []*Operation
-	// NextPageToken fetches the next page; empty when Done.
-	NextPageToken string
-	// Done reports the last page.
-	Done bool
-}
-
-// Limits of [Writer.Operations] pages.
-const (
-	// DefaultPageSize is the page size used when none is given.
-	DefaultPageSize = 200
-	// MaxPageSize is the largest page size.
-	MaxPageSize = 1000
-)
-
-// Operations lists an installation's operations, oldest first, a page at a
-// time: pass the page's NextPageToken in the next call's params to
-// continue. The order is stable: operations created later come on later
-// pages.
-func (w *Writer) Operations(ctx context.Context, params *OperationListParams) (*OperationPage, error) {
-	if params == nil || params.InstallationID == "" {
-		return nil, invalid(ErrInvalidOptions, "installationId", "required")
-	}
-	size := cmp.Or(params.PageSize, DefaultPageSize)
-	if size < 0 || size > MaxPageSize {
-		return nil, invalid(ErrInvalidOptions, "pageSize", "%d is outside 1 to %d", size, MaxPageSize)
-	}
-	switch params.Status {
-	case "", OperationInProgress, OperationSuccess, OperationFailure:
-	default:
-		return nil, invalid(ErrInvalidOptions, "status", "unknown status %q", params.Status)
-	}
-	page := &OperationPage{}
-	after := params.PageToken
-	for {
-		recs, err := w.store.Operations(ctx, params.InstallationID, after, size+1)
-		if err != nil {
-			return nil, storeError("list operations", err)
-		}
-		for _, rec := range recs {
-			op, _, err := decodeOperation(rec)
-			if err != nil {
-				return nil, err
-			}
-			if params.Status != "" && op.Status != params.Status {
-				continue
-			}
-			if len(page.Operations) == size {
-				// One more exists: this page is full.
-				page.NextPageToken = page.Operations[size-1].ID
-				return page, nil
-			}
-			page.Operations = append(page.Operations, op)
-		}
-		if len(recs) <= size {
-			page.Done = true
-			return page, nil
-		}
-		after = recs[len(recs)-1].ID
-	}
-}
-
 // Wait waits until the operation with the given ID is terminal (success or
 // failure) and returns it, or returns ctx's error if ctx ends first. It
 // returns at once for an operation that is already terminal, such as any
@@ -570,6 +495,7 @@ func (w *Writer) Wait(ctx context.Context, id string) (*Operation, error) {
 // exactly once, after the store has the terminal record. OnComplete runs
 // first, so it has run when Wait returns.
 func (w *Writer) completed(op *Operation) {
+	w.async.forget(op.ID)
 	if w.cfg.OnComplete != nil {
 		w.cfg.OnComplete(op)
 	}

@@ -14,8 +14,8 @@ import (
 // group's progress) with save, trying again while the store fails for a
 // while (a database restarting, a lost connection): an answer the provider
 // gave is not dropped because the store blinked. It gives up when the
-// failure is final (the lease was lost, the record is gone, the input is
-// refused, the record is damaged), when ctx ends, or after the lease time,
+// failure is final (the lease was lost, a cancel was requested, the record
+// is gone, the input is refused, the record is damaged), when ctx ends, or after the lease time,
 // when the job would be claimed again anyway.
 func (w *Writer) persist(ctx context.Context, save func(context.Context) error) error {
 	b := backoff.NewExponentialBackOff(
@@ -34,7 +34,7 @@ func (w *Writer) persist(ctx context.Context, save func(context.Context) error) 
 
 // final reports a store error that trying again cannot change.
 func final(err error) bool {
-	for _, s := range []error{store.ErrLeaseLost, store.ErrNotFound, store.ErrConflict, store.ErrInvalidInput, store.ErrCorrupt, store.ErrClosed} {
+	for _, s := range []error{store.ErrLeaseLost, store.ErrCancelRequested, store.ErrNotFound, store.ErrConflict, store.ErrInvalidInput, store.ErrCorrupt, store.ErrClosed} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -33,6 +33,10 @@ type plan struct {
 	// writes them (Records hold them as a create does); IfEmpty applies
 	// to them.
 	Updates []map[string]any `json:"updates,omitempty"`
+
+	// omitValues is [Retention.OmitValues] when the write was accepted;
+	// its operation keeps it.
+	omitValues bool
 }
 
 // needsRead reports whether the plan reads before writing: ifEmpty
@@ -128,6 +132,7 @@ func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records [
 		Records:        make([]Record, len(records)),
 		Headers:        append([]Header(nil), opts.Headers...),
 		Key:            key.provider,
+		omitValues:     w.cfg.Retention.OmitValues,
 	}
 	if typ == WriteTypeUpsert {
 		p.Updates = make([]map[string]any, len(records))
@@ -319,6 +324,7 @@ func (p *plan) newOperation(id string, mode Mode, now time.Time) *Operation {
 		Status:         OperationInProgress,
 		CreatedAt:      now,
 		UpdatedAt:      now,
+		omitValues:     p.omitValues,
 	}
 }
 

@@ -321,12 +321,14 @@ const (
 	// ClassUnknownOutcome: the request was sent but no answer came, so the
 	// write may or may not have happened. Never resent blindly.
 	ClassUnknownOutcome ErrorClass = "unknown_outcome"
-	// ClassCanceled: the caller's context ended (its deadline passed or it
-	// was canceled) before a sync write completed; the error wraps the
-	// context's error, so errors.Is(err, context.DeadlineExceeded) works.
-	// An update or delete may or may not have been applied, and can be
-	// repeated safely; a create that may have been sent is
-	// ClassUnknownOutcome instead. Not retried.
+	// ClassCanceled: the write was canceled before it completed. Either
+	// the caller's context ended (its deadline passed or it was canceled)
+	// before a sync write completed: the error wraps the context's error,
+	// so errors.Is(err, context.DeadlineExceeded) works, and an update or
+	// delete may or may not have been applied and can be repeated safely
+	// (a create that may have been sent is ClassUnknownOutcome instead).
+	// Or [Writer.Cancel] stopped an async operation before the record was
+	// written. Not retried; [Writer.Retry] sends such records again.
 	ClassCanceled ErrorClass = "canceled"
 	// ClassInternal: anything else, such as an unparseable response. Not retryable.
 	ClassInternal ErrorClass = "internal"

@@ -30,11 +30,12 @@ var errDead = errors.New("the process died")
 
 // dyingStore is the store as a process that died sees it: once dead,
 // every call that would change it fails and changes nothing. With
-// dieOnReschedule it dies right after the first Reschedule it stores.
+// dieOnRecord it dies right after the first Renew (a create recording
+// its send) it stores.
 type dyingStore struct {
 	store.Interface
-	dead            atomic.Bool
-	dieOnReschedule bool
+	dead        atomic.Bool
+	dieOnRecord bool
 }
 
 func (s *dyingStore) die() { s.dead.Store(true) }
@@ -85,8 +86,15 @@ func (s *dyingStore) Reschedule(ctx context.Context, op store.Operation, lease s
 	if err := s.alive(); err != nil {
 		return err
 	}
-	err := s.Interface.Reschedule(ctx, op, lease, runAt)
-	if err == nil && s.dieOnReschedule {
+	return s.Interface.Reschedule(ctx, op, lease, runAt)
+}
+
+func (s *dyingStore) Renew(ctx context.Context, op store.Operation, lease store.Lease, until time.Time) error {
+	if err := s.alive(); err != nil {
+		return err
+	}
+	err := s.Interface.Renew(ctx, op, lease, until)
+	if err == nil && s.dieOnRecord {
 		s.die()
 	}
 	return err
@@ -199,7 +207,7 @@ func TestInterruptedAfterRecordingSend(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
-		st := &dyingStore{Interface: memstore.New(), dieOnReschedule: true}
+		st := &dyingStore{Interface: memstore.New(), dieOnRecord: true}
 		fake := providertest.NewFake("hubspot", writeback.Capabilities{})
 		fake.FailCalls(func(*writeback.ProviderRequest) error {
 			if st.dead.Load() {
@@ -224,8 +232,8 @@ func TestInterruptedAfterRecordingSend(t *testing.T) {
 	})
 }
 
-// heldStore holds the first Reschedule (a create's record that it is
-// about to be sent) until release is closed, announcing it on held.
+// heldStore holds the first Renew (a create's record that it is about to
+// be sent) until release is closed, announcing it on held.
 type heldStore struct {
 	store.Interface
 	once    sync.Once
@@ -233,12 +241,12 @@ type heldStore struct {
 	release chan struct{}
 }
 
-func (s *heldStore) Reschedule(ctx context.Context, op store.Operation, lease store.Lease, runAt time.Time) error {
+func (s *heldStore) Renew(ctx context.Context, op store.Operation, lease store.Lease, until time.Time) error {
 	s.once.Do(func() {
 		close(s.held)
 		<-s.release
 	})
-	return s.Interface.Reschedule(ctx, op, lease, runAt)
+	return s.Interface.Renew(ctx, op, lease, until)
 }
 
 // TestStopBetweenRecordAndSend: Stop's deadline passes after a create

@@ -75,6 +75,8 @@ type writerSpec struct {
 	lease         time.Duration
 	concurrency   int
 	onComplete    func(*writeback.Operation)
+	retention     writeback.Retention
+	pruneInterval time.Duration
 	configure     func(*writeback.Config)
 }
 
@@ -121,6 +123,16 @@ func withConcurrency(n int) option {
 // withOnComplete sets Config.OnComplete (setup still counts completions).
 func withOnComplete(f func(*writeback.Operation)) option {
 	return func(s *writerSpec) { s.onComplete = f }
+}
+
+// withRetention sets Config.Retention.
+func withRetention(r writeback.Retention) option {
+	return func(s *writerSpec) { s.retention = r }
+}
+
+// withPruneInterval sets Config.Test.PruneInterval.
+func withPruneInterval(d time.Duration) option {
+	return func(s *writerSpec) { s.pruneInterval = d }
 }
 
 // withConfig changes the Config last, for settings no other option covers.
@@ -204,7 +216,8 @@ func setup(t testing.TB, opts ...option) *bundle {
 				s.onComplete(op)
 			}
 		},
-		Test: writeback.TestConfig{NowFunc: s.now, LeaseDuration: s.lease},
+		Retention: s.retention,
+		Test:      writeback.TestConfig{NowFunc: s.now, LeaseDuration: s.lease, PruneInterval: s.pruneInterval},
 	}
 	if s.configure != nil {
 		s.configure(cfg)

@@ -498,7 +498,7 @@ func TestInterruptedCreateIsLookedUpByKey(t *testing.T) {
 	for _, sent := range []bool{true, false} {
 		synctest.Test(t, func(t *testing.T) {
 			ctx := t.Context()
-			st := &dyingStore{Interface: memstore.New(), dieOnReschedule: !sent}
+			st := &dyingStore{Interface: memstore.New(), dieOnRecord: !sent}
 			fake := providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, IfEmpty: true, Upsert: true})
 			fake.FailCalls(func(*writeback.ProviderRequest) error {
 				if !sent && st.dead.Load() {

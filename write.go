@@ -176,7 +176,7 @@ func (w *Writer) runSync(ctx context.Context, pr *prepared, key *store.Idempoten
 	op.logNotes(notes, end)
 	op.finish(out, end)
 
-	rec, err := encodeOperation(op, nil)
+	rec, err := encodeFinished(op, p, DefaultRetryDeadline)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,8 @@ type Writer struct {
 	providers map[string]Provider
 	log       *slog.Logger
 	now       func() time.Time
+	// opsOnly: no manifest, providers or token source (see [Config]).
+	opsOnly bool
 
 	// async runs queued async work between Start and Stop (dispatch.go).
 	async dispatcher
@@ -47,6 +49,7 @@ func NewWriter(cfg *Config) (*Writer, error) {
 		providers: make(map[string]Provider, len(c.Providers)),
 		log:       c.Logger,
 		now:       c.Test.NowFunc,
+		opsOnly:   len(c.Providers) == 0 && c.TokenSourceFunc == nil,
 	}
 	for _, p := range c.Providers {
 		w.providers[p.Name()] = p
@@ -70,11 +73,16 @@ func NewWriter(cfg *Config) (*Writer, error) {
 // from now on. Nothing needs a scan: work a Stop left is due at once, work
 // interrupted by a crash becomes due when its lease ends (a minute after
 // its last heartbeat). It checks that the store answers, then starts the
-// dispatcher and returns; ctx bounds only that check. Async provider calls
-// run at most [Config.MaxConcurrency] at once per provider.
+// dispatcher and the background pruning ([Retention]) and returns; ctx
+// bounds only that check. Async provider calls run at most
+// [Config.MaxConcurrency] at once per provider.
 //
-// Start is idempotent, and a stopped Writer can be started again.
+// Start is idempotent, and a stopped Writer can be started again. An
+// operations-only Writer (see [Config]) cannot start.
 func (w *Writer) Start(ctx context.Context) error {
+	if w.opsOnly {
+		return invalid(ErrInvalidConfig, "", "an operations-only Writer (no Manifest, Providers or TokenSourceFunc) cannot start")
+	}
 	d := &w.async
 	if err := d.lock(ctx); err != nil {
 		return err
@@ -96,6 +104,7 @@ func (w *Writer) Start(ctx context.Context) error {
 	d.state = stateRunning
 	d.halt, d.abort = halt, abort
 	d.loopDone = make(chan struct{})
+	d.pruneDone = make(chan struct{})
 	d.listenDone = nil
 	if reg, err := w.tel.observeQueue(w.store.NextDue, w.now); err != nil {
 		w.log.Warn("writeback: queue metrics", "err", err)
@@ -108,6 +117,7 @@ func (w *Writer) Start(ctx context.Context) error {
 	}
 	d.mu.Unlock()
 	go w.loop(loopCtx, workCtx, d.loopDone)
+	go w.pruneLoop(loopCtx, d.pruneDone)
 	return nil
 }
 
@@ -134,14 +144,15 @@ func (w *Writer) Stop(ctx context.Context) error {
 	d.mu.Lock()
 	prev := d.state
 	d.state = stateStopped
-	halt, abort, loopDone, listenDone := d.halt, d.abort, d.loopDone, d.listenDone
-	d.halt, d.abort, d.loopDone, d.listenDone = nil, nil, nil, nil
+	halt, abort, loopDone, listenDone, pruneDone := d.halt, d.abort, d.loopDone, d.listenDone, d.pruneDone
+	d.halt, d.abort, d.loopDone, d.listenDone, d.pruneDone = nil, nil, nil, nil, nil
 	d.mu.Unlock()
 	if prev != stateRunning {
 		return nil
 	}
 	halt()
 	<-loopDone
+	<-pruneDone
 	d.mu.Lock()
 	if d.observing != nil {
 		_ = d.observing.Unregister()

@@ -71,3 +71,25 @@ func empty(field string) error {
 func notOperationID(field string) error {
 	return &InputError{Field: field, Reason: "must equal the operation ID"}
 }
+
+// Validate reports a cancel request whose operation has no ID.
+func (r CancelRequest) Validate() error {
+	if r.Op.ID == "" {
+		return empty("req.Op.ID")
+	}
+	return nil
+}
+
+// Validate reports a requeue request whose operation has no ID, or whose
+// job is not a plain job of that operation.
+func (r RequeueRequest) Validate() error {
+	switch {
+	case r.Op.ID == "":
+		return empty("req.Op.ID")
+	case r.Job.ID != r.Op.ID:
+		return notOperationID("req.Job.ID")
+	case r.Job.Group != "":
+		return &InputError{Field: "req.Job.Group", Reason: "must be empty: only a plain job is queued again"}
+	}
+	return nil
+}

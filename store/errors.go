@@ -19,6 +19,10 @@ var (
 	// claim that is no longer the job's latest: its lease ran out and the
 	// job was claimed again, or the job is gone. Nothing was changed.
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrCancelRequested reports a reschedule of a job whose cancel was
+	// requested while it was leased (see [Queue.Cancel]). Nothing was
+	// changed; the lease holder completes the job.
+	ErrCancelRequested = errors.New("cancel requested")
 	// ErrCorrupt reports a stored record or index entry that is damaged
 	// and cannot be read. Stores wrap it with the entry's key.
 	// [Queue.Complete] replaces a damaged operation record, so the engine

@@ -80,6 +80,12 @@ type Job struct {
 	RunAt time.Time
 	// Attempts counts claims: it is incremented by every [Queue.Claim].
 	Attempts int
+	// Leased reports a job claimed and not rescheduled or completed since:
+	// RunAt is then the lease's expiry.
+	Leased bool
+	// CancelRequested reports a cancel requested while the job was leased
+	// (see [Queue.Cancel]).
+	CancelRequested bool
 	// Payload is the engine's encoding of the work. For a group job it is
 	// the group's common part; the records are its members.
 	Payload []byte

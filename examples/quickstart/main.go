@@ -7,7 +7,8 @@
 // next to what they would cost one by one. It prints what happened.
 //
 //	go run ./examples/quickstart         # the store is removed at the end
-//	go run ./examples/quickstart -keep   # the store is kept, to look at
+//	go run ./examples/quickstart -keep   # the store is kept; it prints the
+//	                                     # ops CLI commands to look at it
 //
 // With HUBSPOT_TOKEN set (a private app token with the
 // crm.objects.contacts.read and .write scopes) it writes to that real
@@ -37,7 +38,7 @@ import (
 )
 
 func main() {
-	keep := flag.Bool("keep", false, "keep the store (a bbolt file) and print where it is")
+	keep := flag.Bool("keep", false, "keep the store (a bbolt file) and print the ops CLI commands to look at it")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -81,7 +82,15 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string, keep bo
 	}
 	path := filepath.Join(dir, "writeback.db")
 	if keep {
-		defer fmt.Fprintf(out, "\nThe store is kept at %s\n", path)
+		// Printed last, once the store is closed: the CLI can open it.
+		defer fmt.Fprintf(out, `
+The store is kept at %[1]s
+Look at it with the ops CLI (cmd/writeback), from this repository:
+  go run ./cmd/writeback --db %[1]s ops list
+  go run ./cmd/writeback --db %[1]s ops show ID
+  go run ./cmd/writeback --db %[1]s queue
+or installed: go install github.com/writebackhq/writeback/cmd/writeback@latest
+`, path)
 	} else {
 		defer os.RemoveAll(dir)
 	}

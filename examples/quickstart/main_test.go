@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -46,7 +49,8 @@ func TestQuickstart(t *testing.T) {
 	}
 }
 
-// TestQuickstartKeep keeps the store and says where it is.
+// TestQuickstartKeep keeps the store, says where it is and prints the ops
+// CLI command to look at it, which works.
 func TestQuickstartKeep(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
@@ -54,7 +58,25 @@ func TestQuickstartKeep(t *testing.T) {
 	m := regexp.MustCompile(`The store is kept at (\S+)\n`).FindStringSubmatch(out.String())
 	require.Len(t, m, 2)
 	require.FileExists(t, m[1])
-	require.NoError(t, os.RemoveAll(filepath.Dir(m[1])))
+	defer func() { require.NoError(t, os.RemoveAll(filepath.Dir(m[1]))) }()
+
+	cmd := regexp.MustCompile(`\n  go run \./cmd/writeback (--db \S+ ops list)\n`).FindStringSubmatch(out.String())
+	require.Len(t, cmd, 2, out.String())
+	args := append([]string{"run", "./cmd/writeback", "--json"}, strings.Fields(cmd[1])...)
+	run := exec.Command("go", args...)
+	run.Dir = filepath.Join("..", "..")
+	listing, err := run.Output()
+	require.NoError(t, err, "go %s", strings.Join(args, " "))
+	var page struct {
+		Operations []struct {
+			Status string `json:"status"`
+		} `json:"operations"`
+	}
+	require.NoError(t, json.Unmarshal(listing, &page))
+	require.NotEmpty(t, page.Operations, "the quickstart's operations")
+	for _, op := range page.Operations {
+		require.NotEqual(t, "in_progress", op.Status)
+	}
 }
 
 // TestQuickstartRealAccountPath runs the real-account path against a

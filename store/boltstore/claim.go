@@ -141,6 +141,7 @@ func claimJob(tx *bolt.Tx, job store.Job, leaseUntil time.Time) (store.Job, erro
 	}
 	job.RunAt = leaseUntil
 	job.Attempts++
+	job.Leased = true
 	return job, putJob(tx, job, nil)
 }
 
@@ -148,7 +149,7 @@ func claimJob(tx *bolt.Tx, job store.Job, leaseUntil time.Time) (store.Job, erro
 // kept in quarantine and replaced by one the engine will fail (see Claim),
 // and open groups naming the job are closed.
 func claimDamaged(tx *bolt.Tx, id string, damage error, leaseUntil time.Time) (store.Job, error) {
-	job := store.Job{ID: id, RunAt: leaseUntil, Attempts: 1}
+	job := store.Job{ID: id, RunAt: leaseUntil, Attempts: 1, Leased: true}
 	if old, err := decodeJob([]byte(id), salvage(tx.Bucket(bucketJobs).Get([]byte(id)))); err == nil && old.ID == id && old.Attempts >= 0 {
 		job.InstallationID, job.Provider, job.Attempts = old.InstallationID, old.Provider, old.Attempts+1
 	}

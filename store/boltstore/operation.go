@@ -52,6 +52,9 @@ func (s *Store) Operation(ctx context.Context, id string) (rec store.Operation, 
 // Operations implements [store.Operations]. A limit below one
 // returns no records.
 func (s *Store) Operations(ctx context.Context, installationID, after string, limit int) (out []store.Operation, err error) {
+	if installationID == "" {
+		return s.allOperations(ctx, after, limit)
+	}
 	err = s.read(ctx, func(tx *bolt.Tx) error {
 		prefix := pairKey(installationID, "")
 		c := tx.Bucket(bucketOpIndex).Cursor()

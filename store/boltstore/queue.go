@@ -33,7 +33,7 @@ func (s *Store) Enqueue(ctx context.Context, op store.Operation, job store.Job, 
 		if err := reserve(tx, k); err != nil {
 			return err
 		}
-		return putJobValue(tx, id, runAt, jobVal, nil)
+		return putJobValue(tx, id, runAt, 0, jobVal, nil)
 	})
 }
 
@@ -87,6 +87,7 @@ func join(tx *bolt.Tx, req store.JoinRequest) (store.JoinResult, error) {
 			return res, err
 		}
 		job, res.Opened = req.NewJob, true
+		job.Leased, job.CancelRequested = false, false
 	}
 	if stale != nil {
 		if err := quarantine(tx, bucketOpenGroups, gk, stale.Reason); err != nil {
@@ -182,11 +183,14 @@ func (s *Store) Reschedule(ctx context.Context, op store.Operation, lease store.
 		if err != nil {
 			return err
 		}
+		if job.CancelRequested {
+			return fmt.Errorf("boltstore: job %s: %w", job.ID, store.ErrCancelRequested)
+		}
 		if err := putOperation(tx, w, &oldOp); err != nil {
 			return err
 		}
 		old := job
-		job.RunAt = runAt
+		job.RunAt, job.Leased = runAt, false
 		return putJob(tx, job, &old)
 	})
 }
@@ -223,12 +227,43 @@ func (s *Store) Complete(ctx context.Context, op store.Operation, lease store.Le
 	})
 }
 
+// Renew implements [store.Queue]. It fails with [store.ErrNotFound],
+// storing nothing, if the operation does not exist.
+func (s *Store) Renew(ctx context.Context, op store.Operation, lease store.Lease, until time.Time) error {
+	w := newOpWrite(op)
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		oldOp, err := getOperation(tx, w.id)
+		if err != nil {
+			return err
+		}
+		job, err := leasedJob(tx, lease)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !job.Leased:
+			return fmt.Errorf("boltstore: job %s was rescheduled: %w", lease.JobID, store.ErrLeaseLost)
+		case job.CancelRequested:
+			return fmt.Errorf("boltstore: job %s: %w", job.ID, store.ErrCancelRequested)
+		}
+		if err := putOperation(tx, w, &oldOp); err != nil {
+			return err
+		}
+		old := job
+		job.RunAt = until
+		return putJob(tx, job, &old)
+	})
+}
+
 // Extend implements [store.Queue].
 func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) error {
 	return s.write(ctx, func(tx *bolt.Tx) error {
 		job, err := leasedJob(tx, lease)
 		if err != nil {
 			return err
+		}
+		if !job.Leased {
+			return fmt.Errorf("boltstore: job %s was rescheduled: %w", lease.JobID, store.ErrLeaseLost)
 		}
 		old := job
 		job.RunAt = until
@@ -276,7 +311,7 @@ func checkNewJob(tx *bolt.Tx, id string) error {
 	return nil
 }
 
-// getJob reads job id.
+// getJob reads job id, with the flags of its due-index entry.
 func getJob(tx *bolt.Tx, id string) (store.Job, error) {
 	v, err := get(tx, bucketJobs, []byte(id))
 	if err != nil {
@@ -285,25 +320,32 @@ func getJob(tx *bolt.Tx, id string) (store.Job, error) {
 	if v == nil {
 		return store.Job{}, fmt.Errorf("boltstore: job %s: %w", id, store.ErrNotFound)
 	}
-	return decodeJob([]byte(id), v)
+	job, err := decodeJob([]byte(id), v)
+	if err != nil {
+		return job, err
+	}
+	// A damaged due entry has no flags; Claim quarantines it.
+	flags, _ := get(tx, bucketDue, dueKey(job.RunAt, id))
+	setDueFlags(&job, flags)
+	return job, nil
 }
 
 // putJob stores job, replacing old (nil for a new job), and moves its
 // due-index entry.
 func putJob(tx *bolt.Tx, job store.Job, old *store.Job) error {
-	return putJobValue(tx, job.ID, job.RunAt, encodeJob(job), old)
+	return putJobValue(tx, job.ID, job.RunAt, dueFlags(job), encodeJob(job), old)
 }
 
-// putJobValue stores the encoded job id due at runAt, replacing old (nil
-// for a new job), and moves its due-index entry.
-func putJobValue(tx *bolt.Tx, id string, runAt time.Time, val []byte, old *store.Job) error {
-	if old == nil || !old.RunAt.Equal(runAt) {
+// putJobValue stores the encoded job id due at runAt with the due-index
+// flags, replacing old (nil for a new job), and moves its due-index entry.
+func putJobValue(tx *bolt.Tx, id string, runAt time.Time, flags byte, val []byte, old *store.Job) error {
+	if old == nil || !old.RunAt.Equal(runAt) || dueFlags(*old) != flags {
 		if old != nil {
 			if err := del(tx, bucketDue, dueKey(old.RunAt, old.ID)); err != nil {
 				return err
 			}
 		}
-		if err := put(tx, bucketDue, dueKey(runAt, id), nil); err != nil {
+		if err := put(tx, bucketDue, dueKey(runAt, id), dueValue(flags)); err != nil {
 			return err
 		}
 	}

@@ -23,6 +23,7 @@ type Store struct {
 	groupRefs     map[groupRef]string // (integration, groupRef) -> installation ID
 
 	operations map[string]store.Operation
+	opIDs      []string            // every operation ID, sorted
 	opsByInst  map[string][]string // installation ID -> operation IDs, sorted
 	keys       map[string]store.IdempotencyKey
 

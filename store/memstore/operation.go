@@ -60,7 +60,10 @@ func (s *Store) Operations(ctx context.Context, installationID, after string, li
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	ids := s.opsByInst[installationID]
+	ids := s.opIDs
+	if installationID != "" {
+		ids = s.opsByInst[installationID]
+	}
 	i, found := slices.BinarySearch(ids, after)
 	if found {
 		i++
@@ -112,6 +115,9 @@ func (s *Store) putOperation(rec store.Operation) {
 	ids := s.opsByInst[rec.InstallationID]
 	if i, found := slices.BinarySearch(ids, rec.ID); !found {
 		s.opsByInst[rec.InstallationID] = slices.Insert(ids, i, rec.ID)
+	}
+	if i, found := slices.BinarySearch(s.opIDs, rec.ID); !found {
+		s.opIDs = slices.Insert(s.opIDs, i, rec.ID)
 	}
 	rec.Data = cloneBytes(rec.Data)
 	s.operations[rec.ID] = rec

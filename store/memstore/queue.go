@@ -86,6 +86,7 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 	for _, e := range claimed {
 		e.job.RunAt = normTime(leaseUntil)
 		e.job.Attempts++
+		e.job.Leased = true
 		if e.job.Group != "" && s.openGroups[e.job.Group] == e.job.ID {
 			delete(s.openGroups, e.job.Group)
 		}
@@ -127,8 +128,12 @@ func (s *Store) Reschedule(ctx context.Context, op store.Operation, lease store.
 	if err != nil {
 		return err
 	}
+	if e.job.CancelRequested {
+		return fmt.Errorf("memstore: job %s: %w", e.job.ID, store.ErrCancelRequested)
+	}
 	s.putOperation(op)
 	e.job.RunAt = normTime(runAt)
+	e.job.Leased = false
 	s.due.fix(e)
 	return nil
 }
@@ -156,6 +161,32 @@ func (s *Store) Complete(ctx context.Context, op store.Operation, lease store.Le
 	return nil
 }
 
+// Renew implements [store.Queue]. It fails with [store.ErrNotFound],
+// storing nothing, if the operation does not exist.
+func (s *Store) Renew(ctx context.Context, op store.Operation, lease store.Lease, until time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.operations[op.ID]; !ok {
+		return fmt.Errorf("memstore: operation %s: %w", op.ID, store.ErrNotFound)
+	}
+	e, err := s.leased(lease)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !e.job.Leased:
+		return fmt.Errorf("memstore: job %s was rescheduled: %w", lease.JobID, store.ErrLeaseLost)
+	case e.job.CancelRequested:
+		return fmt.Errorf("memstore: job %s: %w", e.job.ID, store.ErrCancelRequested)
+	}
+	s.putOperation(op)
+	e.job.RunAt = normTime(until)
+	s.due.fix(e)
+	return nil
+}
+
 // Extend implements [store.Queue].
 func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) error {
 	if err := s.lock(ctx); err != nil {
@@ -165,6 +196,9 @@ func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) 
 	e, err := s.leased(lease)
 	if err != nil {
 		return err
+	}
+	if !e.job.Leased {
+		return fmt.Errorf("memstore: job %s was rescheduled: %w", lease.JobID, store.ErrLeaseLost)
 	}
 	e.job.RunAt = normTime(until)
 	s.due.fix(e)
@@ -196,8 +230,9 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return s.due[0].job.RunAt, true, nil
 }
 
-// addJob queues a copy of job. s.mu is held.
+// addJob queues a copy of job, neither leased nor canceled. s.mu is held.
 func (s *Store) addJob(job store.Job) {
+	job.Leased, job.CancelRequested = false, false
 	e := &entry{job: cloneJob(job)}
 	s.jobs[job.ID] = e
 	s.due.add(e)

@@ -23,11 +23,15 @@
 //	                  UNIQUE (integration, group_ref).
 //	operations        id (PK), installation_id, data;
 //	                  operations_by_installation (installation_id, id) for
-//	                  listing an installation's operations in ID order.
+//	                  listing an installation's operations in ID order
+//	                  (every installation's are listed from the key).
 //	idempotency_keys  key (PK), request_hash, operation_id, reserved_at,
 //	                  expires_at. An expired reservation is replaced in place.
 //	jobs              id (PK), installation_id, provider, group_key, run_at,
-//	                  attempts, open, size, payload;
+//	                  attempts, open, size, payload, leased,
+//	                  cancel_requested (version 2: a claim sets leased, a
+//	                  reschedule clears it; Cancel of a leased job sets
+//	                  cancel_requested);
 //	                  jobs_due (run_at, id): the claim order;
 //	                  jobs_open_group UNIQUE (group_key) WHERE open: at most
 //	                  one open auto-batch group per key.

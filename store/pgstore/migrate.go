@@ -56,7 +56,7 @@ func migrations() ([]migration, error) {
 
 // SchemaVersion is the schema version this package reads and writes: the
 // number of its embedded migrations.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrSchemaVersion reports a schema that [Migrate] has not brought to
 // [SchemaVersion], or that a newer version of this package migrated past it.

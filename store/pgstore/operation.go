@@ -36,7 +36,8 @@ func (s *Store) Operation(ctx context.Context, id string) (store.Operation, erro
 }
 
 // Operations implements [store.Operations], from the
-// operations_by_installation index. A limit below one returns no records.
+// operations_by_installation index (every installation's from the primary
+// key). A limit below one returns no records.
 func (s *Store) Operations(ctx context.Context, installationID, after string, limit int) ([]store.Operation, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -44,9 +45,16 @@ func (s *Store) Operations(ctx context.Context, installationID, after string, li
 	if limit < 1 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, s.sql(`
+	query := `
 SELECT id, installation_id, data FROM {schema}.operations
-WHERE installation_id = $1 AND id > $2 ORDER BY id LIMIT $3`), installationID, after, limit)
+WHERE installation_id = $1 AND id > $2 ORDER BY id LIMIT $3`
+	if installationID == "" {
+		// Every installation's, from the primary key.
+		query = `
+SELECT id, installation_id, data FROM {schema}.operations
+WHERE $1 = '' AND id > $2 ORDER BY id LIMIT $3`
+	}
+	rows, err := s.pool.Query(ctx, s.sql(query), installationID, after, limit)
 	if err != nil {
 		return nil, wrap(err, "operations of %s", installationID)
 	}

@@ -33,9 +33,9 @@ WITH due AS (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 )
-UPDATE {schema}.jobs j SET run_at = $2, attempts = j.attempts + 1, open = false
+UPDATE {schema}.jobs j SET run_at = $2, attempts = j.attempts + 1, open = false, leased = true
 FROM due WHERE j.id = due.id
-RETURNING due.run_at, j.id, j.installation_id, j.provider, j.group_key, j.run_at, j.attempts, j.payload`), now, leaseUntil, limit)
+RETURNING due.run_at, j.id, j.installation_id, j.provider, j.group_key, j.run_at, j.attempts, j.leased, j.cancel_requested, j.payload`), now, leaseUntil, limit)
 	if err != nil {
 		return nil, wrap(err, "claim")
 	}
@@ -45,7 +45,7 @@ RETURNING due.run_at, j.id, j.installation_id, j.provider, j.group_key, j.run_at
 	}
 	var out []claimed
 	var c claimed
-	_, err = pgx.ForEachRow(rows, []any{&c.was, &c.job.ID, &c.job.InstallationID, &c.job.Provider, &c.job.Group, &c.job.RunAt, &c.job.Attempts, &c.job.Payload}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&c.was, &c.job.ID, &c.job.InstallationID, &c.job.Provider, &c.job.Group, &c.job.RunAt, &c.job.Attempts, &c.job.Leased, &c.job.CancelRequested, &c.job.Payload}, func() error {
 		out = append(out, c)
 		c = claimed{}
 		return nil
@@ -108,17 +108,50 @@ func (s *Store) Reschedule(ctx context.Context, op store.Operation, lease store.
 		if err := s.lockOperation(ctx, tx, op.ID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, s.sql(`UPDATE {schema}.jobs SET run_at = $3 WHERE id = $1 AND attempts = $2`), lease.JobID, lease.Attempt, runAt)
-		if err != nil {
-			return wrap(err, "reschedule %s", lease.JobID)
-		}
-		if tag.RowsAffected() == 0 {
+		var canceled bool
+		err := tx.QueryRow(ctx, s.sql(`SELECT cancel_requested FROM {schema}.jobs WHERE id = $1 AND attempts = $2 FOR UPDATE`), lease.JobID, lease.Attempt).Scan(&canceled)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
 			return leaseLost(lease)
+		case err != nil:
+			return wrap(err, "reschedule %s", lease.JobID)
+		case canceled:
+			return fmt.Errorf("pgstore: job %s: %w", lease.JobID, store.ErrCancelRequested)
+		}
+		if _, err := tx.Exec(ctx, s.sql(`UPDATE {schema}.jobs SET run_at = $2, leased = false WHERE id = $1`), lease.JobID, runAt); err != nil {
+			return wrap(err, "reschedule %s", lease.JobID)
 		}
 		if err := s.replaceOperation(ctx, tx, op); err != nil {
 			return err
 		}
 		return s.notify(ctx, tx, payloadDue)
+	})
+}
+
+// Renew implements [store.Queue]. It fails with [store.ErrNotFound],
+// storing nothing, if the operation does not exist.
+func (s *Store) Renew(ctx context.Context, op store.Operation, lease store.Lease, until time.Time) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.lockOperation(ctx, tx, op.ID); err != nil {
+			return err
+		}
+		var leased, canceled bool
+		err := tx.QueryRow(ctx, s.sql(`SELECT leased, cancel_requested FROM {schema}.jobs WHERE id = $1 AND attempts = $2 FOR UPDATE`), lease.JobID, lease.Attempt).Scan(&leased, &canceled)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) || err == nil && !leased:
+			return leaseLost(lease)
+		case err != nil:
+			return wrap(err, "renew %s", lease.JobID)
+		case canceled:
+			return fmt.Errorf("pgstore: job %s: %w", lease.JobID, store.ErrCancelRequested)
+		}
+		if _, err := tx.Exec(ctx, s.sql(`UPDATE {schema}.jobs SET run_at = $2 WHERE id = $1`), lease.JobID, until); err != nil {
+			return wrap(err, "renew %s", lease.JobID)
+		}
+		return s.replaceOperation(ctx, tx, op)
 	})
 }
 
@@ -152,7 +185,7 @@ func (s *Store) Extend(ctx context.Context, lease store.Lease, until time.Time) 
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, s.sql(`UPDATE {schema}.jobs SET run_at = $3 WHERE id = $1 AND attempts = $2`), lease.JobID, lease.Attempt, until)
+	tag, err := s.pool.Exec(ctx, s.sql(`UPDATE {schema}.jobs SET run_at = $3 WHERE id = $1 AND attempts = $2 AND leased`), lease.JobID, lease.Attempt, until)
 	if err != nil {
 		return wrap(err, "extend %s", lease.JobID)
 	}

@@ -189,6 +189,15 @@ var contractTests = []test{
 			"Complete":            func() error { return s.Complete(ctx, op, lease(opID(1), 1)) },
 			"Extend":              func() error { return s.Extend(ctx, lease(opID(1), 1), t0) },
 			"NextDue":             func() error { _, _, err := s.NextDue(ctx); return err },
+			"Job":                 func() error { _, err := s.Job(ctx, opID(1)); return err },
+			"Cancel":              func() error { _, err := s.Cancel(ctx, cancelReq(opID(1), "c", nil, 0, t0)); return err },
+			"Requeue": func() error {
+				return s.Requeue(ctx, store.RequeueRequest{Op: op, Job: newJob(opID(1), t0)})
+			},
+			"Stats":             func() error { _, err := s.Stats(ctx, t0); return err },
+			"Renew":             func() error { return s.Renew(ctx, op, lease(opID(1), 1), t0) },
+			"DeleteOperations":  func() error { _, err := s.DeleteOperations(ctx, []string{opID(1)}); return err },
+			"DeleteExpiredKeys": func() error { _, _, err := s.DeleteExpiredKeys(ctx, t0, "", 10); return err },
 		} {
 			require.ErrorIs(t, call(), context.Canceled, name)
 		}
@@ -212,6 +221,13 @@ var contractTests = []test{
 		mismatched.NewJob.ID = "g-2"
 		_, err = s.Join(ctx, mismatched)
 		require.ErrorAs(t, err, &ve)
+		_, err = s.Cancel(ctx, cancelReq("", "c", nil, 0, t0))
+		require.ErrorAs(t, err, &ve)
+		require.ErrorAs(t, s.Requeue(ctx, store.RequeueRequest{Op: newOp("", "inst-1"), Job: newJob("", t0)}), &ve)
+		require.ErrorAs(t, s.Requeue(ctx, store.RequeueRequest{Op: newOp("a", "inst-1"), Job: newJob("b", t0)}), &ve, "job ID differs")
+		grouped := newJob("a", t0)
+		grouped.Group = "g"
+		require.ErrorAs(t, s.Requeue(ctx, store.RequeueRequest{Op: newOp("a", "inst-1"), Job: grouped}), &ve, "a group job")
 
 		_, err = s.Operation(ctx, "a")
 		require.ErrorIs(t, err, store.ErrNotFound)

@@ -38,7 +38,7 @@ var groupTests = []test{
 		jobs, err := s.Claim(ctx, at(3), at(63), 10)
 		require.NoError(t, err)
 		want := first.NewJob
-		want.RunAt, want.Attempts = at(63), 1
+		want.RunAt, want.Attempts, want.Leased = at(63), 1, true
 		requireJobs(t, []store.Job{want}, jobs)
 	}},
 	{"OtherGroupsIndependent", func(t *testing.T, s store.Interface) {

@@ -29,7 +29,7 @@ var queueTests = []test{
 		jobs, err := s.Claim(ctx, at(5), lease, 10)
 		require.NoError(t, err)
 		for _, j := range []*store.Job{&a, &b, &c} {
-			j.RunAt, j.Attempts = lease, 1
+			j.RunAt, j.Attempts, j.Leased = lease, 1, true
 		}
 		requireJobs(t, []store.Job{a, b, c}, jobs)
 		requireNextDue(t, s, at(10), true)
@@ -39,10 +39,10 @@ var queueTests = []test{
 
 		jobs, err = s.Claim(ctx, lease, at(200), 10)
 		require.NoError(t, err)
-		later.RunAt, later.Attempts = at(200), 1
-		a.RunAt, a.Attempts = at(200), 2
-		b.RunAt, b.Attempts = at(200), 2
-		c.RunAt, c.Attempts = at(200), 2
+		later.RunAt, later.Attempts, later.Leased = at(200), 1, true
+		a.RunAt, a.Attempts, a.Leased = at(200), 2, true
+		b.RunAt, b.Attempts, b.Leased = at(200), 2, true
+		c.RunAt, c.Attempts, c.Leased = at(200), 2, true
 		requireJobs(t, []store.Job{later, a, b, c}, jobs)
 	}},
 	{"ClaimBoundaryAndLimit", func(t *testing.T, s store.Interface) {
@@ -106,7 +106,7 @@ var queueTests = []test{
 
 		jobs, err := s.Claim(ctx, at(100), at(130), 10)
 		require.NoError(t, err)
-		job.RunAt, job.Attempts = at(130), 2
+		job.RunAt, job.Attempts, job.Leased = at(130), 2, true
 		requireJobs(t, []store.Job{job}, jobs)
 
 		require.ErrorIs(t, s.Reschedule(ctx, newOp(opID(9), "inst-1"), lease(opID(9), 1), t0), store.ErrNotFound)

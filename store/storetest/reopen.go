@@ -10,7 +10,7 @@ import (
 
 // RunReopen checks that a store keeps everything acknowledged across close
 // and open: installations, operations, idempotency keys, queued and leased
-// jobs, open and sealed groups with their members. open opens (creating if
+// jobs (with a cancel request), open and sealed groups with their members. open opens (creating if
 // needed) the store kept at path and returns it with the function that
 // closes it.
 func RunReopen(t *testing.T, open func(t *testing.T, path string) (store.Interface, func() error)) {
@@ -41,9 +41,12 @@ func RunReopen(t *testing.T, open func(t *testing.T, path string) (store.Interfa
 		done := newOp("q-3", "inst-1")
 		done.Data = []byte("success")
 		require.NoError(t, s.Complete(ctx, done, lease("q-3", 1)))
+		removed, err := s.Cancel(ctx, cancelReq("q-1", "canceled", prevData("q-1"), 0, at(10)))
+		require.NoError(t, err)
+		require.False(t, removed, "q-1 is leased: the cancel is a request")
 
 		openReq := joinRequest("open", "o1", "g-1", 3, at(1))
-		_, err := s.Join(ctx, openReq)
+		_, err = s.Join(ctx, openReq)
 		require.NoError(t, err)
 		join(t, s, "open", "o2", "g-2", 3, at(2))
 		sealedReq := joinRequest("sealed", "s1", "g-3", 2, at(3))
@@ -85,6 +88,8 @@ func RunReopen(t *testing.T, open func(t *testing.T, path string) (store.Interfa
 		require.NoError(t, err)
 		require.True(t, res.Opened, "the sealed group is still sealed")
 
+		leased.RunAt, leased.Attempts, leased.Leased, leased.CancelRequested = at(30), 1, true, true
+		requireJob(t, s, leased)
 		requireNextDue(t, s, at(4), true)
 		jobs, err := s.Claim(ctx, at(100), at(200), 10)
 		require.NoError(t, err)
@@ -92,6 +97,7 @@ func RunReopen(t *testing.T, open func(t *testing.T, path string) (store.Interfa
 		for _, j := range []*store.Job{&sealedJob, &openJob, &leased, &newJob, &waiting} {
 			j.RunAt = at(200)
 			j.Attempts++
+			j.Leased = true
 		}
 		leased.Attempts = 2
 		requireJobs(t, []store.Job{sealedJob, openJob, leased, newJob, waiting}, jobs)

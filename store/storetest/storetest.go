@@ -6,11 +6,13 @@
 //	}
 //
 // [Run] covers installations, operation records, idempotency keys and the
-// queue (claim order, leases, groups, concurrency, copying, contexts) on a
-// fresh store per subtest. [RunReopen] closes a populated store and opens it
-// again to check that everything acknowledged survives. [RunShared] runs
-// two Stores on one shared state (what several processes on one database
-// do) and checks claims, leases, groups and keys across them.
+// queue (claim order, leases, groups, concurrency, copying, contexts), and
+// what operating writeback needs (listing every installation's operations,
+// jobs and their leases, cancel, requeue, stats, pruning) on a fresh store
+// per subtest. [RunReopen] closes a populated store and opens it again to
+// check that everything acknowledged survives. [RunShared] runs two Stores
+// on one shared state (what several processes on one database do) and
+// checks claims, leases, groups and keys across them.
 //
 // Beyond store.go, the suite pins down these choices, which the in-memory
 // and bbolt stores share:
@@ -52,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Interface) {
 		{"Operations", operationTests},
 		{"Queue", queueTests},
 		{"Groups", groupTests},
+		{"Ops", opsTests},
 		{"Concurrency", concurrencyTests},
 		{"Contract", contractTests},
 	} {
