@@ -69,8 +69,10 @@ func (w *Writer) submitAsync(ctx context.Context, pr *prepared, opts *WriteOpts,
 // has [Capabilities.BeforeSend], otherwise before the provider call. An
 // interrupted claim that recorded it may have reached the provider, so
 // the create is not resent but reported as an unknown outcome
-// ([ClassUnknownOutcome]); one that did not sent nothing, and the create
-// is sent now.
+// ([ClassUnknownOutcome]), unless the object has an upsert key: then its
+// records are looked up by key, those found succeed and the others are
+// sent again; one that did not record it sent nothing, and the create is
+// sent now.
 func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	// Store writes outlive ctx: an outcome, once known, is always saved.
 	sctx := context.WithoutCancel(ctx)
@@ -113,6 +115,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	p := payload.Plan
 
 	start := w.now()
+	var inDoubt *ProviderError // an interrupted create to look up by key
 	if interrupted := first - 1 - op.Attempts; interrupted > 0 {
 		msg := fmt.Sprintf("attempt %d was interrupted before its outcome was saved", first-1)
 		if interrupted > 1 {
@@ -121,6 +124,15 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		switch {
 		case p.Type != WriteTypeCreate:
 			op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; trying again"})
+		case op.sendClaim > op.Attempts && w.hasUpsertKey(p):
+			// The request may have been sent: look the records up by
+			// key, and send again only those not found.
+			inDoubt = &ProviderError{
+				Provider: p.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
+				Message: msg + "; the create may or may not have been written, and its records could not be looked up by key",
+			}
+			op.Attempts = first - 1
+			op.Logs = append(op.Logs, LogEntry{Time: start, Severity: SeverityWarn, Message: msg + "; the create may have been written: looking its records up by key"})
 		case op.sendClaim > op.Attempts:
 			// The request may have been sent: resending could write the
 			// records twice. Report them instead.
@@ -163,6 +175,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	sub := p.subset(pending)
 	var subOut *outcome
 	var calls []ProviderCall
+	var notes []string
 	if s, perr := w.connect(actx, p.scope(), nil, attemptTimeout); perr != nil {
 		if ctx.Err() != nil {
 			// Stopping before anything was sent: run it after the next Start.
@@ -195,6 +208,8 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 		switch {
 		case err != nil:
 			subOut = sub.failSome(sub.toWrite(), asProviderError(p.Provider, err))
+		case !unsent && inDoubt != nil:
+			subOut = s.resolveUnknown(actx, sub, records, sub.failSome(send, inDoubt))
 		case !unsent:
 			subOut = s.write(actx, sub, records, send)
 		}
@@ -209,7 +224,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 			}
 			return
 		}
-		calls = s.calls
+		calls, notes = s.calls, s.notes
 	}
 	out := mergeOutcome(p, op, pending, subOut)
 	end := w.now()
@@ -218,6 +233,7 @@ func (w *Writer) runJob(ctx context.Context, job store.Job) {
 	op.LastAttempt = start
 	op.UpdatedAt = end
 	op.logCalls(op.Attempts, calls, end)
+	op.logNotes(notes, end)
 
 	perr := retryError(p, out)
 	attemptErr = perr

@@ -36,7 +36,8 @@ func (s *groupState) pending() []int {
 // groupKey returns the key of the group a single-record plan joins. Records
 // of a group share installation, object and write type, and also their
 // pass-through headers, since one provider call carries one set of headers:
-// writes with different headers go to different groups.
+// writes with different headers go to different groups; upserts share
+// their key field too.
 func groupKey(p *plan) (string, error) {
 	var hs string
 	if len(p.Headers) > 0 {
@@ -47,7 +48,11 @@ func groupKey(p *plan) (string, error) {
 		sum := sha256.Sum256(b)
 		hs = hex.EncodeToString(sum[:12])
 	}
-	b, err := json.Marshal([]string{p.InstallationID, p.Object, string(p.Type), hs})
+	parts := []string{p.InstallationID, p.Object, string(p.Type), hs}
+	if p.Key != "" {
+		parts = append(parts, p.Key) // upserts by different keys never share a call
+	}
+	b, err := json.Marshal(parts)
 	return string(b), err
 }
 
@@ -89,6 +94,7 @@ func (w *Writer) submitAutoBatch(ctx context.Context, pr *prepared, opts *WriteO
 		Provider:       p.Provider,
 		Type:           p.Type,
 		Headers:        p.Headers,
+		Key:            p.Key,
 		OpenedAt:       now,
 		MaxDelay:       pol.MaxDelay,
 		RetryDeadline:  cmp.Or(pol.RetryDeadline, DefaultRetryDeadline),
@@ -103,6 +109,9 @@ func (w *Writer) submitAutoBatch(ctx context.Context, pr *prepared, opts *WriteO
 	}
 	if len(pr.stripped) > 0 {
 		m.Stripped = pr.stripped[0]
+	}
+	if len(p.Updates) > 0 {
+		m.Update = p.Updates[0]
 	}
 	member, err := encodeGroup(m)
 	if err != nil {

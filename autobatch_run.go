@@ -90,6 +90,7 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 		r.writePending(ctx, pending)
 		if r.sess != nil {
 			op.logCalls(op.Attempts, r.sess.calls, w.now())
+			op.logNotes(r.sess.notes, w.now())
 		}
 	}
 	if r.err != nil {
@@ -141,10 +142,24 @@ func (w *Writer) flushGroup(ctx context.Context, job store.Job) error {
 func (r *groupRun) recoverInFlight(now time.Time) {
 	st := r.state
 	maybeSent := st.InFlight
-	st.InFlight = nil
-	if r.spec.Type != WriteTypeCreate {
+	if r.spec.Type != WriteTypeCreate || len(maybeSent) == 0 {
+		st.InFlight = nil
 		return
 	}
+	if r.w.hasUpsertKey(r.plan(nil)) {
+		// Looked up by key once the run has a session (resolveInFlight);
+		// they stay in flight until then, so that they are never sent
+		// unresolved.
+		return
+	}
+	r.unknownInFlight(now, maybeSent)
+}
+
+// unknownInFlight reports the members of an interrupted create batch,
+// maybeSent, as unknown outcomes, and clears the batch.
+func (r *groupRun) unknownInFlight(now time.Time, maybeSent []int) {
+	st := r.state
+	st.InFlight = nil
 	n := 0
 	perr := &ProviderError{Provider: r.spec.Provider, Class: ClassUnknownOutcome, RecordIndex: NoRecord,
 		Message: "the writer stopped while the batch may have been sent; the record may or may not have been created, so it is not sent again"}
@@ -178,11 +193,24 @@ func (r *groupRun) writePending(ctx context.Context, pending []int) {
 		return
 	}
 	r.sess = s
+	if len(r.state.InFlight) > 0 {
+		if !r.resolveInFlight(ctx) {
+			return
+		}
+		pending = slices.DeleteFunc(pending, func(i int) bool { return r.state.Results[i] != nil })
+	}
 	pending = r.settleRefused(pending)
 	send := r.current(ctx, pending)
-	for _, round := range rounds(send, r.records) {
+	for k, round := range rounds(send, r.records, r.spec.Key) {
 		if r.halted() {
 			return
+		}
+		if k > 0 && r.spec.Key != "" {
+			// An earlier round may have created the record: read again,
+			// so that the rules of what the upsert will do apply.
+			if round = r.current(ctx, round); len(round) == 0 {
+				continue
+			}
 		}
 		r.write(ctx, round)
 	}
@@ -251,6 +279,14 @@ func (r *groupRun) unsent(idx []int, perr *ProviderError) {
 // left with nothing to write, and returns the others.
 func (r *groupRun) current(ctx context.Context, idx []int) []int {
 	p := r.plan(idx)
+	if p.Key != "" {
+		// An upsert decides again, from the members as planned.
+		p.Updates = make([]map[string]any, len(idx))
+		for j, i := range idx {
+			p.Records[j] = r.members[i].Record
+			p.Updates[j] = r.members[i].Update
+		}
+	}
 	for j, i := range idx {
 		if len(r.members[i].IfEmpty) > 0 {
 			if p.IfEmpty == nil {
@@ -283,14 +319,18 @@ func (r *groupRun) current(ctx context.Context, idx []int) []int {
 	return out
 }
 
-// rounds splits members into batches in which no record ID repeats,
-// keeping join order.
-func rounds(idx []int, records []Record) [][]int {
+// rounds splits members into batches in which no record ID (for an
+// upsert, no value of its key field) repeats, keeping join order.
+func rounds(idx []int, records []Record, key string) [][]int {
 	var out [][]int
 	seen := map[string]int{}
 	for _, i := range idx {
 		k := 0
-		if id := records[i].ID; id != "" {
+		id := records[i].ID
+		if key != "" {
+			id, _ = keyValue(records[i].Fields[key])
+		}
+		if id != "" {
 			k = seen[id]
 			seen[id]++
 		}
@@ -315,6 +355,7 @@ func (r *groupRun) plan(idx []int) *plan {
 		Batch:          true,
 		Records:        make([]Record, len(idx)),
 		Headers:        r.spec.Headers,
+		Key:            r.spec.Key,
 	}
 	for j, i := range idx {
 		p.Records[j] = r.records[i]
@@ -341,7 +382,13 @@ func (r *groupRun) call(ctx context.Context, idx []int) *outcome {
 		}
 	}
 	p := r.plan(idx)
-	out := r.sess.run(ctx, p)
+	var out *outcome
+	if p.Key != "" {
+		// The group's read by key already chose each record's fields.
+		out = r.sess.write(ctx, p, p.Records, allIndexes(len(idx)))
+	} else {
+		out = r.sess.run(ctx, p)
+	}
 	r.state.InFlight = nil
 	if out.Err == nil && len(idx) > 1 {
 		out.Err = sharedRejection(out.Results)
@@ -429,6 +476,64 @@ func (r *groupRun) fail(idx []int, perr *ProviderError) {
 	for _, i := range idx {
 		r.final(i, RecordResult{Err: perr})
 	}
+}
+
+// resolveInFlight looks up by key the members of a create batch a crash
+// interrupted after it may have been sent: a member found was written
+// (success, with the ID found), one not found stays pending and is sent
+// again in this run. Without a key, or for members without a key value,
+// the outcome stays unknown. A retryable failure of the lookup keeps them
+// in flight for the next attempt; it reports false then.
+func (r *groupRun) resolveInFlight(ctx context.Context) bool {
+	st := r.state
+	inFlight := slices.DeleteFunc(slices.Clone(st.InFlight), func(i int) bool { return st.Results[i] != nil })
+	p := r.plan(allIndexes(len(r.members)))
+	key := r.sess.createKey(p)
+	now := r.w.now()
+	if key == "" || len(inFlight) == 0 {
+		r.unknownInFlight(now, inFlight)
+		return true
+	}
+	without := slices.DeleteFunc(slices.Clone(inFlight), func(i int) bool {
+		_, ok := keyValue(p.Records[i].Fields[key])
+		return ok // those with a key value are looked up
+	})
+	found, err := r.sess.lookUpRetrying(ctx, p, key, inFlight)
+	if err != nil {
+		perr := asProviderError(p.Provider, err)
+		if perr.Retryable() {
+			r.retry = perr
+			return false
+		}
+		r.unknownInFlight(now, inFlight)
+		return true
+	}
+	again := 0
+	for _, i := range inFlight {
+		if id, ok := found[i]; ok {
+			r.final(i, RecordResult{ID: id})
+			v, _ := keyValue(p.Records[i].Fields[key])
+			r.op.Logs = append(r.op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
+				Message: fmt.Sprintf("record %d: an interrupted attempt may have created it; found by %s %q as record %s: written", i, key, v, id)})
+		} else if !slices.Contains(without, i) {
+			again++
+		}
+	}
+	if again > 0 {
+		r.op.Logs = append(r.op.Logs, LogEntry{Time: now, Severity: SeverityInfo,
+			Message: fmt.Sprintf("%d records an interrupted attempt may have created were not found by %s: sent again", again, key)})
+	}
+	r.unknownInFlight(now, without)
+	return true
+}
+
+// allIndexes returns 0 to n-1.
+func allIndexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // halted reports whether the run must not make another provider call.

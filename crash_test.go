@@ -35,8 +35,22 @@ func TestCrashSafety(t *testing.T) {
 		t.Skip("re-runs the test binary")
 	}
 	t.Parallel()
-	r := runAsyncCrash(t, crashKills(t, crashKillsEnv, 20), "")
+	r := runAsyncCrash(t, crashKills(t, crashKillsEnv, 20), "", false)
 	r.requireKept(t)
+}
+
+// TestCrashSafetyWithKey is TestCrashSafety on contacts whose manifest
+// names email as their upsert key: a create whose outcome a kill or the
+// dropped connection left unknown is looked up by email, so none stays
+// unknown and none is written twice.
+func TestCrashSafetyWithKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-runs the test binary")
+	}
+	t.Parallel()
+	r := runAsyncCrash(t, crashKills(t, crashKillsEnv, 20), "", true)
+	r.requireKept(t)
+	require.Zero(t, r.unknown, "creates of an object with a key are resolved, never unknown")
 }
 
 // TestCrashSafetyCatchesDroppedJob runs TestCrashSafety's harness on a
@@ -47,7 +61,7 @@ func TestCrashSafetyCatchesDroppedJob(t *testing.T) {
 		t.Skip("re-runs the test binary")
 	}
 	t.Parallel()
-	r := runAsyncCrash(t, 2, "drop-job")
+	r := runAsyncCrash(t, 2, "drop-job", false)
 	t.Log(r)
 	require.NotEmpty(t, r.lost, "the harness reports the dropped writes")
 }
@@ -62,13 +76,17 @@ type asyncAck struct {
 }
 
 // runAsyncCrash runs TestCrashSafety's harness with kills kills on the
-// broken store named broken ("" for none) and returns what it found.
-func runAsyncCrash(t *testing.T, kills int, broken string) *crashReport {
+// broken store named broken ("" for none), with email as the contacts'
+// upsert key if keyed, and returns what it found.
+func runAsyncCrash(t *testing.T, kills int, broken string, keyed bool) *crashReport {
 	srv := hubspottest.NewServer(hubspottest.Options{Tokens: []string{testToken}, TenSecondLimit: -1, DailyLimit: -1})
 	defer srv.Close()
 	sim := hubspotSim{srv}
 	dir := t.TempDir()
 	env := []string{childEnvDir + "=" + dir, childEnvURL + "=" + srv.URL, childEnvBreak + "=" + broken}
+	if keyed {
+		env = append(env, childEnvKeyed+"=1")
+	}
 
 	var mu sync.Mutex
 	var acks []asyncAck
@@ -101,7 +119,11 @@ func runAsyncCrash(t *testing.T, kills int, broken string) *crashReport {
 // resumes in the next run.
 func asyncWorld(url string) option {
 	return func(s *writerSpec) {
-		asyncContacts(hubspot.New(hubspot.Config{BaseURL: url}))(s)
+		world := asyncContacts
+		if os.Getenv(childEnvKeyed) == "1" {
+			world = keyedContacts
+		}
+		world(hubspot.New(hubspot.Config{BaseURL: url}))(s)
 		s.concurrency = 4
 		s.lease = 500 * time.Millisecond
 	}

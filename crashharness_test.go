@@ -46,6 +46,7 @@ const (
 	childEnvBreak = "WRITEBACK_CRASH_BREAK" // a deliberately broken store; see brokenStore
 	childEnvSize  = "WRITEBACK_CRASH_SIZE"  // the provider's batch size
 	childEnvType  = "WRITEBACK_CRASH_TYPE"  // "list" mode's write type
+	childEnvKeyed = "WRITEBACK_CRASH_KEYED" // "1": the contacts have an upsert key
 )
 
 // drainClockAhead is how far ahead of the real clock a drain child runs:

@@ -33,6 +33,15 @@
 // written. [Writer.DryRun] returns the exact provider request without
 // sending it.
 //
+// [Writer.Upsert] (and [Writer.Batch] with [WriteTypeUpsert]) creates a
+// record or updates the one with the same value of the object's unique
+// key field ([WriteObjectSpec.UpsertKey] or [WriteOpts.UpsertKey]): HubSpot
+// batch/upsert by idProperty, Salesforce upsert by external ID. One read
+// by key per write tells which records exist, so the writeOnCreate or the
+// writeOnUpdate rules apply exactly; [RecordResult.Created] says what the
+// provider did. On an object with such a key, a create whose outcome is
+// unknown is looked up by key before anything is resent.
+//
 // Field values are normalised when a write is accepted: what
 // encoding/json encodes is accepted (named types, pointers, json.Number,
 // time.Time as a UTC datetime with milliseconds, integers exactly), so a

@@ -25,7 +25,8 @@ type DryRunResult struct {
 // of a customer's rules. One record previews a single write, several a
 // batch; with opts.AutoBatch set, one record previews the call its group
 // would make for it alone (a partial batch of one). With ifEmpty rules it
-// reads the records' current values (a read, never a write). Errors are
+// reads the records' current values, and an upsert looks its records up
+// by key (a read, never a write). Errors are
 // those the write itself would return: the request is the one a sync,
 // async or auto-batched write of the same records sends, byte for byte.
 func (w *Writer) DryRun(ctx context.Context, t Target, typ WriteType, records []Record, opts *WriteOpts) (*DryRunResult, error) {
@@ -57,7 +58,11 @@ func (w *Writer) DryRun(ctx context.Context, t Target, typ WriteType, records []
 	next := 0
 	for i := range recs {
 		if next < len(send) && send[next] == i {
-			sent = append(sent, recs[i])
+			r := recs[i]
+			if p.Key != "" {
+				r.ID = "" // an upsert is identified by its key
+			}
+			sent = append(sent, r)
 			next++
 			continue
 		}

@@ -38,6 +38,11 @@ var (
 	// ErrMissingID reports an update or delete without a record ID. (A
 	// create that carries an ID is [ErrInvalidRecord].)
 	ErrMissingID = errors.New("writeback: record id required")
+	// ErrUpsertKey reports an upsert without a usable unique key: no key
+	// field for the object, a record without a key value, a key field
+	// the installation leaves unmapped, or a key the provider does not
+	// hold unique values in.
+	ErrUpsertKey = errors.New("writeback: invalid upsert key")
 	// ErrDeletionDisabled reports a delete on an object whose installation
 	// has not enabled deletion.
 	ErrDeletionDisabled = errors.New("writeback: deletion not enabled for object")

@@ -52,6 +52,10 @@ type session struct {
 	// beforeSend is passed to the adapter as ProviderRequest.BeforeSend
 	// (set by an async create's attempt; see Writer.runJob).
 	beforeSend func(ctx context.Context) error
+	// notes are warnings about the session's writes for the
+	// operation's log, such as an upsert's record written by someone
+	// else between its read and its write.
+	notes []string
 }
 
 // scope is what a write is for: enough to open its session and to check,
@@ -178,6 +182,9 @@ func (p *plan) toWrite() []int {
 // returning the records to write and the indexes of those with something
 // left to send.
 func (s *session) current(ctx context.Context, p *plan) ([]Record, []int, error) {
+	if p.Key != "" {
+		return s.currentByKey(ctx, p)
+	}
 	records := p.Records
 	if p.needsRead() {
 		var ids []string
@@ -229,12 +236,27 @@ func (s *session) current(ctx context.Context, p *plan) ([]Record, []int, error)
 // added to the session's, and field errors are named as the application
 // names the fields (see outcome).
 func (s *session) write(ctx context.Context, p *plan, records []Record, send []int) *outcome {
+	out := s.send(ctx, p, records, send)
+	if p.Key != "" {
+		s.upsertNotes(p, records, out)
+	}
+	if p.Type == WriteTypeCreate {
+		out = s.resolveUnknown(ctx, p, records, out)
+	}
+	return out
+}
+
+// send is write, without an upsert's notes.
+func (s *session) send(ctx context.Context, p *plan, records []Record, send []int) *outcome {
 	if len(send) == 0 {
 		return p.failSome(nil, nil)
 	}
 	sent := make([]Record, len(send))
 	for j, i := range send {
 		sent[j] = records[i]
+		if p.Key != "" {
+			sent[j].ID = "" // an upsert is identified by its key
+		}
 	}
 	req := p.providerRequest(s.inst, sent)
 	req.TokenSource = s.ts

@@ -54,13 +54,17 @@ import (
 //	   says which records its first attempt sends ("retry"); a group
 //	   stores its capacity ("maxSize"). Earlier records read as they are:
 //	   they keep no retry data, so they cannot be retried.
+//	5  upserts: write type "upsert"; a plan's "key" and "updates" (each
+//	   record's fields as an update writes them); a group's "key" and a
+//	   member's "update"; record results may say "created". Earlier
+//	   records hold no upsert and read as they are.
 //
 // A format change raises formatVersion, migrates older records as they are
 // read (decoding accepts every earlier version) and adds a store written by
 // the new version under testdata/, which TestStoredFormats resumes to
 // completion. A record written by a newer writeback is refused with
 // [ErrStoreFormat], never misread.
-const formatVersion = 4
+const formatVersion = 5
 
 // damagedError reports a stored record that does not decode: the work it
 // belongs to can never run as it was accepted.
@@ -352,6 +356,8 @@ type groupSpec struct {
 	OpenedAt       time.Time     `json:"openedAt"`
 	MaxDelay       time.Duration `json:"maxDelay"`
 	RetryDeadline  time.Duration `json:"retryDeadline"`
+	// Key is an upsert group's key field (provider name; format 5).
+	Key string `json:"key,omitempty"`
 	// MaxSize is the group's capacity (format 4; zero before).
 	MaxSize int `json:"maxSize,omitempty"`
 }
@@ -359,9 +365,12 @@ type groupSpec struct {
 // groupMember is one record of a group, stored when it joins.
 type groupMember struct {
 	versioned
-	Record   Record    `json:"record"`
-	IfEmpty  []string  `json:"ifEmpty,omitempty"`
-	JoinedAt time.Time `json:"joinedAt"`
+	Record  Record   `json:"record"`
+	IfEmpty []string `json:"ifEmpty,omitempty"`
+	// Update is, for an upsert, the record's fields as an update writes
+	// them (Record holds them as a create does).
+	Update   map[string]any `json:"update,omitempty"`
+	JoinedAt time.Time      `json:"joinedAt"`
 	// Stripped lists the record's fields not written because the
 	// installation leaves them unmapped (application names), for the
 	// group's log.

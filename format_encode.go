@@ -98,8 +98,8 @@ func appendAcceptedOperation(b []byte, o *Operation) ([]byte, bool) {
 // of a retry.
 func appendJobPayload(b []byte, p jobPayload) ([]byte, bool) {
 	pl := p.Plan
-	if pl == nil || p.Retry != nil {
-		return b, false
+	if pl == nil || p.Retry != nil || pl.Key != "" {
+		return b, false // a retry's and an upsert's payloads are left to encoding/json
 	}
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, formatVersion, 10)

@@ -123,7 +123,7 @@ func TestAppendersKnowEveryField(t *testing.T) {
 		reflect.TypeFor[storedOperation](): {"", "autoBatchGroup", "sendClaim", "omitValues", "retry"},
 		reflect.TypeFor[jobPayload]():      {"plan", "deadline", "retry"},
 		reflect.TypeFor[plan](): {"installationId", "integration", "groupRef", "object", "providerObject", "provider", "type",
-			"batch", "allOrNone", "records", "ifEmpty", "headers"},
+			"batch", "allOrNone", "records", "ifEmpty", "headers", "key", "updates"}, // an upsert's plan goes to encoding/json
 		reflect.TypeFor[Record](): {"id", "fields", "associations"},
 		reflect.TypeFor[Header](): {"key", "value"},
 	}
@@ -163,6 +163,14 @@ func TestAppendersGiveUp(t *testing.T) {
 	data, err := encodeJob(jobPayload{Plan: p})
 	require.NoError(t, err)
 	require.Contains(t, string(data), `"fields":{"a":1}`)
+
+	up := &plan{Type: WriteTypeUpsert, Key: "email", Records: []Record{{Fields: map[string]any{"email": "a@b"}}},
+		Updates: []map[string]any{{"email": "a@b"}}}
+	_, ok = appendJobPayload(nil, jobPayload{Plan: up})
+	require.False(t, ok, "an upsert")
+	data, err = encodeJob(jobPayload{Plan: up})
+	require.NoError(t, err)
+	require.Contains(t, string(data), `"key":"email","updates":[{"email":"a@b"}]`)
 }
 
 // FuzzAppendString compares appendString with encoding/json.

@@ -20,24 +20,27 @@ import (
 	"github.com/writebackhq/writeback/store/memstore"
 )
 
-// formatStore is a store written by this version of writeback (format 4):
+// formatStore is a store written by this version of writeback (format 5):
 // finished operations, an idempotency key, queued async writes, an async
 // write waiting for its retry and an open auto-batch group, a sync update
 // the rules left unchanged, and what operating writeback leaves: a
 // refused create (which keeps its records for a retry), one stored
 // without field values, a canceled write, a refused create queued again
 // by Retry, and an update claimed by a Writer that died and canceled
-// since. Regenerate it (only with a format change, under a new name,
+// since, and a queued upsert and an open auto-batch group of upserts.
+// Regenerate it (only with a format change, under a new name,
 // keeping the older files) with
 // WRITEBACK_WRITE_FORMAT=1 go test -run TestStoredFormats .
-var formatStore = storedFormat{path: "testdata/format-v4.db", key: "format-v4-key", unchanged: true, ops: true}
+var formatStore = storedFormat{path: "testdata/format-v5.db", key: "format-v5-key", unchanged: true, ops: true, upserts: true}
 
 // formatStores are the stores every format version wrote, the same way
-// (format 3 adds an unchanged update, format 4 what operating leaves).
+// (format 3 adds an unchanged update, format 4 what operating leaves,
+// format 5 upserts).
 var formatStores = []storedFormat{
 	{path: "testdata/format-v1.db", key: "format-v1-key"},
 	{path: "testdata/format-v2.db", key: "format-v1-key"},
 	{path: "testdata/format-v3.db", key: "format-v3-key", unchanged: true},
+	{path: "testdata/format-v4.db", key: "format-v4-key", unchanged: true, ops: true},
 	formatStore,
 }
 
@@ -51,6 +54,9 @@ type storedFormat struct {
 	// ops reports that the store holds what operating writeback leaves
 	// (see formatStore).
 	ops bool
+	// upserts reports that the store holds a queued upsert and a group
+	// of two upserts.
+	upserts bool
 }
 
 // formatTime is the clock of the Writer that wrote formatStore.
@@ -82,7 +88,7 @@ func formatWorld(fake *providertest.Fake, start time.Time) option {
 }
 
 func formatFake() *providertest.Fake {
-	return providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, Delete: true, Associations: true, IfEmpty: true})
+	return providertest.NewFake("hubspot", writeback.Capabilities{MaxBatchSize: 100, Delete: true, Associations: true, IfEmpty: true, Upsert: true})
 }
 
 // TestStoredFormats opens the store of every format version with the
@@ -135,7 +141,7 @@ func resumeFormatStore(t *testing.T, fs storedFormat) {
 	if fs.ops {
 		require.Len(t, byStatus[writeback.OperationFailure], 3, "a refused sync update and create, and one stored without values")
 		require.Len(t, byStatus[writeback.OperationCanceled], 1)
-		require.Len(t, byStatus[writeback.OperationInProgress], 7, "a retrying write, three queued writes, an auto-batch group, a write queued again by Retry, a claimed update whose cancel was requested")
+		require.Len(t, byStatus[writeback.OperationInProgress], 7+2*upserts(fs), "a retrying write, three queued writes, an auto-batch group, a write queued again by Retry, a claimed update whose cancel was requested (and a queued upsert and a group of upserts)")
 	} else {
 		require.Len(t, byStatus[writeback.OperationFailure], 1, "a refused sync update")
 		require.Len(t, byStatus[writeback.OperationInProgress], 5, "a retrying write, three queued writes and an auto-batch group")
@@ -174,8 +180,8 @@ func resumeFormatStore(t *testing.T, fs storedFormat) {
 		require.ErrorIs(t, err, writeback.ErrCannotRetry)
 		return
 	}
-	require.Equal(t, 1+3+3+1, written, "the retried write, the queued writes, the group's three members and the write queued again")
-	require.Equal(t, 1+7, fake.Count("contacts"), "the seeded record, the retried create, two queued creates, the group's three and the create queued again")
+	require.Equal(t, 1+3+3+1+3*upserts(fs), written, "the retried write, the queued writes, the group's three members and the write queued again (and three upserts)")
+	require.Equal(t, 1+7+3*upserts(fs), fake.Count("contacts"), "the seeded record, the retried create, two queued creates, the group's three and the create queued again (and three upserted contacts)")
 	after := operationsByStatus(t, w, inst.ID)
 	require.Len(t, after[writeback.OperationCanceled], 2)
 	require.Len(t, after[writeback.OperationFailure], 3)
@@ -198,6 +204,14 @@ func resumeFormatStore(t *testing.T, fs storedFormat) {
 		retried++
 	}
 	require.Equal(t, 1, retried)
+}
+
+// upserts returns 1 for a store holding upserts, else 0.
+func upserts(fs storedFormat) int {
+	if fs.upserts {
+		return 1
+	}
+	return 0
 }
 
 // operationsByStatus returns an installation's operations by status.
@@ -328,6 +342,14 @@ func writeFormatStore(t *testing.T) {
 	for _, email := range []string{"group-1@example.com", "group-2@example.com", "group-3@example.com"} {
 		_, err := idle.Create(ctx, contacts, writeback.Record{Fields: map[string]any{"email": email}},
 			&writeback.WriteOpts{Mode: writeback.ModeAsync, AutoBatch: &writeback.AutoBatchPolicy{MaxDelay: time.Hour}})
+		require.NoError(t, err)
+	}
+	upsert := &writeback.WriteOpts{Mode: writeback.ModeAsync, UpsertKey: "email"}
+	_, err = idle.Upsert(ctx, contacts, writeback.Record{Fields: map[string]any{"email": "upsert@example.com", "lifecycle": "customer"}}, upsert)
+	require.NoError(t, err)
+	upsert.AutoBatch = &writeback.AutoBatchPolicy{MaxDelay: time.Hour}
+	for _, email := range []string{"upsert-group-1@example.com", "upsert-group-2@example.com"} {
+		_, err := idle.Upsert(ctx, contacts, writeback.Record{Fields: map[string]any{"email": email, "lifecycle": "customer"}}, upsert)
 		require.NoError(t, err)
 	}
 	require.NoError(t, st.Close())

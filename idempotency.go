@@ -206,8 +206,9 @@ func requestHash(pr *prepared, opts *WriteOpts) (string, error) {
 		Mode          Mode
 		AutoBatch     *AutoBatchPolicy
 		RetryDeadline int64
+		UpsertKey     string `json:",omitempty"` // omitted when empty: earlier hashes still match
 	}{pr.Integration, pr.GroupRef, pr.Object, pr.Type, pr.Batch, opts.BatchPolicy, pr.input, opts.Headers,
-		opts.Mode, opts.AutoBatch, int64(opts.RetryDeadline)}); err != nil {
+		opts.Mode, opts.AutoBatch, int64(opts.RetryDeadline), opts.UpsertKey}); err != nil {
 		return "", fmt.Errorf("writeback: hash request: %w", err)
 	}
 	return requestHashPrefix + hex.EncodeToString(h.Sum(nil)), nil

@@ -176,6 +176,13 @@ type WriteObjectSpec struct {
 	// names the application sends, removeUnmappedFields cannot be set, and
 	// [Manifest.Ignored] lists the option.
 	InheritMapping bool `yaml:"inheritMapping,omitempty" json:"inheritMapping,omitempty"`
+	// UpsertKey names the field [Writer.Upsert] identifies records by, as
+	// the application sends it: a field the provider holds unique values
+	// in (HubSpot: a property with unique values, such as a contact's
+	// email; Salesforce: an external ID field). The installation's
+	// mapping renames it like any field. Optional: without it, upserts
+	// of the object must name their key ([WriteOpts.UpsertKey]).
+	UpsertKey string `yaml:"upsertKey,omitempty" json:"upsertKey,omitempty"`
 }
 
 // Limits on manifest names, checked by [Manifest.Validate].
@@ -584,6 +591,11 @@ func (in *Integration) validateWrite(p string) error {
 			return invalid(ErrInvalidManifest, op+".objectName", "duplicate object %q (also objects[%d])", o.ObjectName, j)
 		}
 		seen[o.ObjectName] = i
+		if o.UpsertKey != "" {
+			if err := checkText(o.UpsertKey, maxManifestName); err != "" {
+				return invalid(ErrInvalidManifest, op+".upsertKey", "%s", err)
+			}
+		}
 	}
 	return nil
 }

@@ -184,6 +184,21 @@ func (m objectMapping) appNames() map[string]string {
 	return out
 }
 
+// resolve returns the provider name of an application field, whether the
+// mapping renamed it, and false when the mapping strips it.
+func (m objectMapping) resolve(app string) (to string, mapped, ok bool) {
+	if !m.inherit {
+		return app, false, true
+	}
+	if m.unmapped[app] {
+		return "", false, false
+	}
+	if p, ok := m.fields[app]; ok {
+		return p, true, true
+	}
+	return app, false, !m.removeUnmapped
+}
+
 // transform applies defaults, the overwrite rules for typ, and the mapping
 // to one record's fields (application names). It returns the provider
 // fields to write (fields is not modified; values are shared; when no rule
@@ -216,20 +231,7 @@ func transform(typ WriteType, fields map[string]any, settings map[string]FieldSe
 	}
 	out = make(map[string]any, len(fields)+len(settings))
 	from := make(map[string]source, len(fields)+len(settings))
-	// resolve returns the provider name of an application field, whether
-	// the mapping renamed it, and false when the mapping strips it.
-	resolve := func(app string) (to string, mapped, ok bool) {
-		if !m.inherit {
-			return app, false, true
-		}
-		if m.unmapped[app] {
-			return "", false, false
-		}
-		if p, ok := m.fields[app]; ok {
-			return p, true, true
-		}
-		return app, false, !m.removeUnmapped
-	}
+	resolve := m.resolve
 	put := func(app string, v any) {
 		s, ok := settings[app]
 		if ok && !written(typ, s) {

@@ -275,6 +275,8 @@ func pastTense(t WriteType) string {
 		return "updated"
 	case WriteTypeDelete:
 		return "deleted"
+	case WriteTypeUpsert:
+		return "upserted"
 	}
 	return string(t)
 }
@@ -304,6 +306,13 @@ type LogEntry struct {
 	// sums them up: method, path, status and wait, never bodies, headers
 	// or credentials.
 	Calls []ProviderCall `json:"calls,omitempty"`
+}
+
+// logNotes adds the warnings of an attempt's session to the log.
+func (o *Operation) logNotes(notes []string, now time.Time) {
+	for _, n := range notes {
+		o.Logs = append(o.Logs, LogEntry{Time: now, Severity: SeverityWarn, Message: n})
+	}
 }
 
 // logCalls records the provider calls of attempt: their number on

@@ -120,7 +120,7 @@ func TestOperationsAcrossInstallations(t *testing.T) {
 		require.Equal(t, want(tc.keep), listIDs(t, b.w, tc.params), tc.name)
 	}
 
-	_, err = b.w.Operations(ctx, &writeback.OperationListParams{Type: "upsert"})
+	_, err = b.w.Operations(ctx, &writeback.OperationListParams{Type: "merge"})
 	require.ErrorIs(t, err, writeback.ErrInvalidOptions)
 }
 

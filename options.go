@@ -148,6 +148,10 @@ type WriteOpts struct {
 	// repeat returns that failure without writing, since writing again
 	// could write twice or fail the same way.
 	IdempotencyKey string
+	// UpsertKey names, for an upsert, the field that identifies records
+	// (as the application sends it), instead of the write object's
+	// [WriteObjectSpec.UpsertKey]. Upserts only.
+	UpsertKey string
 }
 
 // AutoBatchPolicy configures auto-batching of an async single write.

@@ -26,14 +26,25 @@ type plan struct {
 	// record's current value is empty.
 	IfEmpty [][]string `json:"ifEmpty,omitempty"`
 	Headers []Header   `json:"headers,omitempty"`
+	// Key is an upsert's key: the provider field that identifies its
+	// records, whose value every record carries in its fields.
+	Key string `json:"key,omitempty"`
+	// Updates holds, for an upsert, each record's fields as an update
+	// writes them (Records hold them as a create does); IfEmpty applies
+	// to them.
+	Updates []map[string]any `json:"updates,omitempty"`
 
 	// omitValues is [Retention.OmitValues] when the write was accepted;
 	// its operation keeps it.
 	omitValues bool
 }
 
-// needsRead reports whether the plan has ifEmpty fields to check.
+// needsRead reports whether the plan reads before writing: ifEmpty
+// fields to check, or an upsert's records to look up by key.
 func (p *plan) needsRead() bool {
+	if p.Key != "" {
+		return true
+	}
 	for _, f := range p.IfEmpty {
 		if len(f) > 0 {
 			return true
@@ -98,6 +109,15 @@ func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records [
 	if err := validateHeaders(opts.Headers, caps, tg.provider.Name()); err != nil {
 		return nil, err
 	}
+	var key upsertKey
+	if typ == WriteTypeUpsert {
+		if key, err = resolveUpsertKey(tg, opts); err != nil {
+			return nil, err
+		}
+		if batch && opts.BatchPolicy == BatchAllOrNothing && !caps.AtomicBatchUpdate {
+			return nil, invalid(ErrUnsupported, "batchPolicy", "provider %s cannot upsert a batch all-or-nothing: use BatchPartial", tg.provider.Name())
+		}
+	}
 
 	p := &plan{
 		InstallationID: tg.inst.ID,
@@ -111,7 +131,11 @@ func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records [
 		AllOrNone:      batch && opts.BatchPolicy == BatchAllOrNothing,
 		Records:        make([]Record, len(records)),
 		Headers:        append([]Header(nil), opts.Headers...),
+		Key:            key.provider,
 		omitValues:     w.cfg.Retention.OmitValues,
+	}
+	if typ == WriteTypeUpsert {
+		p.Updates = make([]map[string]any, len(records))
 	}
 	pr := &prepared{plan: p, target: tg}
 	if opts.IdempotencyKey != "" {
@@ -144,9 +168,14 @@ func (w *Writer) prepare(ctx context.Context, t Target, typ WriteType, records [
 		if pr.input != nil {
 			pr.input[i] = in
 		}
-		if typ == WriteTypeDelete {
+		switch typ {
+		case WriteTypeDelete:
 			p.Records[i] = Record{ID: rec.ID}
-		} else {
+		case WriteTypeUpsert:
+			if err := pr.planUpsert(i, field, in, key, seen); err != nil {
+				return nil, err
+			}
+		default:
 			fields, ifEmpty, stripped := transform(typ, in.Fields, tg.object.config.SelectedFieldSettings, tg.object.mapping)
 			p.Records[i] = Record{ID: rec.ID, Fields: fields, Associations: in.Associations}
 			if len(ifEmpty) > 0 {
@@ -251,10 +280,16 @@ func (p *plan) subset(idx []int) *plan {
 	if p.IfEmpty != nil {
 		sp.IfEmpty = make([][]string, len(idx))
 	}
+	if p.Updates != nil {
+		sp.Updates = make([]map[string]any, len(idx))
+	}
 	for j, i := range idx {
 		sp.Records[j] = p.Records[i]
 		if p.IfEmpty != nil {
 			sp.IfEmpty[j] = p.IfEmpty[i]
+		}
+		if p.Updates != nil {
+			sp.Updates[j] = p.Updates[i]
 		}
 	}
 	return &sp
@@ -268,6 +303,7 @@ func (p *plan) providerRequest(inst *Installation, records []Record) *ProviderRe
 		Connection:     inst.Connection,
 		Object:         p.ProviderObject,
 		Type:           p.Type,
+		Key:            p.Key,
 		Batch:          p.Batch,
 		AllOrNone:      p.AllOrNone,
 		Records:        records,

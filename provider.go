@@ -64,9 +64,13 @@ type Capabilities struct {
 	// engine would take an interrupted create for one never sent, and send
 	// it again after a crash.
 	BeforeSend bool
+	// Upsert reports that the adapter writes [WriteTypeUpsert] requests
+	// by a unique key ([ProviderRequest.Key]) and implements [KeyReader],
+	// so the engine can tell, before writing, which records exist.
+	Upsert bool
 }
 
-// WriteType is the kind of write: create, update or delete.
+// WriteType is the kind of write: create, update, upsert or delete.
 type WriteType string
 
 // The write types.
@@ -74,11 +78,14 @@ const (
 	WriteTypeCreate WriteType = "create"
 	WriteTypeUpdate WriteType = "update"
 	WriteTypeDelete WriteType = "delete"
+	// WriteTypeUpsert creates the record or updates the one that has the
+	// same value of the object's unique key field (see [Writer.Upsert]).
+	WriteTypeUpsert WriteType = "upsert"
 )
 
 // Valid reports whether t is one of the defined write types.
 func (t WriteType) Valid() bool {
-	return t == WriteTypeCreate || t == WriteTypeUpdate || t == WriteTypeDelete
+	return t == WriteTypeCreate || t == WriteTypeUpdate || t == WriteTypeDelete || t == WriteTypeUpsert
 }
 
 // Record is one record to write. Fields are keyed by the names the
@@ -131,8 +138,13 @@ type ProviderRequest struct {
 	TokenSource oauth2.TokenSource
 	// Object is the provider object name, e.g. "contacts" or "Account".
 	Object string
-	// Type is create, update or delete.
+	// Type is create, update, upsert or delete.
 	Type WriteType
+	// Key is set for an upsert only: the provider field with unique
+	// values that identifies the records (HubSpot idProperty, Salesforce
+	// external ID field). Each record carries its key value in
+	// Fields[Key] and has no ID.
+	Key string
 	// Batch selects the provider's batch endpoint, even for one record.
 	Batch bool
 	// AllOrNone asks that no record be written if any fails. Meaningful for
@@ -165,10 +177,37 @@ type ReadRequest struct {
 	TokenSource oauth2.TokenSource
 	// Object is the provider object name.
 	Object string
-	// IDs are the record IDs to read.
+	// IDs are the record IDs to read; for [KeyReader.ReadByKey], the
+	// values of the Key field.
 	IDs []string
 	// Fields are the provider field names to read.
 	Fields []string
+	// Key is set for [KeyReader.ReadByKey] only: the provider field with
+	// unique values the IDs are values of.
+	Key string
+}
+
+// KeyReader is implemented by adapters with [Capabilities.Upsert]: it
+// finds records by the value of a unique field, so that the engine knows,
+// before an upsert, which records exist (to apply the writeOnCreate or the
+// writeOnUpdate rules) and, after a create whose outcome is unknown,
+// whether it was written.
+type KeyReader interface {
+	// ReadByKey looks up req.IDs, values of the field req.Key, in one
+	// provider call per batch and returns the records found, keyed by key
+	// value, with the fields req.Fields names (unset fields absent). A
+	// value no record has is absent. A key field the provider does not
+	// hold unique values in, or a value several records share, is an
+	// error (a [*ProviderError] of class invalid or conflict).
+	ReadByKey(ctx context.Context, req *ReadRequest) (map[string]KeyedRecord, error)
+}
+
+// KeyedRecord is a record [KeyReader.ReadByKey] found.
+type KeyedRecord struct {
+	// ID is the provider's record ID.
+	ID string
+	// Fields holds the current values of the fields asked for.
+	Fields map[string]any
 }
 
 // ProviderResponse is the outcome of a [Provider.Write] that reached the
@@ -207,6 +246,10 @@ type ProviderCall struct {
 type RecordResult struct {
 	// ID is the provider's record ID, set on success.
 	ID string `json:"id,omitempty"`
+	// Created is set on an upsert's record the provider created: false
+	// means it updated the record that had the key value (ID), or left it
+	// unchanged.
+	Created bool `json:"created,omitempty"`
 	// Unchanged reports a record the installation's rules left with
 	// nothing to write (every field skipped by writeOnCreate or
 	// writeOnUpdate, or already set under ifEmpty): it was not sent, did

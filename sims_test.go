@@ -25,6 +25,7 @@ integrations:
     write:
       objects:
         - objectName: contacts
+          upsertKey: email
         - objectName: companies
         - objectName: deals
   - name: sfc
@@ -33,6 +34,7 @@ integrations:
       objects:
         - objectName: Account
         - objectName: Contact
+          upsertKey: Ext_Id__c
 `
 
 // simBundle is a Writer whose integrations write through the real

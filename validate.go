@@ -23,6 +23,9 @@ func validateOpts(typ WriteType, batch bool, o *WriteOpts) error {
 	if o.BatchPolicy != BatchAllOrNothing && !batch {
 		return invalid(ErrInvalidOptions, "batchPolicy", "applies to batches only")
 	}
+	if o.UpsertKey != "" && typ != WriteTypeUpsert {
+		return invalid(ErrInvalidOptions, "upsertKey", "applies to upserts only")
+	}
 	if typ == WriteTypeDelete && batch {
 		return invalid(ErrUnsupported, "type", "deletes cannot be batched")
 	}
@@ -74,6 +77,10 @@ func validateRecord(field string, typ WriteType, rec Record, caps Capabilities, 
 	case WriteTypeCreate:
 		if rec.ID != "" {
 			return invalid(ErrInvalidRecord, field+".id", "a create must not carry an id")
+		}
+	case WriteTypeUpsert:
+		if rec.ID != "" {
+			return invalid(ErrInvalidRecord, field+".id", "an upsert is identified by its key field, not an id")
 		}
 	case WriteTypeUpdate, WriteTypeDelete:
 		if strings.TrimSpace(rec.ID) == "" {

@@ -92,7 +92,7 @@ func TestBadInput(t *testing.T) {
 		{"batch of zero", batch(crmTarget("contacts"), writeback.WriteTypeCreate, nil, nil), writeback.ErrBatchSize, "batch"},
 		{"batch of 101", batch(crmTarget("contacts"), writeback.WriteTypeCreate, many(101), nil), writeback.ErrBatchSize, "batch"},
 		{"batch delete", batch(crmTarget("contacts"), writeback.WriteTypeDelete, []writeback.Record{{ID: "1"}}, nil), writeback.ErrUnsupported, "type"},
-		{"batch unknown type", batch(crmTarget("contacts"), writeback.WriteType("upsert"), many(1), nil), writeback.ErrInvalidOptions, "type"},
+		{"batch unknown type", batch(crmTarget("contacts"), writeback.WriteType("merge"), many(1), nil), writeback.ErrInvalidOptions, "type"},
 		{"batch duplicate ids", batch(crmTarget("contacts"), writeback.WriteTypeUpdate, []writeback.Record{upd, upd}, nil), writeback.ErrInvalidRecord, "batch[1].id"},
 		{"batch update missing id", batch(crmTarget("contacts"), writeback.WriteTypeUpdate, []writeback.Record{upd, rec}, nil), writeback.ErrMissingID, "batch[1].id"},
 		{"associations on salesforce", create(sfTarget(), writeback.Record{Fields: map[string]any{"LastName": "K"}, Associations: []writeback.Association{{To: "1", Types: okType}}}, nil), writeback.ErrUnsupported, "record.associations"},

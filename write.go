@@ -37,6 +37,34 @@ func (w *Writer) Update(ctx context.Context, t Target, r Record, opts *WriteOpts
 	return w.write(ctx, t, WriteTypeUpdate, []Record{r}, false, opts)
 }
 
+// Upsert creates the record, or updates the one that has the same value
+// of the object's unique key field: the field the write object's
+// [WriteObjectSpec.UpsertKey] names, or opts.UpsertKey (HubSpot: a
+// property with unique values, such as a contact's email; Salesforce: an
+// external ID field). The record carries its key value among its fields
+// and no ID.
+//
+// The installation's rules apply exactly: before writing, the engine
+// reads the records by key (one provider read per write, however many
+// records), then writes each record found under the writeOnUpdate rules
+// (ifEmpty against the values just read) and each one not found under the
+// writeOnCreate rules. The key field itself is always written. A record
+// found with nothing left to write is unchanged, with its ID. The
+// result's [RecordResult.Created] says what the provider did, with the
+// record's ID. A record created (or deleted) by someone else between the
+// read and the write is still written by key, by the provider, so no
+// duplicate is made; its fields are those of the branch the read saw, and
+// Created, which reports what the provider did, then differs from it: the
+// operation's log says so.
+//
+// Modes, results and errors are as for [Writer.Create]; [Writer.Batch]
+// takes [WriteTypeUpsert] too. A missing key field or key value, a key
+// field the installation leaves unmapped, or a key the provider does not
+// hold unique values in, is an error wrapping [ErrUpsertKey].
+func (w *Writer) Upsert(ctx context.Context, t Target, r Record, opts *WriteOpts) (*Result, error) {
+	return w.write(ctx, t, WriteTypeUpsert, []Record{r}, false, opts)
+}
+
 // Delete deletes the record with the given provider ID. It is always
 // synchronous and needs the installation to enable deletion for the
 // object: opts.Mode and opts.RetryDeadline are ignored, so the options of
@@ -52,7 +80,8 @@ func (w *Writer) Delete(ctx context.Context, t Target, id string, opts *WriteOpt
 	return w.write(ctx, t, WriteTypeDelete, []Record{{ID: id}}, false, &o)
 }
 
-// Batch creates or updates 1 to 100 records in one provider call. Each
+// Batch creates, updates or upserts 1 to 100 records in one provider call
+// (an upsert makes one read first; see [Writer.Upsert]). Each
 // record gets its own result, in order.
 //
 // With [BatchAllOrNothing] (the zero policy) no record is written if any
@@ -127,13 +156,14 @@ func (w *Writer) runSync(ctx context.Context, pr *prepared, key *store.Idempoten
 
 	var out *outcome
 	var calls []ProviderCall
+	var notes []string
 	if len(p.toWrite()) == 0 {
 		out = p.failSome(nil, nil) // the rules left nothing to write
 	} else if s, perr := w.connect(ctx, p.scope(), pr.target.inst, 0); perr != nil {
 		out = p.failSome(p.toWrite(), perr)
 	} else {
 		out = s.run(ctx, p)
-		calls = s.calls
+		calls, notes = s.calls, s.notes
 	}
 	cut := ctx.Err()
 	if cut != nil {
@@ -143,6 +173,7 @@ func (w *Writer) runSync(ctx context.Context, pr *prepared, key *store.Idempoten
 	op.Attempts = 1
 	op.LastAttempt = now
 	op.logCalls(1, calls, end)
+	op.logNotes(notes, end)
 	op.finish(out, end)
 
 	rec, err := encodeFinished(op, p, DefaultRetryDeadline)

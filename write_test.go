@@ -290,7 +290,7 @@ func TestOperationsPagination(t *testing.T) {
 	require.ErrorIs(t, err, writeback.ErrInvalidOptions)
 	_, err = b.w.Operations(ctx, &writeback.OperationListParams{InstallationID: b.crm.ID, Status: "lost"})
 	require.ErrorIs(t, err, writeback.ErrInvalidOptions)
-	_, err = b.w.Operations(ctx, &writeback.OperationListParams{Type: "upsert"})
+	_, err = b.w.Operations(ctx, &writeback.OperationListParams{Type: "merge"})
 	require.ErrorIs(t, err, writeback.ErrInvalidOptions)
 }
 

@@ -189,7 +189,7 @@ func TestOperationsFilterAndPages(t *testing.T) {
 	require.Len(t, got, 11, "then 3 queued, the canceled one and the HubSpot group; no Salesforce write, no update")
 	require.Equal(t, s.group, got[len(got)-1])
 
-	for _, bad := range []string{"status=lost", "type=upsert", "since=yesterday", "size=0", "size=x"} {
+	for _, bad := range []string{"status=lost", "type=merge", "since=yesterday", "size=0", "size=x"} {
 		code, body := get(t, nil, s.url+"operations?"+bad)
 		require.Equal(t, http.StatusBadRequest, code, bad)
 		d := parseDOM(t, body)

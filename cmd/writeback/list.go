@@ -26,7 +26,7 @@ func (c *cli) list(args []string) error {
 	fs.StringVar(&p.GroupRef, "group-ref", "", "customer's groupRef")
 	fs.StringVar(&p.InstallationID, "installation", "", "installation ID")
 	fs.StringVar(&p.Object, "object", "", "write object")
-	fs.StringVar(&typ, "type", "", "create, update or delete")
+	fs.StringVar(&typ, "type", "", "create, update, upsert or delete")
 	fs.StringVar(&since, "since", "", "created at or after: a time (RFC 3339 or 2006-01-02) or an age (90m, 24h, 7d)")
 	fs.StringVar(&until, "until", "", "created before: a time or an age")
 	fs.IntVar(&limit, "limit", listLimit, "most operations to print")

@@ -279,7 +279,7 @@ func TestOpsList(t *testing.T) {
 
 	for _, args := range [][]string{
 		{"--status", "lost"},
-		{"--type", "upsert"},
+		{"--type", "merge"},
 		{"--since", "yesterday"},
 		{"--limit", "0"},
 		{"extra"},

@@ -7,7 +7,10 @@ import (
 	"github.com/writebackhq/writeback"
 )
 
-var _ writeback.RecordChecker = (*Provider)(nil)
+var (
+	_ writeback.RecordChecker = (*Provider)(nil)
+	_ writeback.KeyReader     = (*Provider)(nil)
+)
 
 // CheckRecord implements [writeback.RecordChecker]: it reports what
 // [Provider.Write] would refuse in rec before sending it, so that the
@@ -19,8 +22,10 @@ var _ writeback.RecordChecker = (*Provider)(nil)
 // record ("id", "fields.amount").
 func (p *Provider) CheckRecord(object string, typ writeback.WriteType, rec writeback.Record) error {
 	req := &writeback.ProviderRequest{Object: object, Type: typ, Records: []writeback.Record{rec}}
-	if err := checkRequest(req); err != nil {
-		return relative(err)
+	if typ != writeback.WriteTypeUpsert { // an upsert's key and ID are the engine's to check
+		if err := checkRequest(req); err != nil {
+			return relative(err)
+		}
 	}
 	if _, err := encodeProperties(0, rec.Fields); err != nil {
 		return relative(err)

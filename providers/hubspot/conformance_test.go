@@ -50,7 +50,8 @@ func TestConformance(t *testing.T) {
 			Inject: func(f providertest.Fault) {
 				srv.InjectFault(hubspottest.Fault{Status: f.Status, RetryAfter: f.RetryAfter, Times: f.Times})
 			},
-			Delay: func(d time.Duration) { srv.InjectFault(hubspottest.Fault{Delay: d}) },
+			Delay:     func(d time.Duration) { srv.InjectFault(hubspottest.Fault{Delay: d}) },
+			UpsertKey: "email",
 		}
 	})
 }

@@ -35,10 +35,10 @@ type tracking struct {
 
 func (tp *tracking) Write(ctx context.Context, req *writeback.ProviderRequest) (*writeback.ProviderResponse, error) {
 	resp, err := tp.Provider.Write(ctx, req)
-	if err == nil && req.Type == writeback.WriteTypeCreate {
+	if err == nil && (req.Type == writeback.WriteTypeCreate || req.Type == writeback.WriteTypeUpsert) {
 		tp.mu.Lock()
 		for _, r := range resp.Results {
-			if r.Err == nil && r.ID != "" {
+			if r.Err == nil && r.ID != "" && (r.Created || req.Type == writeback.WriteTypeCreate) {
 				tp.ids = append(tp.ids, r.ID)
 			}
 		}
@@ -89,6 +89,7 @@ func TestRealAccountConformance(t *testing.T) {
 				v, ok := got[id]
 				return v, ok
 			},
+			UpsertKey: "email",
 		}
 	})
 }

@@ -123,7 +123,9 @@ func (p *Provider) Name() string { return Name }
 // HubSpot: an all-or-nothing batch update is emulated by restoring the
 // changed records (see [Provider.Write]). A create calls
 // [writeback.ProviderRequest.BeforeSend] once the pacer lets it go, right
-// before it is sent.
+// before it is sent. Upserts go by a property with unique values
+// (batch/upsert with idProperty; [Provider.ReadByKey] finds records by
+// it), partially: not all-or-nothing.
 func (p *Provider) Capabilities() writeback.Capabilities {
 	return writeback.Capabilities{
 		MaxBatchSize:      MaxBatchSize,
@@ -133,6 +135,7 @@ func (p *Provider) Capabilities() writeback.Capabilities {
 		IfEmpty:           true,
 		AtomicBatchUpdate: false,
 		BeforeSend:        true,
+		Upsert:            true,
 	}
 }
 

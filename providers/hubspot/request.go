@@ -95,6 +95,9 @@ func (p *Provider) buildWrite(req *writeback.ProviderRequest) (*plan, error) {
 		pl.props[i] = props
 	}
 	switch {
+	case req.Type == writeback.WriteTypeUpsert:
+		pl.traced = true
+		pl.write = upsertCall(base, req, pl.props)
 	case req.Type == writeback.WriteTypeDelete:
 		pl.write = call{method: http.MethodDelete, url: base + "/" + req.Records[0].ID}
 	case req.Type == writeback.WriteTypeCreate && !req.Batch:
@@ -189,6 +192,9 @@ func checkRequest(req *writeback.ProviderRequest) error {
 		return &writeback.ValidationError{Field: "type", Reason: "deletes are single-record", Err: writeback.ErrUnsupported}
 	case len(req.Headers) > 0:
 		return &writeback.ValidationError{Field: "headers", Reason: "HubSpot takes no pass-through headers", Err: writeback.ErrUnsupported}
+	}
+	if req.Type == writeback.WriteTypeUpsert {
+		return checkUpsert(req)
 	}
 	for i, rec := range req.Records {
 		field := fmt.Sprintf("records[%d]", i)

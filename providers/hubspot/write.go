@@ -38,7 +38,10 @@ type batchResult struct {
 // DELETE .../{id}. A batch create is POST .../batch/create: in partial
 // mode every input carries a unique objectWriteTraceId (its index) so that
 // HubSpot answers 207 per input; in all-or-nothing mode none does, and
-// HubSpot fails the whole batch if any input fails. A batch update is POST
+// HubSpot fails the whole batch if any input fails. An upsert, single or
+// batch, is POST .../batch/upsert by the request's key property
+// (idProperty), each input with its objectWriteTraceId; HubSpot applies
+// it partially and says per record whether it created it ("new"). A batch update is POST
 // .../batch/update, which HubSpot always applies partially: an
 // all-or-nothing batch update first reads the touched properties of its
 // records (one batch read), refuses to write if any record is missing, and
@@ -56,6 +59,8 @@ func (p *Provider) Write(ctx context.Context, req *writeback.ProviderRequest) (*
 	}
 	var out *writeback.ProviderResponse
 	switch {
+	case req.Type == writeback.WriteTypeUpsert:
+		out, err = p.upsert(ctx, req, pl)
 	case !req.Batch:
 		out, err = p.writeOne(ctx, req, pl)
 	case req.Type == writeback.WriteTypeCreate:

@@ -73,13 +73,19 @@ type Harness struct {
 	// once if the caller gives up); nil skips the in-flight cancellation
 	// check.
 	Delay func(d time.Duration)
+	// UpsertKey is the provider field with unique values that NewFields
+	// sets (HubSpot: a unique property such as email; Salesforce: an
+	// external ID field); empty skips the upsert checks, which also need
+	// Capabilities.Upsert and [writeback.KeyReader].
+	UpsertKey string
 }
 
 // Run runs the conformance suite: create, update and delete, single and
 // batch writes in all-or-nothing and partial mode with one bad record,
 // results in input order, Read for ifEmpty, retryable classification of
 // rate limits and unavailability, non-retryable validation errors with
-// fields, and context cancellation. newHarness is called once per subtest.
+// fields, context cancellation, and upserts by a unique key with the read
+// by key they need. newHarness is called once per subtest.
 func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 	t.Helper()
 	for _, c := range conformanceCases {
@@ -119,6 +125,7 @@ var conformanceCases = []conformanceCase{
 	{"RetryableStatuses", (*suite).retryable},
 	{"CanceledContext", (*suite).canceled},
 	{"DeadlineInFlight", (*suite).deadlineInFlight},
+	{"Upsert", (*suite).upsert},
 }
 
 // suite runs the checks against one harness.
@@ -511,4 +518,50 @@ func (s *suite) deadlineInFlight(t *testing.T) {
 		require.Equal(t, writeback.ClassUnknownOutcome, perr.Class, "%v", perr)
 		require.False(t, perr.Retryable(), "an unknown outcome is never resent blindly")
 	}
+}
+
+// upsert checks upserts by Harness.UpsertKey: a partial batch that
+// updates an existing record and creates a new one, each saying which,
+// a single upsert, and ReadByKey finding records by their key values.
+func (s *suite) upsert(t *testing.T) {
+	kr, ok := s.h.Provider.(writeback.KeyReader)
+	if s.h.UpsertKey == "" || !ok || !s.h.Provider.Capabilities().Upsert {
+		t.Skip("no upsert key, or the provider cannot upsert")
+	}
+	key := s.h.UpsertKey
+	id := s.create(t, 1)[0]
+	upd := maps.Clone(s.h.UpdateFields(0))
+	upd[key] = s.h.NewFields(0)[key]
+	fresh := s.h.NewFields(1)
+	req := s.request(writeback.WriteTypeUpsert, true, false, writeback.Record{Fields: upd}, writeback.Record{Fields: fresh})
+	req.Key = key
+	before := s.count()
+	resp := s.write(t, req)
+	requireSuccess(t, resp.Results[0], 0)
+	requireSuccess(t, resp.Results[1], 1)
+	freshID := resp.Results[1].ID
+	require.Equal(t, id, resp.Results[0].ID, "the record that has the key value is updated")
+	require.False(t, resp.Results[0].Created, "updated, not created")
+	require.True(t, resp.Results[1].Created, "no record had the key value: created")
+	s.requireStored(t, id, upd)
+	s.requireStored(t, resp.Results[1].ID, fresh)
+	if before >= 0 {
+		require.Equal(t, before+1, s.count(), "one record created, none duplicated")
+	}
+
+	single := s.request(writeback.WriteTypeUpsert, false, false, writeback.Record{Fields: s.h.NewFields(2)})
+	single.Key = key
+	resp = s.write(t, single)
+	requireSuccess(t, resp.Results[0], 0)
+	require.True(t, resp.Results[0].Created)
+
+	values := []string{fmt.Sprint(upd[key]), fmt.Sprint(fresh[key]), fmt.Sprint(s.h.NewFields(99)[key])}
+	found, err := kr.ReadByKey(t.Context(), &writeback.ReadRequest{
+		InstallationID: s.h.Request.InstallationID, Connection: s.h.Request.Connection, TokenSource: s.h.Request.TokenSource,
+		Object: s.h.Request.Object, Key: key, IDs: values,
+	})
+	require.NoError(t, err)
+	require.Len(t, found, 2, "the two records with the key values, not the missing one")
+	require.Equal(t, id, found[values[0]].ID)
+	require.Equal(t, freshID, found[values[1]].ID)
 }

@@ -37,6 +37,7 @@ func TestRunFake(t *testing.T) {
 			Lookup:        func(id string) (map[string]any, bool) { return f.Record("contacts", id) },
 			Count:         func() int { return f.Count("contacts") },
 			Calls:         func() int { return len(f.Calls()) },
+			UpsertKey:     "email",
 		}
 	})
 }

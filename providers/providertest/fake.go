@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -15,11 +16,11 @@ import (
 
 // Call is one call a [Fake] received.
 type Call struct {
-	// Method is "Write" or "Read".
+	// Method is "Write", "Read" or "ReadByKey".
 	Method string
 	// Write is the request of a Write call (credentials removed).
 	Write *writeback.ProviderRequest
-	// Read is the request of a Read call (credentials removed).
+	// Read is the request of a Read or ReadByKey call (credentials removed).
 	Read *writeback.ReadRequest
 }
 
@@ -41,11 +42,15 @@ type Fake struct {
 	callErr func(req *writeback.ProviderRequest) error
 }
 
-var _ writeback.Provider = (*Fake)(nil)
+var (
+	_ writeback.Provider  = (*Fake)(nil)
+	_ writeback.KeyReader = (*Fake)(nil)
+)
 
 // FullCapabilities is what [NewFake] offers when given zero capabilities:
-// batches of 100, delete, associations, headers, ifEmpty and atomic batch
-// updates.
+// batches of 100, delete, associations, headers, ifEmpty, atomic batch
+// updates and upserts (by any field: a Fake treats every field as
+// unique, and fails a key value several records share with a conflict).
 var FullCapabilities = writeback.Capabilities{
 	MaxBatchSize:      100,
 	Delete:            true,
@@ -53,6 +58,7 @@ var FullCapabilities = writeback.Capabilities{
 	Headers:           true,
 	IfEmpty:           true,
 	AtomicBatchUpdate: true,
+	Upsert:            true,
 }
 
 // NewFake returns a Fake with the given provider name and capabilities; zero
@@ -187,6 +193,16 @@ func (f *Fake) Write(ctx context.Context, req *writeback.ProviderRequest) (*writ
 		case writeback.WriteTypeDelete:
 			delete(objects, rec.ID)
 			results[i].ID = rec.ID
+		case writeback.WriteTypeUpsert:
+			ids := matchKey(objects, req.Key, rec.Fields[req.Key])
+			if len(ids) == 0 {
+				id := f.newIDLocked()
+				objects[id] = maps.Clone(rec.Fields)
+				results[i].ID, results[i].Created = id, true
+			} else {
+				maps.Copy(objects[ids[0]], rec.Fields)
+				results[i].ID = ids[0]
+			}
 		}
 	}
 	return &writeback.ProviderResponse{Results: results}, nil
@@ -203,6 +219,15 @@ func (f *Fake) checkLocked(req *writeback.ProviderRequest, i int, rec writeback.
 			}
 			return &cp
 		}
+	}
+	if req.Type == writeback.WriteTypeUpsert {
+		if ids := matchKey(f.records[req.Object], req.Key, rec.Fields[req.Key]); len(ids) > 1 {
+			return &writeback.ProviderError{
+				Provider: f.name, Class: writeback.ClassConflict, StatusCode: 300, Code: "MULTIPLE_CHOICES",
+				Message: fmt.Sprintf("%d %s records have %s %v", len(ids), req.Object, req.Key, rec.Fields[req.Key]), RecordIndex: i,
+			}
+		}
+		return nil
 	}
 	if req.Type != writeback.WriteTypeCreate {
 		if _, ok := f.records[req.Object][rec.ID]; !ok {
@@ -245,6 +270,59 @@ func (f *Fake) Read(ctx context.Context, req *writeback.ReadRequest) (map[string
 		out[id] = vals
 	}
 	return out, nil
+}
+
+// ReadByKey implements [writeback.KeyReader]: records whose req.Key field
+// holds one of req.IDs (compared as text). A value several records share
+// is an error of class conflict.
+func (f *Fake) ReadByKey(ctx context.Context, req *writeback.ReadRequest) (map[string]writeback.KeyedRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cp := *req
+	cp.TokenSource = nil
+	cp.IDs = append([]string(nil), req.IDs...)
+	cp.Fields = append([]string(nil), req.Fields...)
+	f.calls = append(f.calls, Call{Method: "ReadByKey", Read: &cp})
+	if !f.caps.Upsert {
+		return nil, fmt.Errorf("%s: read by key: %w", f.name, writeback.ErrUnsupported)
+	}
+	out := map[string]writeback.KeyedRecord{}
+	for _, v := range req.IDs {
+		ids := matchKey(f.records[req.Object], req.Key, v)
+		switch {
+		case len(ids) > 1:
+			return nil, &writeback.ProviderError{
+				Provider: f.name, Class: writeback.ClassConflict, StatusCode: 300, Code: "MULTIPLE_CHOICES",
+				Message: fmt.Sprintf("%d %s records have %s %s", len(ids), req.Object, req.Key, v), RecordIndex: writeback.NoRecord,
+			}
+		case len(ids) == 1:
+			vals := map[string]any{}
+			for _, field := range req.Fields {
+				if x, ok := f.records[req.Object][ids[0]][field]; ok {
+					vals[field] = x
+				}
+			}
+			out[v] = writeback.KeyedRecord{ID: ids[0], Fields: vals}
+		}
+	}
+	return out, nil
+}
+
+// matchKey returns the IDs of the records whose key field holds v
+// (compared as text), sorted.
+func matchKey(records map[string]map[string]any, key string, v any) []string {
+	want := fmt.Sprint(v)
+	var ids []string
+	for id, rec := range records {
+		if x, ok := rec[key]; ok && x != nil && fmt.Sprint(x) == want {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func (f *Fake) objectLocked(object string) map[string]map[string]any {

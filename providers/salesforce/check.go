@@ -9,6 +9,8 @@ import (
 	"github.com/writebackhq/writeback"
 )
 
+var _ writeback.KeyReader = (*Provider)(nil)
+
 var _ writeback.RecordChecker = (*Provider)(nil)
 
 // CheckRecord implements [writeback.RecordChecker]: it reports what
@@ -29,6 +31,11 @@ func (p *Provider) CheckRecord(object string, typ writeback.WriteType, rec write
 	case typ == writeback.WriteTypeCreate && rec.ID != "":
 		return &writeback.ValidationError{Field: "id", Reason: "a create carries no record id", Err: writeback.ErrInvalidRecord}
 	case typ == writeback.WriteTypeCreate:
+	case typ == writeback.WriteTypeUpsert:
+		if rec.ID != "" {
+			return &writeback.ValidationError{Field: "id", Reason: "an upsert is identified by its external ID, not a record id", Err: writeback.ErrInvalidRecord}
+		}
+		err = checkNoIDField(0, rec)
 	default:
 		err = checkID(0, rec.ID)
 	}

@@ -22,7 +22,7 @@ func TestConformance(t *testing.T) {
 			Provider: e.p,
 			Request:  *e.write("Contact", writeback.WriteTypeCreate, false),
 			NewFields: func(i int) map[string]any {
-				return map[string]any{"LastName": fmt.Sprintf("Person %d", i), "Email": fmt.Sprintf("person%d@example.com", i)}
+				return map[string]any{"LastName": fmt.Sprintf("Person %d", i), "Email": fmt.Sprintf("person%d@example.com", i), "Ext_Id__c": fmt.Sprintf("ext-%d", i)}
 			},
 			UpdateFields: func(i int) map[string]any {
 				return map[string]any{"Title": fmt.Sprintf("Title %d", i), "Department": "Sales"}
@@ -38,6 +38,7 @@ func TestConformance(t *testing.T) {
 			},
 			RetryableStatuses: []int{503, 429, 500},
 			Delay:             func(d time.Duration) { e.srv.InjectFault(salesforcetest.Fault{Delay: d}) },
+			UpsertKey:         "Ext_Id__c",
 		}
 	})
 }

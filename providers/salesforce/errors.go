@@ -140,7 +140,7 @@ func (p *Provider) classify(wt writeback.WriteType, status int, e *apiError) (wr
 		return writeback.ClassAuth, 0
 	case code == codeRolledBack:
 		return writeback.ClassRolledBack, 0
-	case code == codeDuplicateValue, code == codeDuplicates:
+	case code == codeDuplicateValue, code == codeDuplicates, code == codeDuplicateExternalID:
 		return writeback.ClassConflict, 0
 	case code == codeNotFound, code == codeDeleted:
 		return writeback.ClassNotFound, 0

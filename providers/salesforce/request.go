@@ -90,6 +90,9 @@ func (p *Provider) buildWrite(req *writeback.ProviderRequest) (*call, error) {
 			})
 		}
 	}
+	if req.Type == writeback.WriteTypeUpsert {
+		return p.buildUpsert(base, req, header)
+	}
 	if req.Batch {
 		return p.buildBatch(base, req, header)
 	}

@@ -134,7 +134,8 @@ func (p *Provider) Name() string { return Name }
 // records, deletes, pass-through headers, reads for ifEmpty and atomic
 // all-or-nothing batch updates; no associations. A create calls
 // [writeback.ProviderRequest.BeforeSend] once the pacer lets it go, right
-// before it is sent.
+// before it is sent. Upserts go by an external ID field, all-or-nothing
+// in a batch when asked ([Provider.ReadByKey] finds records by it).
 func (p *Provider) Capabilities() writeback.Capabilities {
 	return writeback.Capabilities{
 		MaxBatchSize:      MaxBatchSize,
@@ -144,6 +145,7 @@ func (p *Provider) Capabilities() writeback.Capabilities {
 		IfEmpty:           true,
 		AtomicBatchUpdate: true,
 		BeforeSend:        true,
+		Upsert:            true,
 	}
 }
 

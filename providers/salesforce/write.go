@@ -26,7 +26,10 @@ type saveResult struct {
 // .../sobjects/{Object}, an update PATCH .../sobjects/{Object}/{id}, a
 // delete DELETE .../sobjects/{Object}/{id}; a batch create or update is one
 // sObject Collections call (POST or PATCH .../composite/sobjects) with
-// allOrNone from the request.
+// allOrNone from the request. An upsert goes by the request's external ID
+// field (Key): PATCH .../sobjects/{Object}/{Key}/{value} for one record,
+// PATCH .../composite/sobjects/{Object}/{Key} with allOrNone for a batch;
+// each result says whether Salesforce created the record.
 //
 // A record Salesforce rejected (400 or 404, or a failed Collections item)
 // gets its own classified error in the response; an error return means the
@@ -63,6 +66,9 @@ func (p *Provider) answer(ctx context.Context, req *writeback.ProviderRequest, c
 		perr.Class = writeback.ClassUnknownOutcome
 		perr.Message = "a gateway answered the create with " + http.StatusText(resp.StatusCode) + "; the records may or may not exist: " + perr.Message
 		return nil, perr
+	}
+	if req.Type == writeback.WriteTypeUpsert {
+		return p.upsertResponse(req, c, resp)
 	}
 	if req.Batch {
 		return p.batchResponse(req, c, resp)

@@ -18,7 +18,7 @@ func TestProviderDescribesItself(t *testing.T) {
 	require.Equal(t, "salesforce", p.Name())
 	require.Equal(t, "v62.0", p.APIVersion())
 	require.Equal(t, writeback.Capabilities{
-		MaxBatchSize: 100, Delete: true, Headers: true, IfEmpty: true, AtomicBatchUpdate: true, BeforeSend: true,
+		MaxBatchSize: 100, Delete: true, Headers: true, IfEmpty: true, AtomicBatchUpdate: true, BeforeSend: true, Upsert: true,
 	}, p.Capabilities())
 	require.Equal(t, "v61.0", salesforce.New(salesforce.Config{APIVersion: "61.0"}).APIVersion())
 }

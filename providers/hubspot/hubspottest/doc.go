@@ -44,6 +44,15 @@
 //     duplicate IDs give 400 "Duplicate IDs found in batch input: [...]".
 //   - Batch read: requested properties (null when unset) plus hs_object_id,
 //     createdate and lastmodifieddate; missing IDs give 207 OBJECT_NOT_FOUND.
+//     With idProperty, inputs are values of that property.
+//   - Batch upsert (POST .../batch/upsert, inputs {idProperty, id,
+//     properties, objectWriteTraceId}): an idProperty without unique
+//     values (only unique properties, such as a contact's email, qualify;
+//     hs_object_id does not) fails the batch with 400 VALIDATION_ERROR
+//     "Unable to perform update/upsert by non-unique 0-1 property ...", as
+//     does a batch read with such an idProperty; the same id twice gives
+//     400 "Duplicate IDs found in batch input"; results carry "new" (true
+//     when created).
 //   - Values stored as strings; "" clears a property.
 //   - Rate limits: a rolling 10-second window and a daily budget that
 //     resets at midnight in the account's time zone; 429 bodies with
@@ -72,8 +81,9 @@
 //     holds it yet) fails the batch with 409 CONFLICT "Contact already
 //     exists: a value of a unique property appears twice in this batch",
 //     naming no record.
-//   - A unique-value conflict in a batch update fails only that input (207,
-//     CONFLICT, context.ids and context.existingId).
+//   - A unique-value conflict in a batch update or upsert fails only that
+//     input (207, CONFLICT, context.ids and context.existingId, and the
+//     input's objectWriteTraceId).
 //   - 404 on a single update or read: "resource not found", category
 //     OBJECT_NOT_FOUND, context.id.
 //   - Archiving a record that does not exist answers 204.

@@ -554,6 +554,12 @@ func (s *Server) batchRead(w http.ResponseWriter, o *objectState, body []byte) {
 		s.batchTooLarge(w, len(in.Inputs))
 		return
 	}
+	if in.IDProperty != "" && in.IDProperty != "hs_object_id" {
+		if p := o.property(in.IDProperty); p == nil || !p.Unique {
+			s.writeError(w, http.StatusBadRequest, nonUniqueKey(o.TypeID, in.IDProperty))
+			return
+		}
+	}
 	s.mu.Lock()
 	var results []objectJSON
 	var missing []string

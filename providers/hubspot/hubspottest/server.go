@@ -280,6 +280,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 			s.batchUpdate(w, obj, body)
 		case "read":
 			s.batchRead(w, obj, body)
+		case "upsert":
+			s.batchUpsert(w, obj, body)
 		case "archive":
 			s.batchArchive(w, obj, body)
 		default:

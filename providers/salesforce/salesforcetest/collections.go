@@ -27,6 +27,8 @@ func (s *Server) serveCollections(d *dataRequest, parts []string) {
 		d.errors(http.StatusMethodNotAllowed, sfError{code: "METHOD_NOT_ALLOWED", message: fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are POST,PATCH,DELETE", d.r.Method)})
 	case len(parts) == 1 && (d.r.Method == http.MethodPost || d.r.Method == http.MethodGet):
 		s.collectionRetrieve(d, parts[0])
+	case len(parts) == 2 && d.r.Method == http.MethodPatch:
+		s.collectionUpsert(d, parts[0], parts[1])
 	default:
 		d.errors(http.StatusNotFound, sfError{code: "NOT_FOUND", message: "The requested resource does not exist"})
 	}

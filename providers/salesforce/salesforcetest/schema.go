@@ -65,6 +65,11 @@ type Field struct {
 	Required bool
 	// Unique makes equal values (case-insensitive) fail with DUPLICATE_VALUE.
 	Unique bool
+	// ExternalID makes the field usable as an upsert key (PATCH
+	// .../sobjects/{Object}/{Field}/{value}, Collections upsert) and in
+	// queries by it. Without Unique, several records may hold one value:
+	// an upsert by it then answers 300 (several matches).
+	ExternalID bool
 	// ReadOnly makes writes fail with INVALID_FIELD_FOR_INSERT_UPDATE
 	// (system and formula fields).
 	ReadOnly bool
@@ -198,6 +203,8 @@ func DefaultObjects() []Object {
 				{Name: "AccountId", Label: "Account ID", Type: TypeReference, ReferenceTo: "Account"},
 				{Name: "LeadSource", Label: "Lead Source", Type: TypePicklist, Length: 255},
 				{Name: "HasOptedOutOfEmail", Label: "Email Opt Out", Type: TypeBoolean, Default: false},
+				{Name: "Ext_Id__c", Label: "External ID", Type: TypeString, Length: 255, ExternalID: true, Unique: true},
+				{Name: "Legacy_Id__c", Label: "Legacy ID", Type: TypeString, Length: 255, ExternalID: true},
 				{Name: "Description", Label: "Contact Description", Type: TypeTextArea, Length: 32000},
 				{Name: "MailingCity", Label: "Mailing City", Type: TypeString, Length: 40},
 			},

@@ -251,6 +251,8 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request, body []byte, 
 		s.serveSObject(req, parts[1:])
 	case len(parts) >= 2 && parts[0] == "composite" && parts[1] == "sobjects" && version >= MinCollectionsVersion:
 		s.serveCollections(req, parts[2:])
+	case len(parts) == 1 && parts[0] == "query" && r.Method == http.MethodGet:
+		s.query(req)
 	default:
 		req.errors(http.StatusNotFound, sfError{code: "NOT_FOUND", message: "The requested resource does not exist"})
 	}

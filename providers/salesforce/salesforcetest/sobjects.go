@@ -11,6 +11,10 @@ import (
 // serveSObject serves /sobjects/{Object}[/{id}|/describe].
 func (s *Server) serveSObject(d *dataRequest, parts []string) {
 	o := s.objects[strings.ToLower(parts[0])]
+	if o != nil && len(parts) == 3 && d.r.Method == http.MethodPatch {
+		s.upsertOne(d, o, parts[1], parts[2])
+		return
+	}
 	if o == nil || len(parts) > 2 {
 		d.errors(http.StatusNotFound, sfError{code: "NOT_FOUND", message: "The requested resource does not exist"})
 		return
