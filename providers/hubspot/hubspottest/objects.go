@@ -467,15 +467,8 @@ func (s *Server) batchCreate(w http.ResponseWriter, o *objectState, body []byte)
 }
 
 func (s *Server) batchUpdate(w http.ResponseWriter, o *objectState, body []byte) {
-	var in struct {
-		Inputs []batchUpdateInput `json:"inputs"`
-	}
-	if err := decode(body, &in); err != nil {
-		s.writeError(w, http.StatusBadRequest, inputError("%v", err))
-		return
-	}
-	if len(in.Inputs) > BatchLimit {
-		s.batchTooLarge(w, len(in.Inputs))
+	in, ok := s.updateInputs(w, body)
+	if !ok {
 		return
 	}
 	seen := map[string]bool{}

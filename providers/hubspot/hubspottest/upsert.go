@@ -26,15 +26,8 @@ func nonUniqueKey(object, name string) apiError {
 // value is updated, otherwise one is created with it. Like batch update,
 // it is partial: a conflict fails only its input (207).
 func (s *Server) batchUpsert(w http.ResponseWriter, o *objectState, body []byte) {
-	var in struct {
-		Inputs []batchUpdateInput `json:"inputs"`
-	}
-	if err := decode(body, &in); err != nil {
-		s.writeError(w, http.StatusBadRequest, inputError("%v", err))
-		return
-	}
-	if len(in.Inputs) > BatchLimit {
-		s.batchTooLarge(w, len(in.Inputs))
+	in, ok := s.updateInputs(w, body)
+	if !ok {
 		return
 	}
 	seen := map[string]bool{}
@@ -123,4 +116,20 @@ func (s *Server) batchUpsert(w http.ResponseWriter, o *objectState, body []byte)
 		StartedAt   string         `json:"startedAt"`
 		CompletedAt string         `json:"completedAt"`
 	}{"COMPLETE", results, errs, len(errs), s.stamp(), s.stamp()})
+}
+
+// updateInputs decodes the inputs of a batch update or upsert, answering
+// 400 itself (and reporting false) for a body it refuses.
+func (s *Server) updateInputs(w http.ResponseWriter, body []byte) (in struct {
+	Inputs []batchUpdateInput `json:"inputs"`
+}, ok bool) {
+	if err := decode(body, &in); err != nil {
+		s.writeError(w, http.StatusBadRequest, inputError("%v", err))
+		return in, false
+	}
+	if len(in.Inputs) > BatchLimit {
+		s.batchTooLarge(w, len(in.Inputs))
+		return in, false
+	}
+	return in, true
 }
